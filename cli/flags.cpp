@@ -1,0 +1,72 @@
+#include "flags.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <system_error>
+
+namespace recur::cli {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& flag, const std::string& expected,
+                       const std::string& text) {
+  throw UsageError(flag + ": expected " + expected + ", got '" + text + "'");
+}
+
+// The whole text as an integer; false if it is not one or does not fit in long long.
+bool to_integer(const std::string& text, long long& value, bool& overflow) {
+  const char* first = text.data();
+  const char* last = first + text.size();
+  if (first != last && *first == '+') ++first;
+  const auto [ptr, ec] = std::from_chars(first, last, value);
+  overflow = ec == std::errc::result_out_of_range;
+  return ec == std::errc() && ptr == last && first != last;
+}
+
+bool to_double(const std::string& text, double& value) {
+  const char* first = text.data();
+  const char* last = first + text.size();
+  if (first != last && *first == '+') ++first;
+  const auto [ptr, ec] = std::from_chars(first, last, value);
+  return ec == std::errc() && ptr == last && first != last;
+}
+
+}  // namespace
+
+int parse_positive_int(const std::string& flag, const std::string& text) {
+  constexpr long long kMax = std::numeric_limits<int>::max();
+  const std::string expected = "a positive integer no larger than " + std::to_string(kMax);
+  long long value = 0;
+  bool overflow = false;
+  if (!to_integer(text, value, overflow) && !overflow) fail(flag, expected, text);
+  if (overflow || value <= 0 || value > kMax) fail(flag, expected, text);
+  return static_cast<int>(value);
+}
+
+std::uint32_t parse_seed(const std::string& flag, const std::string& text) {
+  constexpr long long kMax = std::numeric_limits<std::uint32_t>::max();
+  const std::string expected = "an integer from 0 to " + std::to_string(kMax);
+  long long value = 0;
+  bool overflow = false;
+  if (!to_integer(text, value, overflow) || value < 0 || value > kMax) {
+    fail(flag, expected, text);
+  }
+  return static_cast<std::uint32_t>(value);
+}
+
+double parse_finite(const std::string& flag, const std::string& text) {
+  double value = 0.0;
+  if (!to_double(text, value) || !std::isfinite(value)) fail(flag, "a finite number", text);
+  return value;
+}
+
+double parse_positive_finite(const std::string& flag, const std::string& text) {
+  double value = 0.0;
+  if (!to_double(text, value) || !std::isfinite(value) || value <= 0.0) {
+    fail(flag, "a finite number greater than 0", text);
+  }
+  return value;
+}
+
+}  // namespace recur::cli

@@ -1,0 +1,22 @@
+// Flag values, parsed and checked with errors that name the flag and what was expected.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace recur::cli {
+
+// Bad usage: the program prints "recur: error: <what>" and exits with status 2.
+class UsageError : public std::runtime_error {
+ public:
+  explicit UsageError(const std::string& message) : std::runtime_error(message) {}
+};
+
+// Each takes the flag's name (for the message) and its text as given.
+int parse_positive_int(const std::string& flag, const std::string& text);
+std::uint32_t parse_seed(const std::string& flag, const std::string& text);
+double parse_finite(const std::string& flag, const std::string& text);
+double parse_positive_finite(const std::string& flag, const std::string& text);
+
+}  // namespace recur::cli

@@ -1,0 +1,51 @@
+// recur: train and run recurrent networks with backpropagation through time.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <new>
+
+#include "commands.hpp"
+#include "flags.hpp"
+#include "recur/error.hpp"
+
+namespace {
+
+int error(const std::string& message, int status) {
+  std::fprintf(stderr, "recur: error: %s\n", message.c_str());
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace recur::cli;
+  CLI::App app("recur: recurrent neural networks trained with backpropagation through time",
+               "recur");
+  app.require_subcommand(1);
+  const Command demo = add_demo(app);
+  const Command gradcheck = add_gradcheck(app);
+  const Command bench = add_bench(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return error(e.what(), 2);
+  }
+  try {
+    if (app.got_subcommand("demo")) return demo();
+    if (app.got_subcommand("gradcheck")) return gradcheck();
+    if (app.got_subcommand("bench")) return bench();
+    return error("no command given", 2);
+  } catch (const UsageError& e) {
+    return error(e.what(), 2);
+  } catch (const recur::Error& e) {
+    return error(e.what(), 1);
+  } catch (const std::bad_alloc&) {
+    return error("out of memory", 1);
+  } catch (const std::exception& e) {
+    return error(e.what(), 1);
+  }
+}

@@ -1,0 +1,89 @@
+// Network: one Elman (tanh) recurrent layer and a linear readout at every time step.
+//
+//   h(t) = tanh(W_ih x(t) + W_hh h(t-1) + b),   h(-1) = 0
+//   y(t) = W_o h(t) + c
+//
+// Tensors are time-major and row-major: a batch of sequences is [T, B, F], and the slice for
+// one time step is a contiguous B x F matrix. Weights keep PyTorch's orientation and names.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace recur {
+
+struct NetworkConfig {
+  int input_size = 1;
+  int hidden_size = 8;
+  int output_size = 1;
+};
+
+// One named tensor of a network: a view of `size` elements at `offset` in the flat parameter
+// buffer, and at the same offset in the flat gradient buffer.
+struct TensorInfo {
+  std::string name;
+  std::vector<int> shape;  // row-major
+  std::size_t offset = 0;
+  std::size_t size = 0;
+};
+
+template <typename T>
+class Network {
+ public:
+  // Throws recur::Error if a size is not positive. Parameters start at zero.
+  explicit Network(const NetworkConfig& config);
+
+  const NetworkConfig& config() const { return config_; }
+
+  // The tensors, in file order: rnn.weight_ih_l0 (H, I), rnn.weight_hh_l0 (H, H),
+  // rnn.bias_l0 (H), readout.weight (O, H), readout.bias (O).
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  const TensorInfo& tensor(std::string_view name) const;  // throws Error if unknown
+
+  // Every parameter and every gradient, each in one flat buffer with the same layout.
+  std::span<T> parameters() { return params_; }
+  std::span<const T> parameters() const { return params_; }
+  std::span<T> gradients() { return grads_; }
+  std::span<const T> gradients() const { return grads_; }
+  std::span<T> parameter(std::string_view name);
+  std::span<T> gradient(std::string_view name);
+
+  // Runs x [seq_len, batch, input_size] from a zero hidden state. Returns y
+  // [seq_len, batch, output_size], a view valid until the next forward. Keeps what backward
+  // needs in a workspace that grows only when a larger (seq_len, batch) arrives.
+  std::span<const T> forward(std::span<const T> x, int seq_len, int batch_size);
+
+  // Backpropagation through time for the last forward: dy is dLoss/dy, [seq_len, batch,
+  // output_size]. Overwrites gradients() with dLoss/dparameters.
+  void backward(std::span<const T> dy);
+
+  // Hidden states of the last forward, [seq_len, batch, hidden_size].
+  std::span<const T> hidden() const;
+
+ private:
+  struct Workspace {
+    std::vector<T> x;        // (T, B, I) copy of the input
+    std::vector<T> hs;       // (T + 1, B, H) hidden states; hs[0] is the initial state
+    std::vector<T> y;        // (T, B, O)
+    std::vector<T> dh;       // (T, B, H) dLoss/dh(t) from the readout
+    std::vector<T> da;       // (T, B, H) dLoss/d(pre-activation); x-projection in forward
+    std::vector<T> dh_next;  // (B, H) dLoss/dh(t-1) carried back through time
+  };
+  void reserve(int seq_len, int batch_size);
+
+  NetworkConfig config_;
+  std::vector<TensorInfo> tensors_;
+  std::vector<T> params_;
+  std::vector<T> grads_;
+  Workspace ws_;
+  int seq_len_ = 0;  // of the last forward
+  int batch_size_ = 0;
+};
+
+extern template class Network<float>;
+extern template class Network<double>;
+
+}  // namespace recur

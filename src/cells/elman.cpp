@@ -1,0 +1,42 @@
+#include "cells/elman.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "gemm.hpp"
+
+namespace recur {
+
+template <typename T>
+void elman_forward_step(int batch_size, int hidden_size, const T* xw, const T* h_prev,
+                        const T* weight_hh, const T* bias, T* h) {
+  const int n = batch_size * hidden_size;
+  std::copy(xw, xw + n, h);
+  // The sum is (xw + h_prev W_hh^T) + b, in the seed notebook's order.
+  gemm(Trans::kNo, Trans::kYes, batch_size, hidden_size, hidden_size, T(1), h_prev, hidden_size,
+       weight_hh, hidden_size, T(1), h, hidden_size);
+  for (int row = 0; row < batch_size; ++row) {
+    T* h_row = h + row * hidden_size;
+    for (int j = 0; j < hidden_size; ++j) h_row[j] = std::tanh(h_row[j] + bias[j]);
+  }
+}
+
+template <typename T>
+void elman_backward_step(int batch_size, int hidden_size, const T* h, const T* dh_out,
+                         const T* weight_hh, T* da, T* dh_next) {
+  const int n = batch_size * hidden_size;
+  for (int i = 0; i < n; ++i) da[i] = (T(1) - h[i] * h[i]) * (dh_out[i] + dh_next[i]);
+  gemm(Trans::kNo, Trans::kNo, batch_size, hidden_size, hidden_size, T(1), da, hidden_size,
+       weight_hh, hidden_size, T(0), dh_next, hidden_size);
+}
+
+template void elman_forward_step<float>(int, int, const float*, const float*, const float*,
+                                        const float*, float*);
+template void elman_forward_step<double>(int, int, const double*, const double*, const double*,
+                                         const double*, double*);
+template void elman_backward_step<float>(int, int, const float*, const float*, const float*,
+                                         float*, float*);
+template void elman_backward_step<double>(int, int, const double*, const double*,
+                                          const double*, double*, double*);
+
+}  // namespace recur

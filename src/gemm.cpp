@@ -1,0 +1,100 @@
+#include "gemm.hpp"
+
+#include <Eigen/Core>
+#include <algorithm>
+
+namespace recur {
+
+namespace {
+
+// Below this many multiply-adds a plain loop beats Eigen's dispatch and blocking.
+constexpr long kSmallGemm = 32L * 32 * 32;
+constexpr int kColumnBlock = 256;
+
+template <typename T>
+void gemm_loop(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
+               const T* b, int ldb, T beta, T* c, int ldc) {
+  T acc[kColumnBlock];
+  for (int i = 0; i < m; ++i) {
+    for (int j0 = 0; j0 < n; j0 += kColumnBlock) {
+      const int width = std::min(kColumnBlock, n - j0);
+      std::fill(acc, acc + width, T(0));
+      for (int p = 0; p < k; ++p) {
+        const T a_ip = trans_a == Trans::kYes ? a[p * lda + i] : a[i * lda + p];
+        if (trans_b == Trans::kYes) {
+          for (int j = 0; j < width; ++j) acc[j] += a_ip * b[(j0 + j) * ldb + p];
+        } else {
+          const T* b_row = b + p * ldb + j0;
+          for (int j = 0; j < width; ++j) acc[j] += a_ip * b_row[j];
+        }
+      }
+      T* c_row = c + i * ldc + j0;
+      if (beta == T(0)) {
+        for (int j = 0; j < width; ++j) c_row[j] = alpha * acc[j];
+      } else {
+        for (int j = 0; j < width; ++j) c_row[j] = alpha * acc[j] + beta * c_row[j];
+      }
+    }
+  }
+}
+
+template <typename T>
+using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using ConstView = Eigen::Map<const RowMatrix<T>, 0, Eigen::OuterStride<>>;
+template <typename T>
+using View = Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>>;
+
+template <typename T, typename OpA, typename OpB>
+void gemm_eigen(const OpA& op_a, const OpB& op_b, T alpha, T beta, View<T>& c) {
+  if (beta == T(0)) {
+    c.noalias() = alpha * op_a * op_b;
+  } else {
+    if (beta != T(1)) c *= beta;
+    c.noalias() += alpha * op_a * op_b;
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void gemm(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
+          const T* b, int ldb, T beta, T* c, int ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (static_cast<long>(m) * n * k <= kSmallGemm) {
+    gemm_loop(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  const bool ta = trans_a == Trans::kYes;
+  const bool tb = trans_b == Trans::kYes;
+  ConstView<T> a_view(a, ta ? k : m, ta ? m : k, Eigen::OuterStride<>(lda));
+  ConstView<T> b_view(b, tb ? n : k, tb ? k : n, Eigen::OuterStride<>(ldb));
+  View<T> c_view(c, m, n, Eigen::OuterStride<>(ldc));
+  if (ta && tb) {
+    gemm_eigen(a_view.transpose(), b_view.transpose(), alpha, beta, c_view);
+  } else if (ta) {
+    gemm_eigen(a_view.transpose(), b_view, alpha, beta, c_view);
+  } else if (tb) {
+    gemm_eigen(a_view, b_view.transpose(), alpha, beta, c_view);
+  } else {
+    gemm_eigen(a_view, b_view, alpha, beta, c_view);
+  }
+}
+
+template <typename T>
+void add_column_sums(int rows, int cols, const T* a, T* out) {
+  for (int i = 0; i < rows; ++i) {
+    const T* row = a + static_cast<long>(i) * cols;
+    for (int j = 0; j < cols; ++j) out[j] += row[j];
+  }
+}
+
+#define RECUR_INSTANTIATE(T)                                                                  \
+  template void gemm<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T, T*, \
+                        int);                                                                 \
+  template void add_column_sums<T>(int, int, const T*, T*);
+RECUR_INSTANTIATE(float)
+RECUR_INSTANTIATE(double)
+#undef RECUR_INSTANTIATE
+
+}  // namespace recur

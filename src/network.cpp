@@ -1,0 +1,179 @@
+#include "recur/network.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+
+#include "cells/elman.hpp"
+#include "gemm.hpp"
+#include "recur/error.hpp"
+
+namespace recur {
+
+namespace {
+
+std::vector<TensorInfo> layout(const NetworkConfig& c) {
+  const int I = c.input_size, H = c.hidden_size, O = c.output_size;
+  std::vector<TensorInfo> tensors = {
+      {"rnn.weight_ih_l0", {H, I}, 0, 0}, {"rnn.weight_hh_l0", {H, H}, 0, 0},
+      {"rnn.bias_l0", {H}, 0, 0},         {"readout.weight", {O, H}, 0, 0},
+      {"readout.bias", {O}, 0, 0},
+  };
+  std::size_t offset = 0;
+  for (TensorInfo& t : tensors) {
+    t.size = 1;
+    for (int d : t.shape) t.size *= static_cast<std::size_t>(d);
+    t.offset = offset;
+    offset += t.size;
+  }
+  return tensors;
+}
+
+void check_size(const char* what, int value) {
+  if (value <= 0) {
+    throw Error(std::string("network: ") + what + " must be a positive integer, got " +
+                std::to_string(value));
+  }
+}
+
+}  // namespace
+
+template <typename T>
+Network<T>::Network(const NetworkConfig& config) : config_(config) {
+  check_size("input_size", config.input_size);
+  check_size("hidden_size", config.hidden_size);
+  check_size("output_size", config.output_size);
+  tensors_ = layout(config);
+  const TensorInfo& last = tensors_.back();
+  params_.assign(last.offset + last.size, T(0));
+  grads_.assign(params_.size(), T(0));
+}
+
+template <typename T>
+const TensorInfo& Network<T>::tensor(std::string_view name) const {
+  for (const TensorInfo& t : tensors_) {
+    if (t.name == name) return t;
+  }
+  throw Error("network: no tensor named '" + std::string(name) + "'");
+}
+
+template <typename T>
+std::span<T> Network<T>::parameter(std::string_view name) {
+  const TensorInfo& t = tensor(name);
+  return std::span<T>(params_).subspan(t.offset, t.size);
+}
+
+template <typename T>
+std::span<T> Network<T>::gradient(std::string_view name) {
+  const TensorInfo& t = tensor(name);
+  return std::span<T>(grads_).subspan(t.offset, t.size);
+}
+
+template <typename T>
+void Network<T>::reserve(int seq_len, int batch_size) {
+  const std::size_t steps = static_cast<std::size_t>(seq_len) * batch_size;
+  const std::size_t rows = batch_size;
+  const std::size_t I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
+  if (ws_.x.size() < steps * I) ws_.x.resize(steps * I);
+  if (ws_.hs.size() < steps * H + rows * H) ws_.hs.resize(steps * H + rows * H);
+  if (ws_.y.size() < steps * O) ws_.y.resize(steps * O);
+  if (ws_.dh.size() < steps * H) ws_.dh.resize(steps * H);
+  if (ws_.da.size() < steps * H) ws_.da.resize(steps * H);
+  if (ws_.dh_next.size() < rows * H) ws_.dh_next.resize(rows * H);
+}
+
+template <typename T>
+std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int batch_size) {
+  if (seq_len <= 0 || batch_size <= 0) {
+    throw Error("forward: seq_len and batch_size must be positive, got " +
+                std::to_string(seq_len) + " and " + std::to_string(batch_size));
+  }
+  const int I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
+  const int rows = seq_len * batch_size;  // every (t, b) pair
+  if (x.size() != static_cast<std::size_t>(rows) * I) {
+    throw Error("forward: x has " + std::to_string(x.size()) + " values, expected [" +
+                std::to_string(seq_len) + ", " + std::to_string(batch_size) + ", " +
+                std::to_string(I) + "]");
+  }
+  reserve(seq_len, batch_size);
+  seq_len_ = seq_len;
+  batch_size_ = batch_size;
+  const T* weight_ih = parameter("rnn.weight_ih_l0").data();
+  const T* weight_hh = parameter("rnn.weight_hh_l0").data();
+  const T* bias = parameter("rnn.bias_l0").data();
+  const T* weight_o = parameter("readout.weight").data();
+  const T* bias_o = parameter("readout.bias").data();
+
+  std::copy(x.begin(), x.end(), ws_.x.begin());
+  T* xw = ws_.da.data();  // the input projection borrows da's space until backward
+  gemm(Trans::kNo, Trans::kYes, rows, H, I, T(1), ws_.x.data(), I, weight_ih, I, T(0), xw, H);
+
+  const int step = batch_size * H;
+  T* hs = ws_.hs.data();
+  std::fill(hs, hs + step, T(0));
+  for (int t = 0; t < seq_len; ++t) {
+    elman_forward_step(batch_size, H, xw + t * step, hs + t * step, weight_hh, bias,
+                       hs + (t + 1) * step);
+  }
+
+  T* y = ws_.y.data();
+  gemm(Trans::kNo, Trans::kYes, rows, O, H, T(1), hs + step, H, weight_o, H, T(0), y, O);
+  for (int r = 0; r < rows; ++r) {
+    for (int o = 0; o < O; ++o) y[r * O + o] += bias_o[o];
+  }
+  return std::span<const T>(ws_.y).first(static_cast<std::size_t>(rows) * O);
+}
+
+template <typename T>
+void Network<T>::backward(std::span<const T> dy) {
+  const int I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
+  const int rows = seq_len_ * batch_size_;
+  if (rows == 0) throw Error("backward: called before forward");
+  if (dy.size() != static_cast<std::size_t>(rows) * O) {
+    throw Error("backward: dy has " + std::to_string(dy.size()) + " values, expected [" +
+                std::to_string(seq_len_) + ", " + std::to_string(batch_size_) + ", " +
+                std::to_string(O) + "]");
+  }
+  const T* weight_hh = parameter("rnn.weight_hh_l0").data();
+  const T* weight_o = parameter("readout.weight").data();
+  T* dweight_ih = gradient("rnn.weight_ih_l0").data();
+  T* dweight_hh = gradient("rnn.weight_hh_l0").data();
+  T* dbias = gradient("rnn.bias_l0").data();
+  T* dweight_o = gradient("readout.weight").data();
+  T* dbias_o = gradient("readout.bias").data();
+  std::fill(grads_.begin(), grads_.end(), T(0));
+
+  const int step = batch_size_ * H;
+  const T* hs = ws_.hs.data();
+  T* dh = ws_.dh.data();
+  T* da = ws_.da.data();
+  T* dh_next = ws_.dh_next.data();
+
+  // Readout, for all steps at once.
+  gemm(Trans::kYes, Trans::kNo, O, H, rows, T(1), dy.data(), O, hs + step, H, T(0), dweight_o, H);
+  add_column_sums(rows, O, dy.data(), dbias_o);
+  gemm(Trans::kNo, Trans::kNo, rows, H, O, T(1), dy.data(), O, weight_o, H, T(0), dh, H);
+
+  // Backpropagation through time.
+  std::fill(dh_next, dh_next + step, T(0));
+  for (int t = seq_len_ - 1; t >= 0; --t) {
+    elman_backward_step(batch_size_, H, hs + (t + 1) * step, dh + t * step, weight_hh,
+                        da + t * step, dh_next);
+  }
+
+  // Weight gradients, for all steps at once.
+  gemm(Trans::kYes, Trans::kNo, H, I, rows, T(1), da, H, ws_.x.data(), I, T(0), dweight_ih, I);
+  gemm(Trans::kYes, Trans::kNo, H, H, rows, T(1), da, H, hs, H, T(0), dweight_hh, H);
+  add_column_sums(rows, H, da, dbias);
+}
+
+template <typename T>
+std::span<const T> Network<T>::hidden() const {
+  const std::size_t step = static_cast<std::size_t>(batch_size_) * config_.hidden_size;
+  return std::span<const T>(ws_.hs).subspan(step, step * seq_len_);
+}
+
+template class Network<float>;
+template class Network<double>;
+
+}  // namespace recur
