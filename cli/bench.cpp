@@ -37,14 +37,15 @@ int run_bench(const BenchOptions& options) {
   const double median = seconds[seconds.size() / 2];
   const double best = seconds.front();
   if (options.json) {
-    const nlohmann::json out = {{"workload", "seed"},   {"epochs", settings.epochs},
-                                {"repeats", repeats},    {"median_s", median},
-                                {"min_s", best},         {"final_loss", checksum / repeats}};
+    const nlohmann::json out = {{"workload", "seed"}, {"epochs", settings.epochs},
+                                {"repeats", repeats}, {"median_s", median},
+                                {"min_s", best},      {"final_loss", checksum / repeats}};
     std::printf("%s\n", out.dump().c_str());
   } else {
-    std::printf("seed workload (T=%d, I=%d, H=%d, %d epochs): median %.1f us, best %.1f us over %d runs\n",
-                settings.steps, settings.input_size, settings.hidden_size, settings.epochs,
-                median * 1e6, best * 1e6, repeats);
+    std::printf(
+        "seed workload (T=%d, I=%d, H=%d, %d epochs): median %.1f us, best %.1f us over %d runs\n",
+        settings.steps, settings.input_size, settings.hidden_size, settings.epochs, median * 1e6,
+        best * 1e6, repeats);
   }
   return 0;
 }

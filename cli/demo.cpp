@@ -23,8 +23,8 @@ struct DemoOptions {
 nlohmann::json rows(std::span<const double> values, int steps, int features) {
   nlohmann::json out = nlohmann::json::array();
   for (int t = 0; t < steps; ++t) {
-    out.push_back(std::vector<double>(values.begin() + t * features,
-                                      values.begin() + (t + 1) * features));
+    out.push_back(
+        std::vector<double>(values.begin() + t * features, values.begin() + (t + 1) * features));
   }
   return out;
 }

@@ -1,4 +1,6 @@
 // recur gradcheck: every BPTT gradient against central finite differences, in double.
+#include "recur/gradcheck.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -6,7 +8,6 @@
 
 #include "commands.hpp"
 #include "flags.hpp"
-#include "recur/gradcheck.hpp"
 #include "recur/loss.hpp"
 #include "seed_flags.hpp"
 
@@ -17,7 +18,7 @@ namespace {
 struct GradcheckOptions {
   SeedFlags flags;
   std::string tolerance = "1e-6";
-  std::string eps = "1e-6";
+  std::string eps = "1e-5";
 };
 
 int run_gradcheck(const GradcheckOptions& options) {
@@ -54,8 +55,8 @@ int run_gradcheck(const GradcheckOptions& options) {
 
 Command add_gradcheck(CLI::App& app) {
   auto options = std::make_shared<GradcheckOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "gradcheck", "Compare every BPTT gradient with central finite differences (double)");
+  CLI::App* cmd = app.add_subcommand("gradcheck",
+                                     "Compare every BPTT gradient with central finite differences");
   options->flags.add_model_flags(*cmd);
   options->flags.add_batch_flag(*cmd);
   cmd->add_option("--tolerance", options->tolerance, "largest relative error allowed")

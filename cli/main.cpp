@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <string>
 
 #include "commands.hpp"
 #include "flags.hpp"
@@ -25,6 +26,16 @@ int main(int argc, char** argv) {
   const Command demo = add_demo(app);
   const Command gradcheck = add_gradcheck(app);
   const Command bench = add_bench(app);
+  std::string names;
+  for (const CLI::App* command : app.get_subcommands({})) {
+    names += (names.empty() ? "" : ", ") + command->get_name();
+  }
+  if (argc < 2) return error("no command given; expected one of: " + names, 2);
+  const std::string first = argv[1];
+  if (!first.starts_with("-") &&
+      (", " + names + ", ").find(", " + first + ", ") == std::string::npos) {
+    return error("unknown command '" + first + "'; expected one of: " + names, 2);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

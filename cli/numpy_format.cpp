@@ -224,7 +224,8 @@ class ArrayPrinter {
       for (std::size_t n = 0; n < indices.size(); ++n) {
         const int i = indices[n];
         s += hanging_indent;
-        s += i < 0 ? "..." : recurse(axis + 1, offset + i * strides_[axis], next_indent, next_width);
+        s +=
+            i < 0 ? "..." : recurse(axis + 1, offset + i * strides_[axis], next_indent, next_width);
         if (n + 1 < indices.size()) s += line_sep;
       }
     }

@@ -4,28 +4,35 @@
 #include <cmath>
 
 #include "recur/error.hpp"
-#include "recur/loss.hpp"
 
 namespace recur {
 
-std::vector<double> numeric_gradients(Network<double>& network, std::span<const double> x,
-                                      std::span<const double> target, int seq_len,
-                                      int batch_size, double eps) {
+std::vector<double> numeric_gradients(const Network<double>& network, std::span<const double> x,
+                                      std::span<const double> target, int seq_len, int batch_size,
+                                      double eps) {
   if (!(eps > 0.0) || !std::isfinite(eps)) throw Error("gradcheck: eps must be finite and > 0");
-  std::vector<double> dy(target.size());
-  auto loss = [&] {
-    return sse_loss<double>(network.forward(x, seq_len, batch_size), target, dy);
+  using Wide = long double;
+  Network<Wide> wide(network.config());
+  std::copy(network.parameters().begin(), network.parameters().end(), wide.parameters().begin());
+  const std::vector<Wide> wide_x(x.begin(), x.end());
+  const std::vector<Wide> wide_target(target.begin(), target.end());
+  std::span<Wide> params = wide.parameters();
+  auto loss_at = [&](std::size_t i, Wide value) {
+    params[i] = value;
+    const auto y = wide.forward(wide_x, seq_len, batch_size);
+    Wide sum = 0;
+    for (std::size_t k = 0; k < y.size(); ++k)
+      sum += (y[k] - wide_target[k]) * (y[k] - wide_target[k]);
+    return sum / 2;
   };
-  std::span<double> params = network.parameters();
   std::vector<double> numeric(params.size());
+  const Wide h = eps;
   for (std::size_t i = 0; i < params.size(); ++i) {
-    const double saved = params[i];
-    params[i] = saved + eps;
-    const double plus = loss();
-    params[i] = saved - eps;
-    const double minus = loss();
+    const Wide saved = params[i];
+    const Wide near = loss_at(i, saved + h) - loss_at(i, saved - h);
+    const Wide far = loss_at(i, saved + 2 * h) - loss_at(i, saved - 2 * h);
     params[i] = saved;
-    numeric[i] = (plus - minus) / (2.0 * eps);
+    numeric[i] = static_cast<double>((8 * near - far) / (12 * h));
   }
   return numeric;
 }

@@ -85,8 +85,8 @@ void Network<T>::reserve(int seq_len, int batch_size) {
 template <typename T>
 std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int batch_size) {
   if (seq_len <= 0 || batch_size <= 0) {
-    throw Error("forward: seq_len and batch_size must be positive, got " +
-                std::to_string(seq_len) + " and " + std::to_string(batch_size));
+    throw Error("forward: seq_len and batch_size must be positive, got " + std::to_string(seq_len) +
+                " and " + std::to_string(batch_size));
   }
   const int I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
   const int rows = seq_len * batch_size;  // every (t, b) pair
@@ -175,5 +175,6 @@ std::span<const T> Network<T>::hidden() const {
 
 template class Network<float>;
 template class Network<double>;
+template class Network<long double>;  // for finite differences in gradcheck
 
 }  // namespace recur

@@ -85,5 +85,6 @@ class Network {
 
 extern template class Network<float>;
 extern template class Network<double>;
+extern template class Network<long double>;
 
 }  // namespace recur

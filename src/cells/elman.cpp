@@ -30,13 +30,12 @@ void elman_backward_step(int batch_size, int hidden_size, const T* h, const T* d
        weight_hh, hidden_size, T(0), dh_next, hidden_size);
 }
 
-template void elman_forward_step<float>(int, int, const float*, const float*, const float*,
-                                        const float*, float*);
-template void elman_forward_step<double>(int, int, const double*, const double*, const double*,
-                                         const double*, double*);
-template void elman_backward_step<float>(int, int, const float*, const float*, const float*,
-                                         float*, float*);
-template void elman_backward_step<double>(int, int, const double*, const double*,
-                                          const double*, double*, double*);
+#define RECUR_INSTANTIATE(T)                                                                 \
+  template void elman_forward_step<T>(int, int, const T*, const T*, const T*, const T*, T*); \
+  template void elman_backward_step<T>(int, int, const T*, const T*, const T*, T*, T*);
+RECUR_INSTANTIATE(float)
+RECUR_INSTANTIATE(double)
+RECUR_INSTANTIATE(long double)
+#undef RECUR_INSTANTIATE
 
 }  // namespace recur

@@ -1,0 +1,122 @@
+// Network: forward against a hand computation, batches against sequences one by one, errors.
+#include "recur/network.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "recur/error.hpp"
+#include "recur/random.hpp"
+
+namespace recur {
+namespace {
+
+void fill(std::span<double> values, NumpyRandom& random, double scale) {
+  for (double& v : values) v = scale * random.randn();
+}
+
+TEST(Network, LayoutIsPyTorchsOrientationInOneBuffer) {
+  Network<float> net({3, 5, 2});
+  const auto& t = net.tensors();
+  ASSERT_EQ(t.size(), 5u);
+  EXPECT_EQ(t[0].name, "rnn.weight_ih_l0");
+  EXPECT_EQ(t[0].shape, (std::vector<int>{5, 3}));
+  EXPECT_EQ(t[1].shape, (std::vector<int>{5, 5}));
+  EXPECT_EQ(t[2].shape, (std::vector<int>{5}));
+  EXPECT_EQ(t[3].name, "readout.weight");
+  EXPECT_EQ(t[3].shape, (std::vector<int>{2, 5}));
+  EXPECT_EQ(t[4].shape, (std::vector<int>{2}));
+  EXPECT_EQ(net.parameters().size(), 15u + 25 + 5 + 10 + 2);
+  EXPECT_EQ(net.gradients().size(), net.parameters().size());
+  EXPECT_EQ(net.parameter("rnn.bias_l0").data(), net.parameters().data() + 40);
+  EXPECT_THROW(net.parameter("rnn.bias"), Error);
+}
+
+TEST(Network, TwoStepsMatchHandComputation) {
+  // I = 1, H = 2, O = 1, one sequence of two steps.
+  Network<double> net({1, 2, 1});
+  const std::vector<double> w_ih = {0.5, -1.0}, w_hh = {0.1, 0.2, -0.3, 0.4}, b = {0.05, -0.05};
+  const std::vector<double> w_o = {1.5, -0.5}, c = {0.25};
+  std::copy(w_ih.begin(), w_ih.end(), net.parameter("rnn.weight_ih_l0").begin());
+  std::copy(w_hh.begin(), w_hh.end(), net.parameter("rnn.weight_hh_l0").begin());
+  std::copy(b.begin(), b.end(), net.parameter("rnn.bias_l0").begin());
+  std::copy(w_o.begin(), w_o.end(), net.parameter("readout.weight").begin());
+  std::copy(c.begin(), c.end(), net.parameter("readout.bias").begin());
+  const std::vector<double> x = {2.0, -1.0};
+  const auto y = net.forward(x, 2, 1);
+
+  const double h1[] = {std::tanh(0.5 * 2.0 + 0.05), std::tanh(-1.0 * 2.0 - 0.05)};
+  const double h2[] = {std::tanh(0.5 * -1.0 + (0.1 * h1[0] + 0.2 * h1[1]) + 0.05),
+                       std::tanh(-1.0 * -1.0 + (-0.3 * h1[0] + 0.4 * h1[1]) - 0.05)};
+  EXPECT_NEAR(y[0], 1.5 * h1[0] - 0.5 * h1[1] + 0.25, 1e-15);
+  EXPECT_NEAR(y[1], 1.5 * h2[0] - 0.5 * h2[1] + 0.25, 1e-15);
+  EXPECT_NEAR(net.hidden()[2], h2[0], 1e-15);
+  EXPECT_NEAR(net.hidden()[3], h2[1], 1e-15);
+}
+
+TEST(Network, BatchGivesTheSameAsSequencesOneByOne) {
+  const int T = 6, B = 4, I = 3, H = 5, O = 2;
+  NumpyRandom random(3);
+  Network<double> net({I, H, O});
+  fill(net.parameters(), random, 0.5);
+  std::vector<double> x(T * B * I), dy(T * B * O);
+  fill(x, random, 1.0);
+  fill(dy, random, 1.0);
+
+  const auto y_view = net.forward(x, T, B);
+  const std::vector<double> y_batch(y_view.begin(), y_view.end());
+  net.backward(dy);
+  const std::vector<double> grads_batch(net.gradients().begin(), net.gradients().end());
+
+  std::vector<double> grads_sum(grads_batch.size(), 0.0);
+  for (int b = 0; b < B; ++b) {
+    std::vector<double> xb(T * I), dyb(T * O);
+    for (int t = 0; t < T; ++t) {
+      for (int i = 0; i < I; ++i) xb[t * I + i] = x[(t * B + b) * I + i];
+      for (int o = 0; o < O; ++o) dyb[t * O + o] = dy[(t * B + b) * O + o];
+    }
+    const auto y = net.forward(xb, T, 1);
+    for (int t = 0; t < T; ++t) {
+      for (int o = 0; o < O; ++o) EXPECT_NEAR(y[t * O + o], y_batch[(t * B + b) * O + o], 1e-14);
+    }
+    net.backward(dyb);
+    for (std::size_t i = 0; i < grads_sum.size(); ++i) grads_sum[i] += net.gradients()[i];
+  }
+  for (std::size_t i = 0; i < grads_sum.size(); ++i) {
+    EXPECT_NEAR(grads_sum[i], grads_batch[i], 1e-12) << "parameter " << i;
+  }
+}
+
+TEST(Network, WorkspaceReuseAcrossShapesChangesNothing) {
+  NumpyRandom random(5);
+  Network<float> net({2, 4, 2});
+  for (float& p : net.parameters()) p = static_cast<float>(0.3 * random.randn());
+  std::vector<float> short_x(3 * 2 * 2), long_x(9 * 3 * 2);
+  for (float& v : short_x) v = static_cast<float>(random.randn());
+  for (float& v : long_x) v = static_cast<float>(random.randn());
+  const auto fresh = net.forward(short_x, 3, 2);
+  const std::vector<float> first(fresh.begin(), fresh.end());
+  net.forward(long_x, 9, 3);
+  const auto again = net.forward(short_x, 3, 2);
+  ASSERT_EQ(again.size(), first.size());
+  for (std::size_t i = 0; i < first.size(); ++i) EXPECT_EQ(again[i], first[i]);
+}
+
+TEST(Network, RejectsBadSizesAndCalls) {
+  EXPECT_THROW(Network<double>({0, 4, 1}), Error);
+  EXPECT_THROW(Network<double>({1, -4, 1}), Error);
+  EXPECT_THROW(Network<double>({1, 4, 0}), Error);
+  Network<double> net({2, 3, 1});
+  const std::vector<double> dy(4);
+  EXPECT_THROW(net.backward(dy), Error);  // before any forward
+  const std::vector<double> x(5);
+  EXPECT_THROW(net.forward(x, 2, 1), Error);  // 5 values for [2, 1, 2]
+  EXPECT_THROW(net.forward(x, 0, 1), Error);
+  const std::vector<double> good(4);
+  net.forward(good, 2, 1);
+  EXPECT_THROW(net.backward(std::vector<double>(3)), Error);
+}
+
+}  // namespace
+}  // namespace recur

@@ -1,0 +1,21 @@
+import os
+import subprocess
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def recur_bin():
+    path = os.environ.get("RECUR_BIN")
+    if not path:
+        pytest.fail("RECUR_BIN is not set: run the tests through `make test` (ctest)")
+    return path
+
+
+@pytest.fixture
+def run(recur_bin):
+    def run_recur(*args):
+        return subprocess.run([recur_bin, *map(str, args)], capture_output=True, text=True,
+                              timeout=120)
+
+    return run_recur
