@@ -11,17 +11,18 @@ namespace {
 constexpr long kSmallGemm = 32L * 32 * 32;
 constexpr int kColumnBlock = 256;
 
-template <typename T>
-void gemm_loop(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
-               const T* b, int ldb, T beta, T* c, int ldc) {
+// Each C element sums its k products in order p = 0, 1, ..., then adds beta * C.
+template <bool kTransA, bool kTransB, typename T>
+void gemm_loop(int m, int n, int k, T alpha, const T* a, int lda, const T* b, int ldb, T beta,
+               T* c, int ldc) {
   T acc[kColumnBlock];
   for (int i = 0; i < m; ++i) {
     for (int j0 = 0; j0 < n; j0 += kColumnBlock) {
       const int width = std::min(kColumnBlock, n - j0);
-      std::fill(acc, acc + width, T(0));
+      for (int j = 0; j < width; ++j) acc[j] = T(0);
       for (int p = 0; p < k; ++p) {
-        const T a_ip = trans_a == Trans::kYes ? a[p * lda + i] : a[i * lda + p];
-        if (trans_b == Trans::kYes) {
+        const T a_ip = kTransA ? a[p * lda + i] : a[i * lda + p];
+        if constexpr (kTransB) {
           for (int j = 0; j < width; ++j) acc[j] += a_ip * b[(j0 + j) * ldb + p];
         } else {
           const T* b_row = b + p * ldb + j0;
@@ -61,12 +62,20 @@ template <typename T>
 void gemm(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
           const T* b, int ldb, T beta, T* c, int ldc) {
   if (m <= 0 || n <= 0) return;
-  if (static_cast<long>(m) * n * k <= kSmallGemm) {
-    gemm_loop(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    return;
-  }
   const bool ta = trans_a == Trans::kYes;
   const bool tb = trans_b == Trans::kYes;
+  if (static_cast<long>(m) * n * k <= kSmallGemm) {
+    if (ta && tb) {
+      gemm_loop<true, true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    } else if (ta) {
+      gemm_loop<true, false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    } else if (tb) {
+      gemm_loop<false, true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    } else {
+      gemm_loop<false, false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+    return;
+  }
   ConstView<T> a_view(a, ta ? k : m, ta ? m : k, Eigen::OuterStride<>(lda));
   ConstView<T> b_view(b, tb ? n : k, tb ? k : n, Eigen::OuterStride<>(ldb));
   View<T> c_view(c, m, n, Eigen::OuterStride<>(ldc));

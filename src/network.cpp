@@ -47,6 +47,14 @@ Network<T>::Network(const NetworkConfig& config) : config_(config) {
   const TensorInfo& last = tensors_.back();
   params_.assign(last.offset + last.size, T(0));
   grads_.assign(params_.size(), T(0));
+  ws_.weight_hh_t.resize(static_cast<std::size_t>(config.hidden_size) * config.hidden_size);
+}
+
+template <typename T>
+typename Network<T>::Views Network<T>::views(std::vector<T>& buffer) const {
+  T* base = buffer.data();
+  return {base + tensors_[0].offset, base + tensors_[1].offset, base + tensors_[2].offset,
+          base + tensors_[3].offset, base + tensors_[4].offset};
 }
 
 template <typename T>
@@ -98,11 +106,15 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
   reserve(seq_len, batch_size);
   seq_len_ = seq_len;
   batch_size_ = batch_size;
-  const T* weight_ih = parameter("rnn.weight_ih_l0").data();
-  const T* weight_hh = parameter("rnn.weight_hh_l0").data();
-  const T* bias = parameter("rnn.bias_l0").data();
-  const T* weight_o = parameter("readout.weight").data();
-  const T* bias_o = parameter("readout.bias").data();
+  const Views param = views(params_);
+  const T* weight_ih = param.weight_ih;
+  const T* bias = param.bias;
+  const T* weight_o = param.weight_o;
+  const T* bias_o = param.bias_o;
+  T* weight_hh_t = ws_.weight_hh_t.data();
+  for (int j = 0; j < H; ++j) {
+    for (int k = 0; k < H; ++k) weight_hh_t[k * H + j] = param.weight_hh[j * H + k];
+  }
 
   std::copy(x.begin(), x.end(), ws_.x.begin());
   T* xw = ws_.da.data();  // the input projection borrows da's space until backward
@@ -112,7 +124,7 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
   T* hs = ws_.hs.data();
   std::fill(hs, hs + step, T(0));
   for (int t = 0; t < seq_len; ++t) {
-    elman_forward_step(batch_size, H, xw + t * step, hs + t * step, weight_hh, bias,
+    elman_forward_step(batch_size, H, xw + t * step, hs + t * step, weight_hh_t, bias,
                        hs + (t + 1) * step);
   }
 
@@ -134,13 +146,15 @@ void Network<T>::backward(std::span<const T> dy) {
                 std::to_string(seq_len_) + ", " + std::to_string(batch_size_) + ", " +
                 std::to_string(O) + "]");
   }
-  const T* weight_hh = parameter("rnn.weight_hh_l0").data();
-  const T* weight_o = parameter("readout.weight").data();
-  T* dweight_ih = gradient("rnn.weight_ih_l0").data();
-  T* dweight_hh = gradient("rnn.weight_hh_l0").data();
-  T* dbias = gradient("rnn.bias_l0").data();
-  T* dweight_o = gradient("readout.weight").data();
-  T* dbias_o = gradient("readout.bias").data();
+  const Views param = views(params_);
+  const Views grad = views(grads_);
+  const T* weight_hh = param.weight_hh;
+  const T* weight_o = param.weight_o;
+  T* dweight_ih = grad.weight_ih;
+  T* dweight_hh = grad.weight_hh;
+  T* dbias = grad.bias;
+  T* dweight_o = grad.weight_o;
+  T* dbias_o = grad.bias_o;
   std::fill(grads_.begin(), grads_.end(), T(0));
 
   const int step = batch_size_ * H;

@@ -9,26 +9,27 @@ namespace recur {
 namespace {
 
 TEST(ElmanStep, ForwardIsTanhOfProjectionPlusRecurrencePlusBias) {
-  // B = 1, H = 2. weight_hh = [[0.5, -0.25], [0.125, 1.0]], h_prev = [0.2, -0.4].
+  // B = 1, H = 2. weight_hh = [[0.5, -0.25], [0.125, 1.0]], passed transposed; h_prev =
+  // [0.2, -0.4].
   const double xw[] = {0.3, -0.1};
   const double h_prev[] = {0.2, -0.4};
-  const double weight_hh[] = {0.5, -0.25, 0.125, 1.0};
+  const double weight_hh_t[] = {0.5, 0.125, -0.25, 1.0};
   const double bias[] = {0.05, 0.02};
   double h[2];
-  elman_forward_step(1, 2, xw, h_prev, weight_hh, bias, h);
+  elman_forward_step(1, 2, xw, h_prev, weight_hh_t, bias, h);
   // Row 0: 0.3 + (0.5*0.2 - 0.25*-0.4) + 0.05 = 0.55; row 1: -0.1 + (0.025 - 0.4) + 0.02.
-  EXPECT_DOUBLE_EQ(h[0], std::tanh(0.55));
-  EXPECT_DOUBLE_EQ(h[1], std::tanh(-0.455));
+  EXPECT_NEAR(h[0], std::tanh(0.55), 1e-15);
+  EXPECT_NEAR(h[1], std::tanh(-0.455), 1e-15);
 }
 
 TEST(ElmanStep, ForwardKeepsBatchRowsApart) {
   const float xw[] = {0.1f, 0.2f, -0.3f, 0.4f};
   const float h_prev[] = {1.0f, 0.0f, 0.0f, 1.0f};
-  const float weight_hh[] = {0.5f, 0.25f, -0.5f, 2.0f};
+  const float weight_hh_t[] = {0.5f, -0.5f, 0.25f, 2.0f};  // weight_hh = [[.5, .25], [-.5, 2]]
   const float bias[] = {0.0f, 0.0f};
   float h[4];
-  elman_forward_step(2, 2, xw, h_prev, weight_hh, bias, h);
-  // Row b picks column b of weight_hh^T, i.e. weight_hh[:, b].
+  elman_forward_step(2, 2, xw, h_prev, weight_hh_t, bias, h);
+  // Row b of h_prev is the unit vector e_b, so h[b, j] = tanh(xw[b, j] + weight_hh[j, b]).
   EXPECT_FLOAT_EQ(h[0], std::tanh(0.1f + 0.5f));
   EXPECT_FLOAT_EQ(h[1], std::tanh(0.2f - 0.5f));
   EXPECT_FLOAT_EQ(h[2], std::tanh(-0.3f + 0.25f));

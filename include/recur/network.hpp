@@ -64,7 +64,19 @@ class Network {
   std::span<const T> hidden() const;
 
  private:
+  // The tensors as pointers into a flat buffer (params_ or grads_), taken afresh by each
+  // forward and backward so that copies of a Network stay valid.
+  struct Views {
+    T* weight_ih;  // (H, I)
+    T* weight_hh;  // (H, H)
+    T* bias;       // (H)
+    T* weight_o;   // (O, H)
+    T* bias_o;     // (O)
+  };
+  Views views(std::vector<T>& buffer) const;
+
   struct Workspace {
+    std::vector<T> weight_hh_t;  // (H, H) W_hh transposed, for the forward time loop
     std::vector<T> x;        // (T, B, I) copy of the input
     std::vector<T> hs;       // (T + 1, B, H) hidden states; hs[0] is the initial state
     std::vector<T> y;        // (T, B, O)

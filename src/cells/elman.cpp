@@ -1,24 +1,20 @@
 #include "cells/elman.hpp"
 
 #include <algorithm>
-#include <cmath>
-
+#include "activations.hpp"
 #include "gemm.hpp"
 
 namespace recur {
 
 template <typename T>
 void elman_forward_step(int batch_size, int hidden_size, const T* xw, const T* h_prev,
-                        const T* weight_hh, const T* bias, T* h) {
+                        const T* weight_hh_t, const T* bias, T* h) {
   const int n = batch_size * hidden_size;
   std::copy(xw, xw + n, h);
   // The sum is (xw + h_prev W_hh^T) + b, in the seed notebook's order.
-  gemm(Trans::kNo, Trans::kYes, batch_size, hidden_size, hidden_size, T(1), h_prev, hidden_size,
-       weight_hh, hidden_size, T(1), h, hidden_size);
-  for (int row = 0; row < batch_size; ++row) {
-    T* h_row = h + row * hidden_size;
-    for (int j = 0; j < hidden_size; ++j) h_row[j] = std::tanh(h_row[j] + bias[j]);
-  }
+  gemm(Trans::kNo, Trans::kNo, batch_size, hidden_size, hidden_size, T(1), h_prev, hidden_size,
+       weight_hh_t, hidden_size, T(1), h, hidden_size);
+  add_bias_tanh(batch_size, hidden_size, bias, h);
 }
 
 template <typename T>

@@ -1,6 +1,7 @@
 // The Elman cell: one time step over a batch of B rows, forward and backward side by side.
 //
 //   forward:   h = tanh(xw + h_prev W_hh^T + b)     xw = x W_ih^T, done for all steps at once
+//              (W_hh^T is passed transposed once per sequence, so both steps stream rows)
 //   backward:  da = (1 - h^2) * (dh_out + dh_next)  dh_out from the readout, dh_next from t+1
 //              dh_next <- da W_hh                    carried on to step t-1
 //
@@ -14,8 +15,8 @@ template <typename T>
 void elman_forward_step(int batch_size, int hidden_size,
                         const T* xw,         // (B, H)
                         const T* h_prev,     // (B, H)
-                        const T* weight_hh,  // (H, H)
-                        const T* bias,       // (H)
+                        const T* weight_hh_t,  // (H, H) W_hh transposed
+                        const T* bias,         // (H)
                         T* h);               // (B, H) out
 
 template <typename T>
