@@ -33,16 +33,17 @@ void train_step(benchmark::State& state) {
   }
   // Multiply-adds of the GEMMs of one step: forward (x W_ih^T, h W_hh^T, readout) and
   // backward (three weight gradients, dh from the readout, dh through W_hh).
-  const double macs = 1.0 * seq_len * batch * (2 * (input * hidden + hidden * hidden +
-                                                    hidden * output) + hidden * output + hidden * hidden);
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(2 * macs, benchmark::Counter::kIsIterationInvariantRate,
-                         benchmark::Counter::kIs1000);
+  const double macs = 1.0 * seq_len * batch *
+                      (2 * (input * hidden + hidden * hidden + hidden * output) + hidden * output +
+                       hidden * hidden);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2 * macs, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
 // Arguments: T, B, I, H, O.
 BENCHMARK(train_step<double>)->Name("train_step/seed/float64")->Args({10, 1, 1, 8, 1});
-BENCHMARK(train_step<float>)->Name("train_step/T100_B32_I32_H128/float32")
+BENCHMARK(train_step<float>)
+    ->Name("train_step/T100_B32_I32_H128/float32")
     ->Args({100, 32, 32, 128, 32})
     ->Unit(benchmark::kMicrosecond);
 

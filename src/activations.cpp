@@ -20,21 +20,21 @@ inline double expm1_nonnegative(double y) {
   const double shifted = y * kInvLn2 + kShifter;
   const double k = shifted - kShifter;
   const std::uint64_t k_bits = std::bit_cast<std::uint64_t>(shifted);  // k in the low bits
-  const double scale = std::bit_cast<double>((k_bits + 1023) << 52);  // 2^k
+  const double scale = std::bit_cast<double>((k_bits + 1023) << 52);   // 2^k
   const double r = (y - k * kLn2High) - k * kLn2Low;
-  double p = 1.0 / 6227020800.0;  // 1/13!
-  p = p * r + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  const double expm1_r = r + (r * r) * p;
+  // expm1(r) = r + r^2 (1/2! + r/3! + ... + r^11/13!), the sum by Estrin's scheme: a few
+  // independent products instead of one long chain, since one time step's tanh sits on the
+  // recurrence's critical path.
+  const double r2 = r * r, r4 = r2 * r2;
+  const double q0 = 1.0 / 2 + r * (1.0 / 6);
+  const double q1 = 1.0 / 24 + r * (1.0 / 120);
+  const double q2 = 1.0 / 720 + r * (1.0 / 5040);
+  const double q3 = 1.0 / 40320 + r * (1.0 / 362880);
+  const double q4 = 1.0 / 3628800 + r * (1.0 / 39916800);
+  const double q5 = 1.0 / 479001600 + r * (1.0 / 6227020800);
+  const double s0 = q0 + r2 * q1, s1 = q2 + r2 * q3, s2 = q4 + r2 * q5;
+  const double p = s0 + r4 * (s1 + r4 * s2);
+  const double expm1_r = r + r2 * p;
   return scale * expm1_r + (scale - 1.0);
 }
 

@@ -7,38 +7,6 @@ namespace recur {
 
 namespace {
 
-// Below this many multiply-adds a plain loop beats Eigen's dispatch and blocking.
-constexpr long kSmallGemm = 32L * 32 * 32;
-constexpr int kColumnBlock = 256;
-
-// Each C element sums its k products in order p = 0, 1, ..., then adds beta * C.
-template <bool kTransA, bool kTransB, typename T>
-void gemm_loop(int m, int n, int k, T alpha, const T* a, int lda, const T* b, int ldb, T beta,
-               T* c, int ldc) {
-  T acc[kColumnBlock];
-  for (int i = 0; i < m; ++i) {
-    for (int j0 = 0; j0 < n; j0 += kColumnBlock) {
-      const int width = std::min(kColumnBlock, n - j0);
-      for (int j = 0; j < width; ++j) acc[j] = T(0);
-      for (int p = 0; p < k; ++p) {
-        const T a_ip = kTransA ? a[p * lda + i] : a[i * lda + p];
-        if constexpr (kTransB) {
-          for (int j = 0; j < width; ++j) acc[j] += a_ip * b[(j0 + j) * ldb + p];
-        } else {
-          const T* b_row = b + p * ldb + j0;
-          for (int j = 0; j < width; ++j) acc[j] += a_ip * b_row[j];
-        }
-      }
-      T* c_row = c + i * ldc + j0;
-      if (beta == T(0)) {
-        for (int j = 0; j < width; ++j) c_row[j] = alpha * acc[j];
-      } else {
-        for (int j = 0; j < width; ++j) c_row[j] = alpha * acc[j] + beta * c_row[j];
-      }
-    }
-  }
-}
-
 template <typename T>
 using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename T>
@@ -59,23 +27,10 @@ void gemm_eigen(const OpA& op_a, const OpB& op_b, T alpha, T beta, View<T>& c) {
 }  // namespace
 
 template <typename T>
-void gemm(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
-          const T* b, int ldb, T beta, T* c, int ldc) {
-  if (m <= 0 || n <= 0) return;
+void gemm_large(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
+                const T* b, int ldb, T beta, T* c, int ldc) {
   const bool ta = trans_a == Trans::kYes;
   const bool tb = trans_b == Trans::kYes;
-  if (static_cast<long>(m) * n * k <= kSmallGemm) {
-    if (ta && tb) {
-      gemm_loop<true, true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    } else if (ta) {
-      gemm_loop<true, false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    } else if (tb) {
-      gemm_loop<false, true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    } else {
-      gemm_loop<false, false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    }
-    return;
-  }
   ConstView<T> a_view(a, ta ? k : m, ta ? m : k, Eigen::OuterStride<>(lda));
   ConstView<T> b_view(b, tb ? n : k, tb ? k : n, Eigen::OuterStride<>(ldb));
   View<T> c_view(c, m, n, Eigen::OuterStride<>(ldc));

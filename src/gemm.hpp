@@ -2,6 +2,8 @@
 // behind it can change (Eigen today) without touching the layers.
 #pragma once
 
+#include <algorithm>
+
 namespace recur {
 
 enum class Trans { kNo, kYes };
@@ -11,11 +13,111 @@ enum class Trans { kNo, kYes };
 // only written, never read. Each element of C sums its k products in order p = 0, 1, ...
 // for small problems, as a plain loop would.
 template <typename T>
-void gemm(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
-          const T* b, int ldb, T beta, T* c, int ldc);
+inline void gemm(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
+                 const T* b, int ldb, T beta, T* c, int ldc);
+
+// The large case, behind Eigen (gemm.cpp).
+template <typename T>
+void gemm_large(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
+                const T* b, int ldb, T beta, T* c, int ldc);
 
 // out[j] += sum over rows i of a[i, j], for a [rows, cols] row-major.
 template <typename T>
 void add_column_sums(int rows, int cols, const T* a, T* out);
+
+namespace detail {
+
+// Below this many multiply-adds a plain loop, inlined into the caller, beats Eigen's dispatch
+// and blocking; recurrent steps of small networks live here.
+constexpr long kSmallGemm = 32L * 32 * 32;
+// Up to this many elements of B are transposed on the stack so that rows of B stream.
+constexpr int kTransposeLimit = 4096;
+
+// acc[j] = sum over p of op(A)[i, p] * B[p, j0 + j], for W columns, p in order. W is fixed at
+// compile time so that the accumulators stay in registers.
+template <int W, bool kTransA, typename T>
+inline void accumulate_columns(int k, const T* a, int lda, int i, const T* b, int ldb, int j0,
+                               T* out) {
+  T acc[W] = {};
+  for (int p = 0; p < k; ++p) {
+    const T a_ip = kTransA ? a[p * lda + i] : a[i * lda + p];
+    const T* b_row = b + p * ldb + j0;
+    for (int j = 0; j < W; ++j) acc[j] += a_ip * b_row[j];
+  }
+  for (int j = 0; j < W; ++j) out[j] = acc[j];
+}
+
+// C = alpha * op(A) * B + beta * C for B stored [k, n]; each C element sums its k products in
+// order p = 0, 1, ... and then adds beta * C, as a plain loop would.
+template <bool kTransA, typename T>
+inline void gemm_loop(int m, int n, int k, T alpha, const T* a, int lda, const T* b, int ldb,
+                      T beta, T* c, int ldc) {
+  constexpr int kVector = 64 / sizeof(T);  // one 512-bit register
+  T acc[2 * kVector];
+  for (int i = 0; i < m; ++i) {
+    T* c_row = c + i * ldc;
+    int j0 = 0;
+    auto finish = [&](int width) {
+      if (beta == T(0)) {
+        for (int j = 0; j < width; ++j) c_row[j0 + j] = alpha * acc[j];
+      } else {
+        for (int j = 0; j < width; ++j) c_row[j0 + j] = alpha * acc[j] + beta * c_row[j0 + j];
+      }
+      j0 += width;
+    };
+    for (; j0 + 2 * kVector <= n;) {
+      accumulate_columns<2 * kVector, kTransA>(k, a, lda, i, b, ldb, j0, acc);
+      finish(2 * kVector);
+    }
+    for (; j0 + kVector <= n;) {
+      accumulate_columns<kVector, kTransA>(k, a, lda, i, b, ldb, j0, acc);
+      finish(kVector);
+    }
+    for (; j0 + 4 <= n;) {
+      accumulate_columns<4, kTransA>(k, a, lda, i, b, ldb, j0, acc);
+      finish(4);
+    }
+    while (j0 < n) {
+      accumulate_columns<1, kTransA>(k, a, lda, i, b, ldb, j0, acc);
+      finish(1);
+    }
+  }
+}
+
+template <typename T>
+inline void gemm_small(bool ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda,
+                       const T* b, int ldb, T beta, T* c, int ldc) {
+  T b_t[kTransposeLimit];
+  if (tb) {
+    if (n * k > kTransposeLimit) {  // a column of C at a time: B's rows are C's columns
+      for (int j = 0; j < n; ++j) {
+        ta ? gemm_loop<true>(m, 1, k, alpha, a, lda, b + j * ldb, 1, beta, c + j, ldc)
+           : gemm_loop<false>(m, 1, k, alpha, a, lda, b + j * ldb, 1, beta, c + j, ldc);
+      }
+      return;
+    }
+    for (int j = 0; j < n; ++j) {
+      for (int p = 0; p < k; ++p) b_t[p * n + j] = b[j * ldb + p];
+    }
+    b = b_t;
+    ldb = n;
+  }
+  ta ? gemm_loop<true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+     : gemm_loop<false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+}  // namespace detail
+
+template <typename T>
+inline void gemm(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
+                 const T* b, int ldb, T beta, T* c, int ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (static_cast<long>(m) * n * k <= detail::kSmallGemm) {
+    detail::gemm_small(trans_a == Trans::kYes, trans_b == Trans::kYes, m, n, k, alpha, a, lda, b,
+                       ldb, beta, c, ldc);
+  } else {
+    gemm_large(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+}
 
 }  // namespace recur

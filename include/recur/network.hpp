@@ -77,12 +77,12 @@ class Network {
 
   struct Workspace {
     std::vector<T> weight_hh_t;  // (H, H) W_hh transposed, for the forward time loop
-    std::vector<T> x;        // (T, B, I) copy of the input
-    std::vector<T> hs;       // (T + 1, B, H) hidden states; hs[0] is the initial state
-    std::vector<T> y;        // (T, B, O)
-    std::vector<T> dh;       // (T, B, H) dLoss/dh(t) from the readout
-    std::vector<T> da;       // (T, B, H) dLoss/d(pre-activation); x-projection in forward
-    std::vector<T> dh_next;  // (B, H) dLoss/dh(t-1) carried back through time
+    std::vector<T> x;            // (T, B, I) copy of the input
+    std::vector<T> hs;           // (T + 1, B, H) hidden states; hs[0] is the initial state
+    std::vector<T> y;            // (T, B, O)
+    std::vector<T> dh;           // (T, B, H) dLoss/dh(t) from the readout
+    std::vector<T> da;           // (T, B, H) dLoss/d(pre-activation); x-projection in forward
+    std::vector<T> dh_next;      // (B, H) dLoss/dh(t-1) carried back through time
   };
   void reserve(int seq_len, int batch_size);
 

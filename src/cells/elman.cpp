@@ -1,6 +1,7 @@
 #include "cells/elman.hpp"
 
 #include <algorithm>
+
 #include "activations.hpp"
 #include "gemm.hpp"
 

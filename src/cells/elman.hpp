@@ -13,11 +13,11 @@ namespace recur {
 
 template <typename T>
 void elman_forward_step(int batch_size, int hidden_size,
-                        const T* xw,         // (B, H)
-                        const T* h_prev,     // (B, H)
+                        const T* xw,           // (B, H)
+                        const T* h_prev,       // (B, H)
                         const T* weight_hh_t,  // (H, H) W_hh transposed
                         const T* bias,         // (H)
-                        T* h);               // (B, H) out
+                        T* h);                 // (B, H) out
 
 template <typename T>
 void elman_backward_step(int batch_size, int hidden_size,
