@@ -27,8 +27,12 @@ struct SeedFlags {
   void add_training_flags(CLI::App& app);
   void add_batch_flag(CLI::App& app);
 
-  // The checked values; throws UsageError naming the first bad flag.
+  // The checked values; throws UsageError naming the first bad flag, or the size flags if
+  // together they would need more than half of this machine's memory.
   SeedSettings settings() const;
+
+ private:
+  static void check_memory(const SeedSettings& settings);
 };
 
 }  // namespace recur::cli

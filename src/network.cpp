@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <limits>
 #include <string>
 
 #include "cells/elman.hpp"
@@ -44,6 +45,12 @@ Network<T>::Network(const NetworkConfig& config) : config_(config) {
   check_size("hidden_size", config.hidden_size);
   check_size("output_size", config.output_size);
   tensors_ = layout(config);
+  for (const TensorInfo& t : tensors_) {
+    if (t.size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+      throw Error("network: " + t.name + " would hold " + std::to_string(t.size) +
+                  " values, more than 2147483647; use smaller sizes");
+    }
+  }
   const TensorInfo& last = tensors_.back();
   params_.assign(last.offset + last.size, T(0));
   grads_.assign(params_.size(), T(0));
@@ -78,6 +85,16 @@ std::span<T> Network<T>::gradient(std::string_view name) {
 }
 
 template <typename T>
+double Network<T>::memory_bytes(const NetworkConfig& config, int seq_len, int batch_size) {
+  const double steps = static_cast<double>(seq_len) * batch_size;
+  const double I = config.input_size, H = config.hidden_size, O = config.output_size;
+  const double params = H * I + H * H + H + O * H + O;
+  // x, y, dh, da over all steps; hs over steps + 1; dh_next; W_hh transposed.
+  const double workspace = steps * (I + O + 2 * H) + (steps + 2 * batch_size) * H + H * H;
+  return (2 * params + workspace) * sizeof(T);
+}
+
+template <typename T>
 void Network<T>::reserve(int seq_len, int batch_size) {
   const std::size_t steps = static_cast<std::size_t>(seq_len) * batch_size;
   const std::size_t rows = batch_size;
@@ -97,6 +114,11 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
                 " and " + std::to_string(batch_size));
   }
   const int I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
+  const long long widest = std::max({I, H, O});
+  if (static_cast<long long>(seq_len + 1) * batch_size * widest > std::numeric_limits<int>::max()) {
+    throw Error("forward: " + std::to_string(seq_len) + " steps of " + std::to_string(batch_size) +
+                " sequences need more than 2147483647 values per buffer; use shorter batches");
+  }
   const int rows = seq_len * batch_size;  // every (t, b) pair
   if (x.size() != static_cast<std::size_t>(rows) * I) {
     throw Error("forward: x has " + std::to_string(x.size()) + " values, expected [" +

@@ -51,6 +51,11 @@ class Network {
   std::span<T> parameter(std::string_view name);
   std::span<T> gradient(std::string_view name);
 
+  // Bytes a network of this configuration needs for its parameters, gradients and the
+  // workspace of one forward and backward of [seq_len, batch_size], computed without
+  // allocating, so that callers can refuse sizes that cannot fit before trying.
+  static double memory_bytes(const NetworkConfig& config, int seq_len, int batch_size);
+
   // Runs x [seq_len, batch, input_size] from a zero hidden state. Returns y
   // [seq_len, batch, output_size], a view valid until the next forward. Keeps what backward
   // needs in a workspace that grows only when a larger (seq_len, batch) arrives.

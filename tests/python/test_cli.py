@@ -90,6 +90,15 @@ def test_bad_input_is_a_one_line_usage_error(run, args, flag, expected):
     assert expected in lines[0]
 
 
+def test_sizes_too_large_for_memory_are_refused_before_allocating(run):
+    for args in (["--hidden", "50000"], ["--steps", "2000000000", "--hidden", "2"],
+                 ["--steps", "100000000", "--input-size", "50"]):
+        result = run("demo", *args)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("recur: error: --steps")
+        assert "GB of memory, more than half of this machine's" in result.stderr
+
+
 def test_no_command_is_a_usage_error(run):
     result = run()
     assert result.returncode == 2
