@@ -89,8 +89,8 @@ double Network<T>::memory_bytes(const NetworkConfig& config, int seq_len, int ba
   const double steps = static_cast<double>(seq_len) * batch_size;
   const double I = config.input_size, H = config.hidden_size, O = config.output_size;
   const double params = H * I + H * H + H + O * H + O;
-  // x, y, dh, da over all steps; hs over steps + 1; dh_next; W_hh transposed.
-  const double workspace = steps * (I + O + 2 * H) + (steps + 2 * batch_size) * H + H * H;
+  // x, y, dy, dh, da over all steps; hs over steps + 1; dh_next; W_hh transposed.
+  const double workspace = steps * (I + 2 * O + 2 * H) + (steps + 2 * batch_size) * H + H * H;
   return (2 * params + workspace) * sizeof(T);
 }
 
@@ -102,13 +102,15 @@ void Network<T>::reserve(int seq_len, int batch_size) {
   if (ws_.x.size() < steps * I) ws_.x.resize(steps * I);
   if (ws_.hs.size() < steps * H + rows * H) ws_.hs.resize(steps * H + rows * H);
   if (ws_.y.size() < steps * O) ws_.y.resize(steps * O);
+  if (ws_.dy.size() < steps * O) ws_.dy.resize(steps * O);
   if (ws_.dh.size() < steps * H) ws_.dh.resize(steps * H);
   if (ws_.da.size() < steps * H) ws_.da.resize(steps * H);
   if (ws_.dh_next.size() < rows * H) ws_.dh_next.resize(rows * H);
 }
 
 template <typename T>
-std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int batch_size) {
+std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int batch_size,
+                                       std::span<const int> lengths) {
   if (seq_len <= 0 || batch_size <= 0) {
     throw Error("forward: seq_len and batch_size must be positive, got " + std::to_string(seq_len) +
                 " and " + std::to_string(batch_size));
@@ -125,9 +127,21 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
                 std::to_string(seq_len) + ", " + std::to_string(batch_size) + ", " +
                 std::to_string(I) + "]");
   }
+  if (!lengths.empty() && lengths.size() != static_cast<std::size_t>(batch_size)) {
+    throw Error("forward: " + std::to_string(lengths.size()) + " lengths for a batch of " +
+                std::to_string(batch_size));
+  }
+  for (std::size_t b = 0; b < lengths.size(); ++b) {
+    if (lengths[b] < 1 || lengths[b] > seq_len) {
+      throw Error("forward: lengths[" + std::to_string(b) + "] is " + std::to_string(lengths[b]) +
+                  ", expected 1 to " + std::to_string(seq_len));
+    }
+  }
   reserve(seq_len, batch_size);
   seq_len_ = seq_len;
   batch_size_ = batch_size;
+  ws_.lengths.assign(batch_size, seq_len);  // grows once, then reuses its capacity
+  std::copy(lengths.begin(), lengths.end(), ws_.lengths.begin());
   const Views param = views(params_);
   const T* weight_ih = param.weight_ih;
   const T* bias = param.bias;
@@ -152,8 +166,15 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
 
   T* y = ws_.y.data();
   gemm(Trans::kNo, Trans::kYes, rows, O, H, T(1), hs + step, H, weight_o, H, T(0), y, O);
-  for (int r = 0; r < rows; ++r) {
-    for (int o = 0; o < O; ++o) y[r * O + o] += bias_o[o];
+  for (int t = 0; t < seq_len; ++t) {
+    for (int b = 0; b < batch_size; ++b) {
+      T* y_row = y + (t * batch_size + b) * O;
+      if (t < ws_.lengths[b]) {
+        for (int o = 0; o < O; ++o) y_row[o] += bias_o[o];
+      } else {
+        std::fill(y_row, y_row + O, T(0));
+      }
+    }
   }
   return std::span<const T>(ws_.y).first(static_cast<std::size_t>(rows) * O);
 }
@@ -179,6 +200,20 @@ void Network<T>::backward(std::span<const T> dy) {
   T* dbias_o = grad.bias_o;
   std::fill(grads_.begin(), grads_.end(), T(0));
 
+  // dy with padded steps zeroed: then nothing flows from them, and since padding comes after
+  // every real step, nothing flows into them either.
+  T* dy_masked = ws_.dy.data();
+  for (int t = 0; t < seq_len_; ++t) {
+    for (int b = 0; b < batch_size_; ++b) {
+      const std::size_t at = static_cast<std::size_t>(t * batch_size_ + b) * O;
+      if (t < ws_.lengths[b]) {
+        std::copy(dy.begin() + at, dy.begin() + at + O, dy_masked + at);
+      } else {
+        std::fill(dy_masked + at, dy_masked + at + O, T(0));
+      }
+    }
+  }
+
   const int step = batch_size_ * H;
   const T* hs = ws_.hs.data();
   T* dh = ws_.dh.data();
@@ -186,9 +221,9 @@ void Network<T>::backward(std::span<const T> dy) {
   T* dh_next = ws_.dh_next.data();
 
   // Readout, for all steps at once.
-  gemm(Trans::kYes, Trans::kNo, O, H, rows, T(1), dy.data(), O, hs + step, H, T(0), dweight_o, H);
-  add_column_sums(rows, O, dy.data(), dbias_o);
-  gemm(Trans::kNo, Trans::kNo, rows, H, O, T(1), dy.data(), O, weight_o, H, T(0), dh, H);
+  gemm(Trans::kYes, Trans::kNo, O, H, rows, T(1), dy_masked, O, hs + step, H, T(0), dweight_o, H);
+  add_column_sums(rows, O, dy_masked, dbias_o);
+  gemm(Trans::kNo, Trans::kNo, rows, H, O, T(1), dy_masked, O, weight_o, H, T(0), dh, H);
 
   // Backpropagation through time.
   std::fill(dh_next, dh_next + step, T(0));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "recur/error.hpp"
+#include "recur/loss.hpp"
 #include "recur/random.hpp"
 
 namespace recur {
@@ -88,6 +89,63 @@ TEST(Network, BatchGivesTheSameAsSequencesOneByOne) {
   }
 }
 
+TEST(Network, PaddedBatchGivesTheSameAsSequencesOneByOne) {
+  // Sequences of lengths 5, 2, 7, 1 padded to 7 steps, with garbage in the padding.
+  const int T = 7, B = 4, I = 2, H = 6, O = 3;
+  const std::vector<int> lengths = {5, 2, 7, 1};
+  NumpyRandom random(8);
+  Network<double> net({I, H, O});
+  fill(net.parameters(), random, 0.5);
+  std::vector<double> x(T * B * I), target(T * B * O), dy(T * B * O);
+  fill(x, random, 1.0);
+  fill(target, random, 1.0);
+
+  const auto y_view = net.forward(x, T, B, lengths);
+  const std::vector<double> y_batch(y_view.begin(), y_view.end());
+  const double loss_batch = masked_loss<double>(LossKind::kSse, y_batch, target, dy, T, B, lengths);
+  net.backward(dy);
+  const std::vector<double> grads_batch(net.gradients().begin(), net.gradients().end());
+
+  double loss_sum = 0.0;
+  std::vector<double> grads_sum(grads_batch.size(), 0.0);
+  for (int b = 0; b < B; ++b) {
+    const int len = lengths[b];
+    std::vector<double> xb(len * I), tb(len * O), dyb(len * O);
+    for (int t = 0; t < len; ++t) {
+      for (int i = 0; i < I; ++i) xb[t * I + i] = x[(t * B + b) * I + i];
+      for (int o = 0; o < O; ++o) tb[t * O + o] = target[(t * B + b) * O + o];
+    }
+    const auto y = net.forward(xb, len, 1);
+    for (int t = 0; t < T; ++t) {
+      for (int o = 0; o < O; ++o) {
+        const double expected = t < len ? y[t * O + o] : 0.0;  // padding reads as 0
+        EXPECT_NEAR(y_batch[(t * B + b) * O + o], expected, 1e-14);
+      }
+    }
+    loss_sum += sse_loss<double>(y, tb, dyb);
+    net.backward(dyb);
+    for (std::size_t i = 0; i < grads_sum.size(); ++i) grads_sum[i] += net.gradients()[i];
+  }
+  EXPECT_NEAR(loss_batch, loss_sum, 1e-12);
+  for (std::size_t i = 0; i < grads_sum.size(); ++i) {
+    EXPECT_NEAR(grads_sum[i], grads_batch[i], 1e-12) << "parameter " << i;
+  }
+}
+
+TEST(Network, BackwardIgnoresDyAtPaddedSteps) {
+  NumpyRandom random(2);
+  Network<float> net({1, 3, 1});
+  for (float& p : net.parameters()) p = static_cast<float>(random.randn());
+  const std::vector<float> x = {1.0f, 2.0f, 3.0f, 4.0f};  // [2, 2, 1]
+  const std::vector<int> lengths = {2, 1};
+  net.forward(x, 2, 2, lengths);
+  net.backward(std::vector<float>{1.0f, 1.0f, 1.0f, 0.0f});
+  const std::vector<float> clean(net.gradients().begin(), net.gradients().end());
+  net.forward(x, 2, 2, lengths);
+  net.backward(std::vector<float>{1.0f, 1.0f, 1.0f, 1e6f});  // step 1 of sequence 1 is padding
+  for (std::size_t i = 0; i < clean.size(); ++i) EXPECT_EQ(net.gradients()[i], clean[i]);
+}
+
 TEST(Network, WorkspaceReuseAcrossShapesChangesNothing) {
   NumpyRandom random(5);
   Network<float> net({2, 4, 2});
@@ -116,6 +174,9 @@ TEST(Network, RejectsBadSizesAndCalls) {
   const std::vector<double> good(4);
   net.forward(good, 2, 1);
   EXPECT_THROW(net.backward(std::vector<double>(3)), Error);
+  EXPECT_THROW(net.forward(good, 2, 1, std::vector<int>{3}), Error);  // longer than seq_len
+  EXPECT_THROW(net.forward(good, 2, 1, std::vector<int>{0}), Error);  // empty sequence
+  EXPECT_THROW(net.forward(good, 1, 2, std::vector<int>{1}), Error);  // one length for two
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 
 namespace recur {
 
@@ -10,5 +11,21 @@ namespace recur {
 // Accumulated in double whatever T is. Throws Error if the sizes differ.
 template <typename T>
 double sse_loss(std::span<const T> y, std::span<const T> target, std::span<T> dy);
+
+enum class LossKind {
+  kSse,  // 0.5 * sum((y - target)^2), the seed's
+  kMse,  // mean((y - target)^2) over the real (unpadded) values, torch.nn.MSELoss's
+};
+
+// "sse" or "mse"; throws Error naming the text otherwise.
+LossKind parse_loss(const std::string& name);
+const char* loss_name(LossKind kind);
+
+// The loss of y against target, both [seq_len, batch, features], counting only steps
+// t < lengths[b] of each sequence b (all steps if lengths is empty), and dLoss/dy, which is
+// zero at padded steps. Accumulated in double.
+template <typename T>
+double masked_loss(LossKind kind, std::span<const T> y, std::span<const T> target, std::span<T> dy,
+                   int seq_len, int batch_size, std::span<const int> lengths);
 
 }  // namespace recur

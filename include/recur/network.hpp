@@ -59,7 +59,13 @@ class Network {
   // Runs x [seq_len, batch, input_size] from a zero hidden state. Returns y
   // [seq_len, batch, output_size], a view valid until the next forward. Keeps what backward
   // needs in a workspace that grows only when a larger (seq_len, batch) arrives.
-  std::span<const T> forward(std::span<const T> x, int seq_len, int batch_size);
+  //
+  // Sequences of different lengths: lengths[b] (1..seq_len) is sequence b's length, and its
+  // steps t >= lengths[b] are padding. Padding never reaches a real step (it comes after), its
+  // outputs are 0, and backward ignores dy there, so a padded batch gives the same outputs and
+  // gradients as its sequences one by one. Empty lengths: every sequence is seq_len long.
+  std::span<const T> forward(std::span<const T> x, int seq_len, int batch_size,
+                             std::span<const int> lengths = {});
 
   // Backpropagation through time for the last forward: dy is dLoss/dy, [seq_len, batch,
   // output_size]. Overwrites gradients() with dLoss/dparameters.
@@ -85,6 +91,8 @@ class Network {
     std::vector<T> x;            // (T, B, I) copy of the input
     std::vector<T> hs;           // (T + 1, B, H) hidden states; hs[0] is the initial state
     std::vector<T> y;            // (T, B, O)
+    std::vector<T> dy;           // (T, B, O) dLoss/dy with padded steps zeroed
+    std::vector<int> lengths;    // (B) of the last forward
     std::vector<T> dh;           // (T, B, H) dLoss/dh(t) from the readout
     std::vector<T> da;           // (T, B, H) dLoss/d(pre-activation); x-projection in forward
     std::vector<T> dh_next;      // (B, H) dLoss/dh(t-1) carried back through time
