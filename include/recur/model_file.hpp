@@ -1,0 +1,49 @@
+// Model files: a Network's parameters in safetensors under the names of PyTorch's state_dict
+// for a module holding `rnn = nn.RNN(...)` and `readout = nn.Linear(...)`, so that a model
+// moves between recur and PyTorch as a file copy:
+//
+//   rnn.weight_ih_l0 [H, I]   rnn.weight_hh_l0 [H, H]   rnn.bias_ih_l0 [H]   rnn.bias_hh_l0 [H]
+//   readout.weight [O, H]     readout.bias [O]
+//
+// recur's Elman cell has one hidden bias: it is written as bias_ih with bias_hh zero, and a
+// file from PyTorch loads with bias_ih + bias_hh summed into it. "__metadata__" holds what is
+// needed to rebuild and use the model (format, cell, sizes, layers, dtype) plus whatever the
+// caller adds (loss, column names, normalisation statistics).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "recur/network.hpp"
+#include "recur/safetensors.hpp"
+
+namespace recur {
+
+constexpr const char* kModelFormat = "recur-1";
+
+struct ModelFile {
+  NetworkConfig config;
+  std::string dtype;                            // "float32" or "float64": the tensors' own type
+  std::map<std::string, std::string> metadata;  // everything in __metadata__
+  std::map<std::string, std::vector<double>> tensors;  // by recur's names, biases summed
+};
+
+// Reads and checks a model file: every tensor present with the shape the sizes call for,
+// one dtype throughout, and agreement with the metadata where it states sizes or dtype.
+// Files without recur's metadata (written from PyTorch) take their sizes from the shapes.
+ModelFile read_model(const std::string& path);
+ModelFile parse_model(const Safetensors& file, const std::string& source);
+
+// Copies a read model's parameters into network, whose config must match.
+template <typename T>
+void load_parameters(const ModelFile& model, Network<T>& network);
+
+// Writes network atomically, in its own dtype, with the standard metadata and `extra`.
+template <typename T>
+void write_model(const std::string& path, const Network<T>& network,
+                 const std::map<std::string, std::string>& extra);
+template <typename T>
+Safetensors model_safetensors(const Network<T>& network,
+                              const std::map<std::string, std::string>& extra);
+
+}  // namespace recur
