@@ -1,0 +1,79 @@
+// parity_tool CASE OUT: runs one parity case for tests/python/test_pytorch_parity.py.
+//
+// CASE is a safetensors file holding a model (PyTorch's names, F32 or F64), "x" [T, B, I],
+// "target" [T, B, O] and "lengths" [B], with metadata "loss" (sse | mse), "lr" and "steps".
+// OUT receives, all as F64: "y" (the first forward), "loss" [1], "grad.<name>" for each of
+// recur's tensors, and "after.<name>" once `steps` SGD steps have been taken.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "recur/error.hpp"
+#include "recur/loss.hpp"
+#include "recur/model_file.hpp"
+#include "recur/optim.hpp"
+
+namespace {
+
+template <typename T>
+recur::Safetensors run(const recur::Safetensors& input, const recur::ModelFile& model) {
+  recur::Network<T> net(model.config);
+  recur::load_parameters(model, net);
+  const auto as = [](const std::vector<double>& v) { return std::vector<T>(v.begin(), v.end()); };
+  const recur::StoredTensor& x_stored = input.tensors.at("x");
+  const int T_len = static_cast<int>(x_stored.shape.at(0));
+  const int B = static_cast<int>(x_stored.shape.at(1));
+  const std::vector<T> x = as(x_stored.to_doubles());
+  const std::vector<T> target = as(input.tensors.at("target").to_doubles());
+  std::vector<int> lengths;
+  for (double v : input.tensors.at("lengths").to_doubles()) lengths.push_back(static_cast<int>(v));
+  const recur::LossKind kind = recur::parse_loss(input.metadata.at("loss"));
+  const recur::Sgd<T> sgd(static_cast<T>(std::stod(input.metadata.at("lr"))));
+  const int steps = std::stoi(input.metadata.at("steps"));
+
+  recur::Safetensors out;
+  std::vector<T> dy(target.size());
+  const std::vector<std::int64_t> y_shape = {T_len, B, model.config.output_size};
+  for (int step = 0; step < steps; ++step) {
+    const auto y = net.forward(x, T_len, B, lengths);
+    const double loss = recur::masked_loss<T>(kind, y, target, dy, T_len, B, lengths);
+    net.backward(dy);
+    if (step == 0) {
+      out.tensors["y"] =
+          recur::StoredTensor::from_doubles(std::vector<double>(y.begin(), y.end()), y_shape);
+      out.tensors["loss"] = recur::StoredTensor::from_doubles(std::vector<double>{loss}, {1});
+      for (const recur::TensorInfo& info : net.tensors()) {
+        const auto g = net.gradient(info.name);
+        out.tensors["grad." + info.name] = recur::StoredTensor::from_doubles(
+            std::vector<double>(g.begin(), g.end()), {static_cast<std::int64_t>(g.size())});
+      }
+    }
+    sgd.step(net.parameters(), net.gradients());
+  }
+  for (const recur::TensorInfo& info : net.tensors()) {
+    const auto p = net.parameter(info.name);
+    out.tensors["after." + info.name] = recur::StoredTensor::from_doubles(
+        std::vector<double>(p.begin(), p.end()), {static_cast<std::int64_t>(p.size())});
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: parity_tool CASE OUT\n");
+    return 2;
+  }
+  try {
+    const recur::Safetensors input = recur::read_safetensors(argv[1]);
+    const recur::ModelFile model = recur::parse_model(input, argv[1]);
+    const recur::Safetensors out =
+        model.dtype == "float32" ? run<float>(input, model) : run<double>(input, model);
+    recur::write_safetensors(argv[2], out);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "parity_tool: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,117 @@
+"""recur against PyTorch (nn.RNN + nn.Linear, the same weights from the same safetensors file):
+outputs, loss, every parameter gradient, and the parameters after 20 SGD steps, for random
+sizes (I != O, B > 1, padded batches), both losses and both dtypes."""
+import os
+import subprocess
+
+import pytest
+import torch
+
+from recur_safetensors import load, save
+
+TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
+
+
+class Model(torch.nn.Module):
+    """What recur's model files hold: an Elman RNN and a linear readout at every step."""
+
+    def __init__(self, input_size, hidden_size, output_size):
+        super().__init__()
+        self.rnn = torch.nn.RNN(input_size, hidden_size)
+        self.readout = torch.nn.Linear(hidden_size, output_size)
+
+    def forward(self, x):
+        return self.readout(self.rnn(x)[0])
+
+
+def masked_loss(kind, y, target, lengths):
+    steps = torch.arange(y.shape[0]).unsqueeze(1)
+    mask = (steps < torch.tensor(lengths).unsqueeze(0)).unsqueeze(2).to(y.dtype)
+    squares = mask * (y - target) ** 2
+    if kind == "sse":
+        return 0.5 * squares.sum()
+    return squares.sum() / (mask.sum() * y.shape[2])
+
+
+def relative_error(actual, expected):
+    actual = actual.reshape(expected.shape).to(torch.float64)
+    expected = expected.to(torch.float64)
+    scale = expected.abs().max().clamp(min=1e-300)
+    return float((actual - expected).abs().max() / scale)
+
+
+def random_case(seed):
+    g = torch.Generator().manual_seed(seed)
+    T, B, I, H, O = (int(torch.randint(lo, hi, (1,), generator=g))
+                     for lo, hi in ((2, 12), (1, 6), (1, 5), (1, 24), (1, 4)))
+    lengths = [int(torch.randint(1, T + 1, (1,), generator=g)) for _ in range(B)]
+    lengths[0] = T  # at least one full-length sequence, as a padded batch has
+    return T, B, I, H, O, lengths
+
+
+CASES = [(seed, dtype, loss) for seed in range(6) for dtype in (torch.float64, torch.float32)
+         for loss in ("sse", "mse")]
+
+
+@pytest.mark.parametrize("seed,dtype,loss", CASES,
+                         ids=lambda v: str(v).replace("torch.", ""))
+def test_recur_matches_pytorch(tmp_path, seed, dtype, loss):
+    torch.manual_seed(100 + seed)
+    T, B, I, H, O, lengths = random_case(seed)
+    model = Model(I, H, O).to(dtype)
+    with torch.no_grad():  # recur's Elman cell has one hidden bias: PyTorch's second stays 0
+        model.rnn.bias_hh_l0.zero_()
+    model.rnn.bias_hh_l0.requires_grad_(False)
+    x = torch.randn(T, B, I, dtype=dtype)
+    target = torch.randn(T, B, O, dtype=dtype)
+    for b, n in enumerate(lengths):  # padding holds garbage, which must not matter
+        x[n:, b] = 1e3
+        target[n:, b] = -1e3
+    # SSE sums over every value, so its gradients are larger: a smaller step keeps 20 steps
+    # of float32 SGD in the stable regime where rounding stays near 1e-7.
+    lr, steps = (0.01 if loss == "sse" else 0.05), 20
+
+    case = dict(model.state_dict())
+    case.update(x=x, target=target, lengths=torch.tensor(lengths, dtype=torch.float64))
+    save(tmp_path / "case.safetensors", case, {"loss": loss, "lr": lr, "steps": steps})
+    result = subprocess.run([os.environ["RECUR_PARITY_TOOL"], tmp_path / "case.safetensors",
+                             tmp_path / "out.safetensors"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    out, _ = load(tmp_path / "out.safetensors")
+    tol = TOLERANCE[dtype]
+
+    y = model(x)
+    value = masked_loss(loss, y, target, lengths)
+    value.backward()
+    for b, n in enumerate(lengths):
+        assert relative_error(out["y"][:n, b], y[:n, b].detach()) <= tol
+        assert torch.all(out["y"][n:, b] == 0)
+    assert relative_error(out["loss"], value.detach().reshape(1)) <= tol
+    params = {"rnn.weight_ih_l0": model.rnn.weight_ih_l0, "rnn.weight_hh_l0": model.rnn.weight_hh_l0,
+              "rnn.bias_l0": model.rnn.bias_ih_l0, "readout.weight": model.readout.weight,
+              "readout.bias": model.readout.bias}
+    for name, p in params.items():
+        assert relative_error(out["grad." + name], p.grad) <= tol, name
+
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        masked_loss(loss, model(x), target, lengths).backward()
+        optimizer.step()
+    for name, p in params.items():
+        assert relative_error(out["after." + name], p.detach()) <= tol, name
+
+
+def test_pytorch_written_file_loads_with_biases_summed(tmp_path, run):
+    """A model saved from PyTorch, with both biases non-zero, predicts the same in recur."""
+    torch.manual_seed(7)
+    model = Model(2, 5, 3).double()
+    x = torch.randn(6, 1, 2, dtype=torch.float64)
+    target = torch.zeros(6, 1, 3, dtype=torch.float64)
+    case = dict(model.state_dict())
+    case.update(x=x, target=target, lengths=torch.tensor([6.0], dtype=torch.float64))
+    save(tmp_path / "case.safetensors", case, {"loss": "sse", "lr": 0.1, "steps": 1})
+    subprocess.run([os.environ["RECUR_PARITY_TOOL"], tmp_path / "case.safetensors",
+                    tmp_path / "out.safetensors"], check=True)
+    out, _ = load(tmp_path / "out.safetensors")
+    assert relative_error(out["y"], model(x).detach()) <= 1e-12
