@@ -13,5 +13,8 @@ using Command = std::function<int()>;
 Command add_demo(CLI::App& app);
 Command add_gradcheck(CLI::App& app);
 Command add_bench(CLI::App& app);
+Command add_train(CLI::App& app);
+Command add_predict(CLI::App& app);
+Command add_info(CLI::App& app);
 
 }  // namespace recur::cli

@@ -69,4 +69,42 @@ double parse_positive_finite(const std::string& flag, const std::string& text) {
   return value;
 }
 
+double parse_fraction(const std::string& flag, const std::string& text) {
+  double value = 0.0;
+  if (!to_double(text, value) || !(value >= 0.0 && value < 1.0)) {
+    fail(flag, "a fraction from 0 up to (not including) 1", text);
+  }
+  return value;
+}
+
+std::vector<std::string> parse_names(const std::string& flag, const std::string& text) {
+  std::vector<std::string> names;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', start);
+    std::string name = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    const std::size_t first = name.find_first_not_of(' ');
+    name = first == std::string::npos ? ""
+                                      : name.substr(first, name.find_last_not_of(' ') - first + 1);
+    if (name.empty()) fail(flag, "comma-separated column names", text);
+    for (const std::string& seen : names) {
+      if (seen == name) fail(flag, "each column once", text);
+    }
+    names.push_back(name);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return names;
+}
+
+std::string parse_choice(const std::string& flag, const std::string& text,
+                         const std::vector<std::string>& choices) {
+  std::string expected;
+  for (const std::string& c : choices) {
+    if (c == text) return text;
+    expected += (expected.empty() ? "" : " or ") + c;
+  }
+  fail(flag, expected, text);
+}
+
 }  // namespace recur::cli

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace recur::cli {
 
@@ -18,5 +19,12 @@ int parse_positive_int(const std::string& flag, const std::string& text);
 std::uint32_t parse_seed(const std::string& flag, const std::string& text);
 double parse_finite(const std::string& flag, const std::string& text);
 double parse_positive_finite(const std::string& flag, const std::string& text);
+// A number in [0, 1).
+double parse_fraction(const std::string& flag, const std::string& text);
+// Comma-separated names, each non-empty and given once.
+std::vector<std::string> parse_names(const std::string& flag, const std::string& text);
+// One of `choices`.
+std::string parse_choice(const std::string& flag, const std::string& text,
+                         const std::vector<std::string>& choices);
 
 }  // namespace recur::cli

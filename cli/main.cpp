@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <map>
 #include <new>
 #include <string>
 
@@ -23,9 +24,9 @@ int main(int argc, char** argv) {
   CLI::App app("recur: recurrent neural networks trained with backpropagation through time",
                "recur");
   app.require_subcommand(1);
-  const Command demo = add_demo(app);
-  const Command gradcheck = add_gradcheck(app);
-  const Command bench = add_bench(app);
+  const std::map<std::string, Command> commands = {
+      {"demo", add_demo(app)}, {"train", add_train(app)},         {"predict", add_predict(app)},
+      {"info", add_info(app)}, {"gradcheck", add_gradcheck(app)}, {"bench", add_bench(app)}};
   std::string names;
   for (const CLI::App* command : app.get_subcommands({})) {
     names += (names.empty() ? "" : ", ") + command->get_name();
@@ -46,9 +47,9 @@ int main(int argc, char** argv) {
     return error(e.what(), 2);
   }
   try {
-    if (app.got_subcommand("demo")) return demo();
-    if (app.got_subcommand("gradcheck")) return gradcheck();
-    if (app.got_subcommand("bench")) return bench();
+    for (const auto& [name, command] : commands) {
+      if (app.got_subcommand(name)) return command();
+    }
     return error("no command given", 2);
   } catch (const UsageError& e) {
     return error(e.what(), 2);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "recur/init.hpp"
 #include "recur/network.hpp"
 #include "recur/random.hpp"
 
@@ -32,12 +33,6 @@ struct SeedData {
 // Draws x = randn(T, B, I) from `random` and sets y = scale * x. With B = 1 this is the
 // notebook's x_data = np.random.randn(T, input_size).
 SeedData draw_seed_data(const SeedSettings& settings, NumpyRandom& random);
-
-// The notebook's RNN.__init__: W_xh = randn(I, H) * s, W_hh = randn(H, H) * s,
-// W_hy = randn(H, O) * s, biases zero, drawn in that order and stored transposed into
-// PyTorch's orientation (weight_ih = W_xh^T, weight_hh = W_hh^T, readout.weight = W_hy^T).
-template <typename T>
-void init_numpy(Network<T>& network, NumpyRandom& random, double init_scale);
 
 }  // namespace recur
 

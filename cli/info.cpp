@@ -1,0 +1,42 @@
+// recur info: what a model file holds, readable.
+#include <cstdio>
+#include <memory>
+
+#include "commands.hpp"
+#include "flags.hpp"
+#include "recur/model_file.hpp"
+#include "recur/safetensors.hpp"
+
+namespace recur::cli {
+
+Command add_info(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("info", "Describe a model file");
+  cmd->add_option("model", *path, "model file (safetensors)");
+  return [path] {
+    if (path->empty()) throw UsageError("info: expected a model file");
+    const Safetensors file = read_safetensors(*path);
+    const ModelFile model = parse_model(file, *path);
+    const NetworkConfig& c = model.config;
+    long parameters = 0;
+    for (const auto& [name, values] : model.tensors) parameters += static_cast<long>(values.size());
+    std::printf("%s: Elman RNN (tanh) with a linear readout, %s\n", path->c_str(),
+                model.dtype.c_str());
+    std::printf("  sizes       input %d, hidden %d, output %d, 1 layer\n", c.input_size,
+                c.hidden_size, c.output_size);
+    std::printf("  parameters  %ld\n", parameters);
+    std::printf("  tensors\n");
+    for (const auto& [name, t] : file.tensors) {
+      std::string shape;
+      for (std::int64_t d : t.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+      std::printf("    %-20s %-4s [%s]\n", name.c_str(), t.dtype.c_str(), shape.c_str());
+    }
+    if (!model.metadata.empty()) std::printf("  metadata\n");
+    for (const auto& [key, value] : model.metadata) {
+      std::printf("    %-16s %s\n", key.c_str(), value.c_str());
+    }
+    return 0;
+  };
+}
+
+}  // namespace recur::cli

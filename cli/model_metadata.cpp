@@ -1,0 +1,72 @@
+#include "model_metadata.hpp"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "recur/error.hpp"
+
+namespace recur::cli {
+
+std::map<std::string, std::string> to_metadata(const DataMetadata& data) {
+  const Normalization& n = data.normalization;
+  return {
+      {"input_columns", nlohmann::json(data.spec.input_columns).dump()},
+      {"target_columns", nlohmann::json(data.spec.target_columns).dump()},
+      {"sequence_column", data.spec.sequence_column},
+      {"forecast", data.spec.forecast ? "true" : "false"},
+      {"loss", loss_name(data.loss)},
+      {"normalize", data.normalize},
+      {"normalization", nlohmann::json{{"input_mean", n.input_mean},
+                                       {"input_std", n.input_std},
+                                       {"target_mean", n.target_mean},
+                                       {"target_std", n.target_std}}
+                            .dump()},
+  };
+}
+
+DataMetadata data_metadata(const std::map<std::string, std::string>& metadata,
+                           const std::string& source) {
+  auto get = [&](const std::string& key) -> const std::string& {
+    const auto it = metadata.find(key);
+    if (it == metadata.end()) {
+      throw Error(source + ": metadata has no \"" + key +
+                  "\"; was this model trained by `recur train`?");
+    }
+    return it->second;
+  };
+  DataMetadata data;
+  try {
+    data.spec.input_columns =
+        nlohmann::json::parse(get("input_columns")).get<std::vector<std::string>>();
+    data.spec.target_columns =
+        nlohmann::json::parse(get("target_columns")).get<std::vector<std::string>>();
+    data.spec.sequence_column = get("sequence_column");
+    data.spec.forecast = get("forecast") == "true";
+    data.loss = parse_loss(get("loss"));
+    data.normalize = get("normalize");
+    const auto n = nlohmann::json::parse(get("normalization"));
+    data.normalization.input_mean = n.at("input_mean").get<std::vector<double>>();
+    data.normalization.input_std = n.at("input_std").get<std::vector<double>>();
+    data.normalization.target_mean = n.at("target_mean").get<std::vector<double>>();
+    data.normalization.target_std = n.at("target_std").get<std::vector<double>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(source + ": malformed metadata: " + e.what());
+  }
+  const Normalization& n = data.normalization;
+  if (n.input_mean.size() != data.spec.input_columns.size() ||
+      n.input_std.size() != data.spec.input_columns.size() ||
+      n.target_mean.size() != data.spec.target_columns.size() ||
+      n.target_std.size() != data.spec.target_columns.size()) {
+    throw Error(source + ": normalisation statistics do not match the columns");
+  }
+  for (const auto* v : {&n.input_std, &n.target_std}) {
+    for (double s : *v) {
+      if (!(s > 0) || !std::isfinite(s)) {
+        throw Error(source + ": a normalisation standard deviation is not a positive number");
+      }
+    }
+  }
+  return data;
+}
+
+}  // namespace recur::cli

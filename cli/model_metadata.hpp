@@ -1,0 +1,25 @@
+// What `recur train` stores in a model file's metadata besides the network, so that
+// `recur predict` can read the same columns and undo the same normalisation.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "recur/dataset.hpp"
+#include "recur/loss.hpp"
+
+namespace recur::cli {
+
+struct DataMetadata {
+  DataSpec spec;
+  std::string normalize = "zscore";  // or "none"
+  Normalization normalization;
+  LossKind loss = LossKind::kMse;
+};
+
+std::map<std::string, std::string> to_metadata(const DataMetadata& data);
+// Throws Error naming `source` and the key that is missing or malformed.
+DataMetadata data_metadata(const std::map<std::string, std::string>& metadata,
+                           const std::string& source);
+
+}  // namespace recur::cli

@@ -1,0 +1,62 @@
+#include "progress.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace recur::cli {
+
+namespace {
+
+std::string clock_text(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const long s = std::lround(seconds);
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  return buffer;
+}
+
+}  // namespace
+
+Progress::Progress(int epochs)
+    : terminal_(isatty(STDERR_FILENO) != 0),
+      epochs_(epochs),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_),
+      last_validation_(NAN) {}
+
+void Progress::step(int epoch, int step, int steps, double loss) {
+  ++total_steps_;
+  if (!terminal_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (step < steps && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double rate = total_steps_ / std::max(elapsed, 1e-9);
+  const double left =
+      static_cast<double>(epochs_ - epoch) * steps + static_cast<double>(steps - step);
+  constexpr int kWidth = 20;
+  const int filled = steps > 0 ? kWidth * step / steps : kWidth;
+  std::string bar(filled, '=');
+  bar.append(kWidth - filled, ' ');
+  char val[32] = "";
+  if (!std::isnan(last_validation_)) std::snprintf(val, sizeof val, " val %.4g", last_validation_);
+  std::fprintf(stderr, "\r\033[Kepoch %d/%d [%s] step %d/%d loss %.4g%s %.0f steps/s ETA %s", epoch,
+               epochs_, bar.c_str(), step, steps, loss, val, rate, clock_text(left / rate).c_str());
+  std::fflush(stderr);
+}
+
+void Progress::epoch_done(int epoch, double loss, double validation_loss) {
+  last_validation_ = validation_loss;
+  if (terminal_) std::fprintf(stderr, "\r\033[K");
+  if (std::isnan(validation_loss)) {
+    std::fprintf(stderr, "epoch %d/%d loss %.6g\n", epoch, epochs_, loss);
+  } else {
+    std::fprintf(stderr, "epoch %d/%d loss %.6g validation %.6g\n", epoch, epochs_, loss,
+                 validation_loss);
+  }
+}
+
+}  // namespace recur::cli

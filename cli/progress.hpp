@@ -1,0 +1,25 @@
+// Training progress on stderr: a live line on a terminal, one line per epoch otherwise.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace recur::cli {
+
+class Progress {
+ public:
+  explicit Progress(int epochs);
+  // After each optimizer step of an epoch (1-based).
+  void step(int epoch, int step, int steps, double loss);
+  // At the end of an epoch; validation_loss is NaN without validation data.
+  void epoch_done(int epoch, double loss, double validation_loss);
+
+ private:
+  bool terminal_;
+  int epochs_;
+  long total_steps_ = 0;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+  double last_validation_;
+};
+
+}  // namespace recur::cli

@@ -1,0 +1,229 @@
+// recur train: fit a model to a CSV file and save it as safetensors.
+#include "recur/train.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "flags.hpp"
+#include "model_metadata.hpp"
+#include "progress.hpp"
+#include "recur/error.hpp"
+#include "recur/init.hpp"
+#include "recur/model_file.hpp"
+#include "recur/safetensors.hpp"
+
+namespace recur::cli {
+
+namespace {
+
+struct TrainOptions {
+  std::string data, input_columns, target_columns, sequence_column;
+  bool forecast = false;
+  std::string window = "0", stride = "0", normalize = "zscore", validation = "0";
+  std::string batch_size = "32", hidden = "32", epochs = "50", lr = "1e-2";
+  std::string optimizer = "sgd", loss = "mse", dtype = "float32", seed = "0";
+  std::string save, init, log, checkpoint_every = "0", resume;
+};
+
+// Everything a resumed run must share with the run it continues.
+nlohmann::json run_identity(const TrainOptions& o, const std::string& data_checksum) {
+  return {{"data_checksum", data_checksum},
+          {"input_columns", o.input_columns},
+          {"target_columns", o.target_columns},
+          {"sequence_column", o.sequence_column},
+          {"forecast", o.forecast},
+          {"window", o.window},
+          {"stride", o.stride},
+          {"normalize", o.normalize},
+          {"validation", o.validation},
+          {"batch_size", o.batch_size},
+          {"hidden", o.hidden},
+          {"lr", o.lr},
+          {"optimizer", o.optimizer},
+          {"loss", o.loss},
+          {"dtype", o.dtype},
+          {"seed", o.seed},
+          {"init", o.init}};
+}
+
+// FNV-1a of the data file's bytes: a resumed run must see the same data.
+std::string checksum(const std::string& path) {
+  const std::vector<unsigned char> bytes = read_file(path, 4ULL << 30);
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
+  return text;
+}
+
+template <typename T>
+int train(const TrainOptions& o) {
+  // Every flag is checked before anything is read or written.
+  if (o.data.empty()) throw UsageError("--data: expected a CSV file");
+  if (o.save.empty()) throw UsageError("--save: expected the path of the model file to write");
+  DataMetadata meta;
+  meta.spec.input_columns = parse_names("--input-columns", o.input_columns);
+  meta.spec.target_columns = parse_names("--target-columns", o.target_columns);
+  meta.spec.sequence_column = o.sequence_column;
+  meta.spec.forecast = o.forecast;
+  meta.spec.window = o.window == "0" ? 0 : parse_positive_int("--window", o.window);
+  meta.spec.stride = o.stride == "0" ? 0 : parse_positive_int("--stride", o.stride);
+  meta.normalize = parse_choice("--normalize", o.normalize, {"zscore", "none"});
+  meta.loss = parse_loss(parse_choice("--loss", o.loss, {"sse", "mse"}));
+  parse_choice("--optimizer", o.optimizer, {"sgd"});
+  const double validation = parse_fraction("--validation", o.validation);
+  TrainSettings settings;
+  settings.batch_size = parse_positive_int("--batch-size", o.batch_size);
+  settings.learning_rate = parse_positive_finite("--lr", o.lr);
+  settings.loss = meta.loss;
+  settings.seed = parse_seed("--seed", o.seed);
+  int hidden = parse_positive_int("--hidden", o.hidden);
+  const int epochs = parse_positive_int("--epochs", o.epochs);
+  const int checkpoint_every =
+      o.checkpoint_every == "0" ? 0 : parse_positive_int("--checkpoint-every", o.checkpoint_every);
+
+  // Data: sequences, the validation split (the last sequences), normalisation from training.
+  std::vector<Sequence> sequences = build_sequences(read_csv(o.data), meta.spec);
+  const int n = static_cast<int>(sequences.size());
+  int n_validation = static_cast<int>(std::lround(validation * n));
+  if (validation > 0 && n_validation == 0) n_validation = 1;
+  if (n_validation >= n) {
+    throw Error(o.data + ": " + std::to_string(n) +
+                " sequence(s) (after windows), too few to hold out " +
+                std::to_string(n_validation) + " for --validation " + o.validation);
+  }
+  std::vector<Sequence> validation_set(sequences.end() - n_validation, sequences.end());
+  sequences.resize(n - n_validation);
+  const int inputs = static_cast<int>(meta.spec.input_columns.size());
+  const int targets = static_cast<int>(meta.spec.target_columns.size());
+  meta.normalization = meta.normalize == "zscore" ? Normalization::fit(sequences, inputs, targets)
+                                                  : Normalization::identity(inputs, targets);
+  for (Sequence& s : sequences) meta.normalization.apply(s);
+  for (Sequence& s : validation_set) meta.normalization.apply(s);
+
+  // The network: resumed, started from a file, or new.
+  const nlohmann::json identity = run_identity(o, checksum(o.data));
+  int first_epoch = 0;
+  std::unique_ptr<ModelFile> start;
+  if (!o.resume.empty()) {
+    start = std::make_unique<ModelFile>(read_model(o.resume));
+    const auto& md = start->metadata;
+    if (!md.count("train_run") || !md.count("epochs_done")) {
+      throw UsageError("--resume: " + o.resume + " is not a checkpoint of `recur train`");
+    }
+    const nlohmann::json before = nlohmann::json::parse(md.at("train_run"));
+    for (const auto& [key, value] : identity.items()) {
+      if (!before.contains(key) || before[key] != value) {
+        throw UsageError("--resume: the checkpoint's run had " + key + " = " +
+                         (before.contains(key) ? before[key].dump() : "nothing") +
+                         ", this run has " + value.dump() +
+                         "; resume with the same data and flags");
+      }
+    }
+    first_epoch = std::stoi(md.at("epochs_done"));
+  } else if (!o.init.empty()) {
+    start = std::make_unique<ModelFile>(read_model(o.init));
+  }
+  if (start) {
+    if (start->config.input_size != inputs || start->config.output_size != targets) {
+      throw Error((o.resume.empty() ? o.init : o.resume) + ": the model takes " +
+                  std::to_string(start->config.input_size) + " inputs and gives " +
+                  std::to_string(start->config.output_size) + " outputs; the data has " +
+                  std::to_string(inputs) + " and " + std::to_string(targets));
+    }
+    hidden = start->config.hidden_size;
+  }
+  Network<T> network({inputs, hidden, targets});
+  if (start) {
+    load_parameters(*start, network);
+  } else {
+    NumpyRandom random(settings.seed);
+    init_pytorch(network, random);
+  }
+
+  Trainer<T> trainer(network, sequences, validation_set, settings);
+  std::unique_ptr<std::ofstream> log;
+  if (!o.log.empty()) {
+    log = std::make_unique<std::ofstream>(o.log, std::ios::app);
+    if (!*log) throw Error(o.log + ": cannot open for appending");
+  }
+  auto save = [&](int epochs_done) {
+    std::map<std::string, std::string> extra = to_metadata(meta);
+    extra["train_run"] = identity.dump();
+    extra["epochs_done"] = std::to_string(epochs_done);
+    write_model(o.save, network, extra);
+  };
+  Progress progress(epochs);
+  for (int epoch = first_epoch; epoch < epochs; ++epoch) {
+    const auto started = std::chrono::steady_clock::now();
+    const double loss = trainer.run_epoch(epoch, [&](int step, int steps, double running) {
+      progress.step(epoch + 1, step, steps, running);
+    });
+    const double validation_loss = validation_set.empty() ? NAN : trainer.evaluate(validation_set);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!std::isfinite(loss)) {
+      throw Error("epoch " + std::to_string(epoch + 1) + ": the training loss is " +
+                  std::to_string(loss) + "; try a smaller --lr. " + o.save +
+                  " keeps its last good state");
+    }
+    progress.epoch_done(epoch + 1, loss, validation_loss);
+    if (log) {
+      nlohmann::json line = {{"epoch", epoch + 1},
+                             {"loss", loss},
+                             {"steps", trainer.batches_per_epoch()},
+                             {"seconds", seconds}};
+      line["validation_loss"] =
+          validation_set.empty() ? nlohmann::json() : nlohmann::json(validation_loss);
+      *log << line.dump() << '\n' << std::flush;
+    }
+    if (checkpoint_every > 0 && (epoch + 1) % checkpoint_every == 0) save(epoch + 1);
+  }
+  save(epochs);
+  return 0;
+}
+
+}  // namespace
+
+Command add_train(CLI::App& app) {
+  auto o = std::make_shared<TrainOptions>();
+  CLI::App* cmd = app.add_subcommand("train", "Train a model on a CSV file and save it");
+  cmd->add_option("--data", o->data, "CSV file with a header row");
+  cmd->add_option("--input-columns", o->input_columns, "input features, comma-separated");
+  cmd->add_option("--target-columns", o->target_columns, "targets, comma-separated");
+  cmd->add_option("--sequence-column", o->sequence_column,
+                  "column whose value names each row's sequence (consecutive rows)");
+  cmd->add_flag("--forecast", o->forecast, "targets are the next step's values");
+  cmd->add_option("--window", o->window, "cut sequences into windows of N steps (0: whole)")
+      ->capture_default_str();
+  cmd->add_option("--stride", o->stride, "steps between window starts (0: the window)")
+      ->capture_default_str();
+  cmd->add_option("--normalize", o->normalize, "zscore or none")->capture_default_str();
+  cmd->add_option("--validation", o->validation, "fraction of sequences held out, from the end")
+      ->capture_default_str();
+  cmd->add_option("--batch-size", o->batch_size, "sequences per step")->capture_default_str();
+  cmd->add_option("--hidden", o->hidden, "hidden size")->capture_default_str();
+  cmd->add_option("--epochs", o->epochs, "passes over the training data")->capture_default_str();
+  cmd->add_option("--lr", o->lr, "learning rate")->capture_default_str();
+  cmd->add_option("--optimizer", o->optimizer, "sgd")->capture_default_str();
+  cmd->add_option("--loss", o->loss, "mse or sse")->capture_default_str();
+  cmd->add_option("--dtype", o->dtype, "float32 or float64")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "initialisation and shuffling seed")->capture_default_str();
+  cmd->add_option("--save", o->save, "model file to write (safetensors)");
+  cmd->add_option("--init", o->init, "start from this model file (recur's or PyTorch's)");
+  cmd->add_option("--log", o->log, "append one JSON line per epoch to this file");
+  cmd->add_option("--checkpoint-every", o->checkpoint_every,
+                  "save to --save every K epochs (0: only at the end)")
+      ->capture_default_str();
+  cmd->add_option("--resume", o->resume, "continue the run checkpointed in this file");
+  return [o] {
+    const std::string dtype = parse_choice("--dtype", o->dtype, {"float32", "float64"});
+    return dtype == "float32" ? train<float>(*o) : train<double>(*o);
+  };
+}
+
+}  // namespace recur::cli

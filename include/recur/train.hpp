@@ -1,0 +1,72 @@
+// Training on sequences: minibatches of padded sequences, one SGD step per batch, a
+// validation pass per epoch. Each epoch's order is a function of (seed, epoch) alone, so a
+// run resumed from a checkpoint after epoch k reaches the same parameters as one that never
+// stopped.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "recur/dataset.hpp"
+#include "recur/loss.hpp"
+#include "recur/network.hpp"
+#include "recur/optim.hpp"
+
+namespace recur {
+
+struct TrainSettings {
+  double learning_rate = 1e-2;
+  LossKind loss = LossKind::kMse;
+  int batch_size = 32;
+  std::uint32_t seed = 0;
+};
+
+// The loss over a set of sequences: for mse the mean over every real value, for sse the sum,
+// whatever the batches.
+struct LossTotal {
+  double sum = 0.0;    // sse: the loss; mse: the sum of squared errors
+  double count = 0.0;  // real values seen
+  double value(LossKind kind) const;
+};
+
+template <typename T>
+class Trainer {
+ public:
+  // `train` must not be empty; `validation` may be. Both outlive the trainer.
+  Trainer(Network<T>& network, const std::vector<Sequence>& train,
+          const std::vector<Sequence>& validation, const TrainSettings& settings);
+
+  int batches_per_epoch() const;
+
+  // One pass over the training sequences in the order of (seed, epoch); after each step,
+  // on_step(step, batches_per_epoch(), running training loss). Returns the epoch's training
+  // loss, measured on each batch before its update.
+  double run_epoch(int epoch, const std::function<void(int, int, double)>& on_step = {});
+
+  // The loss on a set of sequences, without updating anything.
+  double evaluate(const std::vector<Sequence>& sequences);
+
+  // The order of the training sequences in an epoch.
+  std::vector<int> epoch_order(int epoch) const;
+
+ private:
+  // Forward and loss of sequences[order[first .. first + count)], added to total; leaves
+  // dLoss/dy in dy_.
+  void forward_batch(const std::vector<Sequence>& sequences, const std::vector<int>& order,
+                     int first, int count, LossTotal& total);
+
+  Network<T>& network_;
+  const std::vector<Sequence>& train_;
+  const std::vector<Sequence>& validation_;
+  TrainSettings settings_;
+  Sgd<T> sgd_;
+  int inputs_, targets_;
+  Batch<T> batch_;
+  std::vector<T> dy_;
+};
+
+extern template class Trainer<float>;
+extern template class Trainer<double>;
+
+}  // namespace recur

@@ -1,0 +1,105 @@
+#include "recur/train.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include "recur/error.hpp"
+#include "recur/random.hpp"
+
+namespace recur {
+
+double LossTotal::value(LossKind kind) const {
+  return kind == LossKind::kSse ? sum : sum / count;
+}
+
+template <typename T>
+Trainer<T>::Trainer(Network<T>& network, const std::vector<Sequence>& train,
+                    const std::vector<Sequence>& validation, const TrainSettings& settings)
+    : network_(network),
+      train_(train),
+      validation_(validation),
+      settings_(settings),
+      sgd_(static_cast<T>(settings.learning_rate)),
+      inputs_(network.config().input_size),
+      targets_(network.config().output_size) {
+  if (train.empty()) throw Error("train: no training sequences");
+  if (settings.batch_size <= 0) throw Error("train: batch size must be positive");
+  for (const auto* set : {&train, &validation}) {
+    for (const Sequence& s : *set) {
+      if (s.inputs.size() != static_cast<std::size_t>(s.length) * inputs_ ||
+          s.targets.size() != static_cast<std::size_t>(s.length) * targets_) {
+        throw Error("train: a sequence's features do not match the network's sizes");
+      }
+    }
+  }
+}
+
+template <typename T>
+int Trainer<T>::batches_per_epoch() const {
+  return (static_cast<int>(train_.size()) + settings_.batch_size - 1) / settings_.batch_size;
+}
+
+template <typename T>
+std::vector<int> Trainer<T>::epoch_order(int epoch) const {
+  std::vector<int> order(train_.size());
+  std::iota(order.begin(), order.end(), 0);
+  // Fisher-Yates from a stream seeded by (seed, epoch) alone.
+  NumpyRandom random(settings_.seed ^ (0x9e3779b9U * static_cast<std::uint32_t>(epoch + 1)));
+  for (std::size_t i = order.size(); i > 1; --i) {
+    const auto j = static_cast<std::size_t>(random.random_sample() * static_cast<double>(i));
+    std::swap(order[i - 1], order[std::min(j, i - 1)]);
+  }
+  return order;
+}
+
+template <typename T>
+void Trainer<T>::forward_batch(const std::vector<Sequence>& sequences,
+                               const std::vector<int>& order, int first, int count,
+                               LossTotal& total) {
+  make_batch(sequences, order, first, count, inputs_, targets_, batch_);
+  const auto y = network_.forward(batch_.x, batch_.seq_len, count, batch_.lengths);
+  dy_.resize(batch_.target.size());
+  const double loss =
+      masked_loss<T>(settings_.loss, y, batch_.target, dy_, batch_.seq_len, count, batch_.lengths);
+  const double values =
+      static_cast<double>(std::accumulate(batch_.lengths.begin(), batch_.lengths.end(), 0)) *
+      targets_;
+  total.sum += settings_.loss == LossKind::kSse ? loss : loss * values;
+  total.count += values;
+}
+
+template <typename T>
+double Trainer<T>::run_epoch(int epoch, const std::function<void(int, int, double)>& on_step) {
+  const std::vector<int> order = epoch_order(epoch);
+  const int n = static_cast<int>(order.size());
+  LossTotal total;
+  int step = 0;
+  for (int first = 0; first < n; first += settings_.batch_size) {
+    const int count = std::min(settings_.batch_size, n - first);
+    forward_batch(train_, order, first, count, total);
+    network_.backward(dy_);
+    sgd_.step(network_.parameters(), network_.gradients());
+    ++step;
+    if (on_step) on_step(step, batches_per_epoch(), total.value(settings_.loss));
+  }
+  return total.value(settings_.loss);
+}
+
+template <typename T>
+double Trainer<T>::evaluate(const std::vector<Sequence>& sequences) {
+  if (sequences.empty()) throw Error("evaluate: no sequences");
+  std::vector<int> order(sequences.size());
+  std::iota(order.begin(), order.end(), 0);
+  const int n = static_cast<int>(order.size());
+  LossTotal total;
+  for (int first = 0; first < n; first += settings_.batch_size) {
+    const int count = std::min(settings_.batch_size, n - first);
+    forward_batch(sequences, order, first, count, total);
+  }
+  return total.value(settings_.loss);
+}
+
+template class Trainer<float>;
+template class Trainer<double>;
+
+}  // namespace recur
