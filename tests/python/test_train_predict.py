@@ -1,0 +1,197 @@
+"""`recur train`, `recur predict` and `recur info` end to end, and the trained model in PyTorch."""
+import json
+import math
+import os
+import struct
+
+import pytest
+import torch
+
+from recur_safetensors import load
+from test_pytorch_parity import Model
+
+
+def write_series(path, sequences=3, steps=40):
+    with open(path, "w") as f:
+        f.write("id,u,v,w\n")
+        for s in range(sequences):
+            for t in range(steps):
+                f.write(f"s{s},{math.sin(0.2 * t + s):.6f},{math.cos(0.3 * t):.6f},"
+                        f"{0.5 * math.sin(0.2 * (t + 1) + s) + 0.1:.6f}\n")
+
+
+def train_flags(tmp_path, **extra):
+    flags = {"data": tmp_path / "d.csv", "input-columns": "u,v", "target-columns": "w",
+             "sequence-column": "id", "hidden": 8, "epochs": 5, "lr": 0.05, "batch-size": 2,
+             "save": tmp_path / "m.safetensors", "seed": 3}
+    flags.update(extra)
+    out = []
+    for key, value in flags.items():
+        if value is not None:
+            out += ["--" + key, str(value)]
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pytorch_predicts_what_recur_predicts(tmp_path, run, dtype):
+    write_series(tmp_path / "d.csv")
+    result = run("train", *train_flags(tmp_path, dtype=dtype, validation=0.3))
+    assert result.returncode == 0, result.stderr
+    assert "validation" in result.stderr  # reported every epoch
+    predicted = run("predict", "--model", tmp_path / "m.safetensors", "--data",
+                    tmp_path / "d.csv")
+    assert predicted.returncode == 0, predicted.stderr
+    lines = predicted.stdout.splitlines()
+    assert lines[0] == "id,step,w"
+    rows = [line.split(",") for line in lines[1:]]
+    assert len(rows) == 3 * 40
+
+    tensors, meta = load(tmp_path / "m.safetensors")
+    torch_dtype = torch.float32 if dtype == "float32" else torch.float64
+    model = Model(int(meta["input_size"]), int(meta["hidden_size"]),
+                  int(meta["output_size"])).to(torch_dtype)
+    model.load_state_dict(tensors)
+    norm = json.loads(meta["normalization"])
+    with open(tmp_path / "d.csv") as f:
+        data = [line.strip().split(",") for line in f.readlines()[1:]]
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    for s in range(3):
+        seq = [r for r in data if r[0] == f"s{s}"]
+        x = torch.tensor([[float(r[1]), float(r[2])] for r in seq], dtype=torch.float64)
+        x = ((x - torch.tensor(norm["input_mean"], dtype=torch.float64))
+             / torch.tensor(norm["input_std"], dtype=torch.float64))
+        with torch.no_grad():
+            y = model(x.to(torch_dtype).unsqueeze(1)).squeeze(1).to(torch.float64)
+        y = y * norm["target_std"][0] + norm["target_mean"][0]
+        ours = torch.tensor([float(r[2]) for r in rows if r[0] == f"s{s}"], dtype=torch.float64)
+        assert float((ours - y[:, 0]).abs().max()) <= tol * float(y.abs().max())
+
+
+def test_resume_reaches_the_uninterrupted_parameters(tmp_path, run):
+    write_series(tmp_path / "d.csv")
+    whole = run("train", *train_flags(tmp_path, epochs=6, save=tmp_path / "whole.safetensors"))
+    assert whole.returncode == 0, whole.stderr
+    # A run that stopped after its checkpoint at epoch 4, then resumed to 6.
+    first = run("train", *train_flags(tmp_path, epochs=4, save=tmp_path / "ckpt.safetensors",
+                                      **{"checkpoint-every": 2}))
+    assert first.returncode == 0, first.stderr
+    resumed = run("train", *train_flags(tmp_path, epochs=6, save=tmp_path / "resumed.safetensors",
+                                        resume=tmp_path / "ckpt.safetensors"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "epoch 5/6" in resumed.stderr and "epoch 4/6" not in resumed.stderr
+    a, _ = load(tmp_path / "whole.safetensors")
+    b, meta = load(tmp_path / "resumed.safetensors")
+    assert meta["epochs_done"] == "6"
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    # Resuming with different flags is refused.
+    other = run("train", *train_flags(tmp_path, epochs=6, lr=0.01, resume=tmp_path / "ckpt.safetensors"))
+    assert other.returncode == 2
+    assert "--resume" in other.stderr and "lr" in other.stderr
+
+
+def test_log_has_one_json_line_per_epoch(tmp_path, run):
+    write_series(tmp_path / "d.csv")
+    result = run("train", *train_flags(tmp_path, epochs=3, log=tmp_path / "log.jsonl",
+                                       validation=0.3))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in open(tmp_path / "log.jsonl")]
+    assert [line["epoch"] for line in lines] == [1, 2, 3]
+    assert all(line["loss"] > 0 and line["validation_loss"] > 0 for line in lines)
+
+
+def test_horizon_feeds_predictions_back(tmp_path, run):
+    write_series(tmp_path / "d.csv", sequences=1, steps=30)
+    result = run("train", *train_flags(tmp_path, **{"input-columns": "u", "target-columns": "u",
+                                                     "forecast": None}), "--forecast")
+    assert result.returncode == 0, result.stderr
+    out = run("predict", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "d.csv",
+              "--horizon", "4", "--output", tmp_path / "p.csv")
+    assert out.returncode == 0, out.stderr
+    rows = open(tmp_path / "p.csv").read().splitlines()
+    assert rows[0] == "id,step,u"
+    assert [int(r.split(",")[1]) for r in rows[1:]] == list(range(1, 34))  # 30 rows + 3 more
+    bad = run("predict", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "d.csv",
+              "--horizon", "0.5")
+    assert bad.returncode == 2 and "--horizon" in bad.stderr
+
+
+def test_info_describes_the_file(tmp_path, run):
+    write_series(tmp_path / "d.csv")
+    assert run("train", *train_flags(tmp_path)).returncode == 0
+    out = run("info", tmp_path / "m.safetensors")
+    assert out.returncode == 0
+    assert "input 2, hidden 8, output 1" in out.stdout
+    assert "rnn.weight_hh_l0" in out.stdout and "[8, 8]" in out.stdout
+
+
+BAD_DATA = [
+    ("id,u,v,w\ns0,1,2,3\ns0,1,2\n", ":3: 3 columns, expected 4"),
+    ("id,u,v,w\ns0,1,2,3\ns0,1,x,3\n", ':3: column 3 ("v"): "x" is not a number'),
+    ("id,u,v,w\ns0,1,2,3\ns0,1,nan,3\n", ':3: column 3 ("v"): nan is not a finite number'),
+    ("id,u,v,w\ns0,1,2,3\ns0,1,inf,3\n", ':3: column 3 ("v"): inf is not a finite number'),
+    ("id,u,w\ns0,1,3\ns0,1,3\n", 'no column named "v"'),
+    ("", "the file is empty"),
+    ("id,u,v,w\ns0,1,2,3\ns0,1,2,3\ns1,1,2,3\n", ':4: sequence "s1" has 1 row'),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD_DATA, ids=[m for _, m in BAD_DATA])
+def test_bad_data_is_refused_and_nothing_is_written(tmp_path, run, text, message):
+    (tmp_path / "d.csv").write_text(text)
+    result = run("train", *train_flags(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"recur: error: {tmp_path / 'd.csv'}")
+    assert message in result.stderr
+    assert not (tmp_path / "m.safetensors").exists()
+    assert os.listdir(tmp_path) == ["d.csv"]
+
+
+def test_a_failed_run_keeps_the_good_model(tmp_path, run):
+    write_series(tmp_path / "d.csv")
+    assert run("train", *train_flags(tmp_path)).returncode == 0
+    before = (tmp_path / "m.safetensors").read_bytes()
+    (tmp_path / "d.csv").write_text("id,u,v,w\ns0,1,2,3\ns0,1,oops,3\n")
+    assert run("train", *train_flags(tmp_path)).returncode == 1
+    assert (tmp_path / "m.safetensors").read_bytes() == before
+
+
+def test_damaged_model_files_are_refused(tmp_path, run):
+    write_series(tmp_path / "d.csv")
+    assert run("train", *train_flags(tmp_path)).returncode == 0
+    good = (tmp_path / "m.safetensors").read_bytes()
+    (header_len,) = struct.unpack("<Q", good[:8])
+    damaged = {
+        "short.safetensors": good[:5],
+        "past_end.safetensors": struct.pack("<Q", len(good)) + good[8:],
+        "json.safetensors": good[:8] + b"x" + good[9:],
+        "truncated.safetensors": good[:-4],
+    }
+    for name, data in damaged.items():
+        (tmp_path / name).write_bytes(data)
+        for args in (["info", tmp_path / name],
+                     ["predict", "--model", tmp_path / name, "--data", tmp_path / "d.csv"]):
+            result = run(*args)
+            assert result.returncode == 1, (name, result.stderr)
+            assert result.stderr.startswith(f"recur: error: {tmp_path / name}: "), result.stderr
+
+
+BAD_FLAGS = [
+    (["--hidden", "0"], "--hidden"),
+    (["--lr", "-1"], "--lr"),
+    (["--validation", "1.5"], "--validation"),
+    (["--loss", "huber"], "--loss"),
+    (["--dtype", "float16"], "--dtype"),
+    (["--optimizer", "adam"], "--optimizer"),
+    (["--normalize", "minmax"], "--normalize"),
+    (["--input-columns", "u,,v"], "--input-columns"),
+]
+
+
+@pytest.mark.parametrize("flags,name", BAD_FLAGS, ids=[n for _, n in BAD_FLAGS])
+def test_bad_train_flags_are_usage_errors(tmp_path, run, flags, name):
+    write_series(tmp_path / "d.csv")
+    result = run("train", *train_flags(tmp_path), *flags)
+    assert result.returncode == 2
+    assert result.stderr.startswith("recur: error: " + name)
+    assert not (tmp_path / "m.safetensors").exists()
