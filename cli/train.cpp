@@ -27,6 +27,7 @@ struct TrainOptions {
   std::string batch_size = "32", hidden = "32", epochs = "50", lr = "1e-2";
   std::string optimizer = "sgd", loss = "mse", dtype = "float32", seed = "0";
   std::string save, init, log, checkpoint_every = "0", resume;
+  const CLI::Option* hidden_flag = nullptr;  // to tell a given --hidden from the default
 };
 
 // Everything a resumed run must share with the run it continues.
@@ -135,6 +136,11 @@ int train(const TrainOptions& o) {
                   std::to_string(start->config.output_size) + " outputs; the data has " +
                   std::to_string(inputs) + " and " + std::to_string(targets));
     }
+    if (o.hidden_flag->count() > 0 && hidden != start->config.hidden_size) {
+      throw UsageError("--hidden: " + std::to_string(hidden) + ", but " +
+                       (o.resume.empty() ? o.init : o.resume) + " has hidden size " +
+                       std::to_string(start->config.hidden_size));
+    }
     hidden = start->config.hidden_size;
   }
   Network<T> network({inputs, hidden, targets});
@@ -206,7 +212,10 @@ Command add_train(CLI::App& app) {
   cmd->add_option("--validation", o->validation, "fraction of sequences held out, from the end")
       ->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "sequences per step")->capture_default_str();
-  cmd->add_option("--hidden", o->hidden, "hidden size")->capture_default_str();
+  o->hidden_flag = cmd->add_option("--hidden", o->hidden,
+                                   "hidden size (default 32; a model "
+                                   "from --init or --resume keeps its own)")
+                       ->capture_default_str();
   cmd->add_option("--epochs", o->epochs, "passes over the training data")->capture_default_str();
   cmd->add_option("--lr", o->lr, "learning rate")->capture_default_str();
   cmd->add_option("--optimizer", o->optimizer, "sgd")->capture_default_str();

@@ -195,3 +195,47 @@ def test_bad_train_flags_are_usage_errors(tmp_path, run, flags, name):
     assert result.returncode == 2
     assert result.stderr.startswith("recur: error: " + name)
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_training_starts_from_a_pytorch_written_file(tmp_path, run):
+    write_series(tmp_path / "d.csv")
+    torch.manual_seed(0)
+    model = Model(2, 6, 1)
+    from recur_safetensors import save
+    save(tmp_path / "torch.safetensors", model.state_dict())
+    result = run("train", *train_flags(tmp_path, init=tmp_path / "torch.safetensors", epochs=1,
+                                       lr=1e-12, hidden=None))
+    assert result.returncode == 0, result.stderr
+    tensors, meta = load(tmp_path / "m.safetensors")
+    assert meta["hidden_size"] == "6"  # taken from the file
+    # After one step with a negligible learning rate, the one bias is PyTorch's two summed.
+    expected = model.rnn.bias_ih_l0 + model.rnn.bias_hh_l0
+    assert torch.allclose(tensors["rnn.bias_ih_l0"], expected.detach(), atol=1e-6)
+    assert torch.allclose(tensors["rnn.weight_hh_l0"], model.rnn.weight_hh_l0.detach(), atol=1e-6)
+    clash = run("train", *train_flags(tmp_path, init=tmp_path / "torch.safetensors", hidden=9))
+    assert clash.returncode == 2 and clash.stderr.startswith("recur: error: --hidden: 9, but")
+
+
+def test_progress_line_on_a_terminal(tmp_path, recur_bin):
+    """On a terminal, stderr carries a live line with steps/s and ETA."""
+    import pty
+    import subprocess
+    write_series(tmp_path / "d.csv")
+    main, secondary = pty.openpty()
+    proc = subprocess.run([recur_bin, "train", *train_flags(tmp_path, epochs=2, validation=0.3)],
+                          stderr=secondary, stdout=subprocess.DEVNULL, timeout=60)
+    os.close(secondary)
+    text = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        text += chunk
+    os.close(main)
+    assert proc.returncode == 0
+    out = text.decode()
+    assert "\r" in out and "steps/s" in out and "ETA" in out and "step " in out
+    assert "epoch 2/2 loss" in out
