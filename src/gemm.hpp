@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstring>
 
 namespace recur {
 
@@ -33,18 +34,40 @@ constexpr long kSmallGemm = 32L * 32 * 32;
 // Up to this many elements of B are transposed on the stack so that rows of B stream.
 constexpr int kTransposeLimit = 4096;
 
+// A 512-bit vector of T (GCC's vector extension): the compiler maps it to one AVX-512
+// register, or to two or four narrower ones where that is what the machine has.
+template <typename T>
+using Vector [[gnu::vector_size(64)]] = T;
+
 // acc[j] = sum over p of op(A)[i, p] * B[p, j0 + j], for W columns, p in order. W is fixed at
-// compile time so that the accumulators stay in registers.
+// compile time so that the accumulators stay in registers; whole vectors are spelled out as
+// such, since left to itself GCC splits an 8-double row into 4 + 2 + 1 + 1 lanes.
 template <int W, bool kTransA, typename T>
 inline void accumulate_columns(int k, const T* a, int lda, int i, const T* b, int ldb, int j0,
                                T* out) {
-  T acc[W] = {};
-  for (int p = 0; p < k; ++p) {
-    const T a_ip = kTransA ? a[p * lda + i] : a[i * lda + p];
-    const T* b_row = b + p * ldb + j0;
-    for (int j = 0; j < W; ++j) acc[j] += a_ip * b_row[j];
+  constexpr int kLanes = 64 / sizeof(T);
+  if constexpr (W % kLanes == 0) {
+    constexpr int kVectors = W / kLanes;
+    Vector<T> acc[kVectors] = {};
+    for (int p = 0; p < k; ++p) {
+      const T a_ip = kTransA ? a[p * lda + i] : a[i * lda + p];
+      const T* b_row = b + p * ldb + j0;
+      for (int v = 0; v < kVectors; ++v) {
+        Vector<T> b_v;
+        std::memcpy(&b_v, b_row + v * kLanes, sizeof b_v);
+        acc[v] += a_ip * b_v;
+      }
+    }
+    std::memcpy(out, acc, sizeof acc);
+  } else {
+    T acc[W] = {};
+    for (int p = 0; p < k; ++p) {
+      const T a_ip = kTransA ? a[p * lda + i] : a[i * lda + p];
+      const T* b_row = b + p * ldb + j0;
+      for (int j = 0; j < W; ++j) acc[j] += a_ip * b_row[j];
+    }
+    for (int j = 0; j < W; ++j) out[j] = acc[j];
   }
-  for (int j = 0; j < W; ++j) out[j] = acc[j];
 }
 
 // C = alpha * op(A) * B + beta * C for B stored [k, n]; each C element sums its k products in
@@ -84,26 +107,36 @@ inline void gemm_loop(int m, int n, int k, T alpha, const T* a, int lda, const T
   }
 }
 
+// op(B) = B^T: B's rows are C's columns. Transposed on the stack when small enough that
+// rows of B then stream; kept out of gemm_small so that the common case's frame stays small.
+template <typename T>
+[[gnu::noinline]] void gemm_small_trans_b(bool ta, int m, int n, int k, T alpha, const T* a,
+                                          int lda, const T* b, int ldb, T beta, T* c, int ldc) {
+  if (n * k > kTransposeLimit) {  // a column of C at a time
+    for (int j = 0; j < n; ++j) {
+      ta ? gemm_loop<true>(m, 1, k, alpha, a, lda, b + j * ldb, 1, beta, c + j, ldc)
+         : gemm_loop<false>(m, 1, k, alpha, a, lda, b + j * ldb, 1, beta, c + j, ldc);
+    }
+    return;
+  }
+  T b_t[kTransposeLimit];
+  for (int j = 0; j < n; ++j) {
+    for (int p = 0; p < k; ++p) b_t[p * n + j] = b[j * ldb + p];
+  }
+  ta ? gemm_loop<true>(m, n, k, alpha, a, lda, b_t, n, beta, c, ldc)
+     : gemm_loop<false>(m, n, k, alpha, a, lda, b_t, n, beta, c, ldc);
+}
+
 template <typename T>
 inline void gemm_small(bool ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda,
                        const T* b, int ldb, T beta, T* c, int ldc) {
-  T b_t[kTransposeLimit];
   if (tb) {
-    if (n * k > kTransposeLimit) {  // a column of C at a time: B's rows are C's columns
-      for (int j = 0; j < n; ++j) {
-        ta ? gemm_loop<true>(m, 1, k, alpha, a, lda, b + j * ldb, 1, beta, c + j, ldc)
-           : gemm_loop<false>(m, 1, k, alpha, a, lda, b + j * ldb, 1, beta, c + j, ldc);
-      }
-      return;
-    }
-    for (int j = 0; j < n; ++j) {
-      for (int p = 0; p < k; ++p) b_t[p * n + j] = b[j * ldb + p];
-    }
-    b = b_t;
-    ldb = n;
+    gemm_small_trans_b(ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  } else if (ta) {
+    gemm_loop<true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  } else {
+    gemm_loop<false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
-  ta ? gemm_loop<true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-     : gemm_loop<false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace detail
