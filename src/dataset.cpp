@@ -107,30 +107,41 @@ Normalization Normalization::identity(int inputs, int targets) {
 
 Normalization Normalization::fit(const std::vector<Sequence>& sequences, int inputs, int targets) {
   Normalization n = identity(inputs, targets);
+  // Each column is first divided by its largest magnitude, so that sums of values as large
+  // as 1e308 stay finite; the statistics are scaled back at the end.
   auto moments = [&](auto values_of, int width, std::vector<double>& mean,
                      std::vector<double>& std_dev) {
-    std::vector<double> sum(width, 0.0), sum_sq(width, 0.0);
+    std::vector<double> scale(width, 0.0), sum(width, 0.0), sum_sq(width, 0.0);
     double count = 0;
     for (const Sequence& s : sequences) {
       const std::vector<double>& v = values_of(s);
       for (int t = 0; t < s.length; ++t) {
-        for (int f = 0; f < width; ++f) sum[f] += v[t * width + f];
+        for (int f = 0; f < width; ++f) scale[f] = std::max(scale[f], std::abs(v[t * width + f]));
       }
       count += s.length;
     }
-    for (int f = 0; f < width; ++f) mean[f] = sum[f] / count;
+    for (double& c : scale) c = c > 0 ? c : 1.0;
+    for (const Sequence& s : sequences) {
+      const std::vector<double>& v = values_of(s);
+      for (int t = 0; t < s.length; ++t) {
+        for (int f = 0; f < width; ++f) sum[f] += v[t * width + f] / scale[f];
+      }
+    }
+    std::vector<double> scaled_mean(width);
+    for (int f = 0; f < width; ++f) scaled_mean[f] = sum[f] / count;
     for (const Sequence& s : sequences) {
       const std::vector<double>& v = values_of(s);
       for (int t = 0; t < s.length; ++t) {
         for (int f = 0; f < width; ++f) {
-          const double d = v[t * width + f] - mean[f];
+          const double d = v[t * width + f] / scale[f] - scaled_mean[f];
           sum_sq[f] += d * d;
         }
       }
     }
     for (int f = 0; f < width; ++f) {
-      const double sd = std::sqrt(sum_sq[f] / count);
-      std_dev[f] = sd > 0 ? sd : 1.0;
+      mean[f] = scaled_mean[f] * scale[f];
+      const double sd = std::sqrt(sum_sq[f] / count) * scale[f];
+      std_dev[f] = sd > 0 && std::isfinite(sd) ? sd : 1.0;
     }
   };
   moments([](const Sequence& s) -> const std::vector<double>& { return s.inputs; }, inputs,

@@ -1,6 +1,7 @@
 #include "recur/model_file.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <type_traits>
 
 #include "recur/error.hpp"
@@ -58,6 +59,10 @@ ModelFile parse_model(const Safetensors& file, const std::string& source) {
   if (md.count("cell") && md.at("cell") != "elman") {
     throw Error(source + ": cell \"" + md.at("cell") + "\" is not supported; expected elman");
   }
+  if (md.count("nonlinearity") && md.at("nonlinearity") != "tanh") {
+    throw Error(source + ": nonlinearity \"" + md.at("nonlinearity") +
+                "\" is not supported; expected tanh");
+  }
   if (md.count("layers") && md.at("layers") != "1") {
     throw Error(source + ": " + md.at("layers") + " layers; this version supports 1");
   }
@@ -112,6 +117,13 @@ ModelFile parse_model(const Safetensors& file, const std::string& source) {
                   dtype_stored);
     }
   }
+  for (const auto& [name, tensor] : file.tensors) {
+    if (!shapes.count(name)) {
+      throw Error(source + ": unexpected tensor \"" + name +
+                  "\"; recur reads one-layer, one-direction Elman models (the tensors of "
+                  "nn.RNN(num_layers=1) and nn.Linear)");
+    }
+  }
   for (const auto& [ours, theirs] : file_names()) {
     model.tensors[ours] = file.tensors.at(theirs).to_doubles();
   }
@@ -119,6 +131,14 @@ ModelFile parse_model(const Safetensors& file, const std::string& source) {
     const std::vector<double> second = file.tensors.at(kSecondBias).to_doubles();
     std::vector<double>& bias = model.tensors["rnn.bias_l0"];
     for (std::size_t i = 0; i < bias.size(); ++i) bias[i] += second[i];
+  }
+  for (const auto& [name, values] : model.tensors) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (!std::isfinite(values[i])) {
+        throw Error(source + ": tensor \"" + name + "\" holds " + std::to_string(values[i]) +
+                    " at index " + std::to_string(i) + "; a model's values must be finite");
+      }
+    }
   }
   return model;
 }

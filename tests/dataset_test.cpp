@@ -85,6 +85,19 @@ TEST(Dataset, ZscoreUsesPopulationStatistics) {
   EXPECT_EQ(back, s.targets);
 }
 
+TEST(Dataset, ZscoreOfHugeValuesStaysFinite) {
+  Sequence s;
+  s.length = 3;
+  s.inputs = {1e308, -1e308, 1.7e308};
+  s.targets = {1e200, -1e200, 1e200};
+  const Normalization n = Normalization::fit({s}, 1, 1);
+  EXPECT_NEAR(n.input_mean[0], 1.7e308 / 3, 1e294);
+  EXPECT_TRUE(std::isfinite(n.input_std[0]));
+  EXPECT_NEAR(n.target_std[0], std::sqrt(8.0 / 9.0) * 1e200, 1e186);
+  n.apply(s);
+  for (double v : s.inputs) EXPECT_TRUE(std::isfinite(v));
+}
+
 TEST(Dataset, BatchesPadTimeMajor) {
   Sequence a, b;
   a.length = 3;

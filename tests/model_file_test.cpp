@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "recur/error.hpp"
@@ -98,6 +99,21 @@ TEST(ModelFile, RefusesFilesThatDisagreeWithThemselves) {
   sizes.metadata["input_size"] = "7";
   EXPECT_NE(error_of(sizes).find("metadata input_size is 7 but the tensors' shapes say 2"),
             std::string::npos);
+
+  Safetensors nan = good;
+  std::vector<double> with_nan = nan.tensors.at("rnn.weight_ih_l0").to_doubles();
+  with_nan[3] = std::nan("");
+  nan.tensors["rnn.weight_ih_l0"] =
+      StoredTensor::from_floats(std::vector<float>(with_nan.begin(), with_nan.end()), {3, 2});
+  EXPECT_NE(error_of(nan).find("\"rnn.weight_ih_l0\" holds nan at index 3"), std::string::npos);
+
+  Safetensors deeper = good;  // a two-layer nn.RNN: its second layer must not be dropped
+  deeper.tensors["rnn.weight_ih_l1"] = StoredTensor::from_floats(std::vector<float>(9), {3, 3});
+  EXPECT_NE(error_of(deeper).find("unexpected tensor \"rnn.weight_ih_l1\""), std::string::npos);
+
+  Safetensors relu = good;
+  relu.metadata["nonlinearity"] = "relu";
+  EXPECT_NE(error_of(relu).find("nonlinearity \"relu\" is not supported"), std::string::npos);
 
   Safetensors cell = good;
   cell.metadata["cell"] = "lstm";

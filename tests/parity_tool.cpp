@@ -67,7 +67,9 @@ int main(int argc, char** argv) {
   }
   try {
     const recur::Safetensors input = recur::read_safetensors(argv[1]);
-    const recur::ModelFile model = recur::parse_model(input, argv[1]);
+    recur::Safetensors model_only = input;  // the case's data is not part of the model
+    for (const char* data : {"x", "target", "lengths"}) model_only.tensors.erase(data);
+    const recur::ModelFile model = recur::parse_model(model_only, argv[1]);
     const recur::Safetensors out =
         model.dtype == "float32" ? run<float>(input, model) : run<double>(input, model);
     recur::write_safetensors(argv[2], out);
