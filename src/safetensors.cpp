@@ -100,7 +100,12 @@ Safetensors parse_safetensors(std::span<const unsigned char> bytes, const std::s
   try {
     header = nlohmann::json::parse(header_begin, header_begin + header_len);
   } catch (const nlohmann::json::exception& e) {
-    throw fail(std::string("header is not valid JSON: ") + e.what());
+    std::string why = e.what();  // quotes the offending text, which may be huge or binary
+    if (why.size() > 160) why = why.substr(0, 160) + "...";
+    for (char& c : why) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    }
+    throw fail("header is not valid JSON: " + why);
   }
   if (!header.is_object()) throw fail("header is not a JSON object");
 
@@ -132,7 +137,8 @@ Safetensors parse_safetensors(std::span<const unsigned char> bytes, const std::s
     for (const auto& d : entry["shape"]) {
       if (!d.is_number_unsigned()) throw fail(where + " has a shape that is not whole numbers");
       const std::uint64_t dim = d.get<std::uint64_t>();
-      if (dim != 0 && elements > std::numeric_limits<std::uint64_t>::max() / 16 / dim) {
+      if (dim > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+          (dim != 0 && elements > std::numeric_limits<std::uint64_t>::max() / 16 / dim)) {
         throw fail(where + " has a shape too large to hold");
       }
       elements *= dim;
@@ -159,8 +165,9 @@ Safetensors parse_safetensors(std::span<const unsigned char> bytes, const std::s
     file.tensors.emplace(name, std::move(tensor));
   }
   // The data must be covered exactly: no overlaps, no bytes that belong to no tensor.
-  std::sort(ranges.begin(), ranges.end(),
-            [](const Range& a, const Range& b) { return a.begin < b.begin; });
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
   std::uint64_t covered = 0;
   for (std::size_t i = 0; i < ranges.size(); ++i) {
     if (ranges[i].begin < covered) {
@@ -183,6 +190,8 @@ Safetensors parse_safetensors(std::span<const unsigned char> bytes, const std::s
 std::vector<unsigned char> read_file(const std::string& path, std::uint64_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open: " + errno_text());
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw Error(path + ": not a regular file");
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
   if (size < 0) throw Error(path + ": cannot read its size");
@@ -253,7 +262,17 @@ void write_file_atomic(const std::string& path, std::span<const unsigned char> b
     if (n <= 0) throw abandon("write failed");
     written += static_cast<std::size_t>(n);
   }
-  if (::fchmod(fd, 0644) != 0) throw abandon("cannot set permissions");
+  // mkstemp makes the file 0600: give it the old file's mode, or what a new file would get.
+  struct stat old_file;
+  mode_t mode = 0;
+  if (::stat(path.c_str(), &old_file) == 0) {
+    mode = old_file.st_mode & 07777;
+  } else {
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    mode = 0666 & ~mask;
+  }
+  if (::fchmod(fd, mode) != 0) throw abandon("cannot set permissions");
   if (::fsync(fd) != 0) throw abandon("cannot flush to disk");
   if (::close(fd) != 0) {
     ::unlink(temp.c_str());

@@ -92,10 +92,29 @@ TEST(Safetensors, RefusesDamagedFilesWithClearErrors) {
   const std::string giant =
       R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})";
   EXPECT_NE(error_of(make_file(giant, 4)).find("too large"), std::string::npos);
+  const std::string huge_dim =
+      R"({"w":{"dtype":"F32","shape":[0,18446744073709551615],"data_offsets":[0,0]}})";
+  EXPECT_NE(error_of(make_file(huge_dim, 0)).find("too large"), std::string::npos);
   const std::string metadata = R"({"__metadata__":{"n":1}})";
   EXPECT_NE(error_of(make_file(metadata, 0)).find("not a string"), std::string::npos);
   // Every message starts with the file's name.
   EXPECT_EQ(error_of(Bytes(5)).rfind("model.safetensors: ", 0), 0u);
+}
+
+TEST(Safetensors, AcceptsAnEmptyTensorAtTheSameOffsetAsAnother) {
+  // Zero-length ranges may share an offset with a real tensor; sorting must not call that an
+  // overlap (the reference implementation sorts by begin, then end).
+  const std::string header = R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                             R"("z":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})";
+  EXPECT_EQ(error_of(make_file(header, 4)), "no error");
+}
+
+TEST(Safetensors, JsonErrorsAreShortAndPrintable) {
+  std::string header = "{\"w\": \x1b[31m";
+  header.append(100000, 'x');
+  const std::string message = error_of(make_file(header, 0));
+  EXPECT_LT(message.size(), 300u);
+  EXPECT_EQ(message.find('\x1b'), std::string::npos);
 }
 
 TEST(Safetensors, EveryTruncationOfAGoodFileIsRefusedCleanly) {
@@ -123,6 +142,14 @@ TEST(Safetensors, AtomicWriteReplacesWholeAndLeavesNoTemporaryFile) {
   int entries = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(folder)) ++entries;
   EXPECT_EQ(entries, 1);
+  // Replacing keeps the old file's permissions.
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::owner_write |
+                                         std::filesystem::perms::group_read);
+  write_safetensors(path, first);
+  EXPECT_EQ(std::filesystem::status(path).permissions(), std::filesystem::perms::owner_read |
+                                                             std::filesystem::perms::owner_write |
+                                                             std::filesystem::perms::group_read);
   // A folder that does not exist: a clear error, and nothing written anywhere.
   try {
     write_safetensors((folder / "missing" / "m.safetensors").string(), first);
@@ -131,6 +158,15 @@ TEST(Safetensors, AtomicWriteReplacesWholeAndLeavesNoTemporaryFile) {
     EXPECT_NE(std::string(e.what()).find("missing/m.safetensors"), std::string::npos);
   }
   std::filesystem::remove_all(folder);
+}
+
+TEST(Safetensors, AFolderIsNotAFile) {
+  try {
+    read_safetensors(std::filesystem::temp_directory_path().string());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos);
+  }
 }
 
 TEST(Safetensors, ReadingAMissingFileNamesIt) {
