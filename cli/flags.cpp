@@ -18,7 +18,7 @@ namespace {
 bool to_integer(const std::string& text, long long& value, bool& overflow) {
   const char* first = text.data();
   const char* last = first + text.size();
-  if (first != last && *first == '+') ++first;
+  if (first != last && *first == '+' && last - first > 1 && first[1] != '-') ++first;
   const auto [ptr, ec] = std::from_chars(first, last, value);
   overflow = ec == std::errc::result_out_of_range;
   return ec == std::errc() && ptr == last && first != last;
@@ -27,7 +27,7 @@ bool to_integer(const std::string& text, long long& value, bool& overflow) {
 bool to_double(const std::string& text, double& value) {
   const char* first = text.data();
   const char* last = first + text.size();
-  if (first != last && *first == '+') ++first;
+  if (first != last && *first == '+' && last - first > 1 && first[1] != '-') ++first;
   const auto [ptr, ec] = std::from_chars(first, last, value);
   return ec == std::errc() && ptr == last && first != last;
 }

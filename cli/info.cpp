@@ -9,6 +9,27 @@
 
 namespace recur::cli {
 
+namespace {
+
+// Metadata comes from the file: control characters are shown escaped, never sent to the
+// terminal, and very long values are cut.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+    if (out.size() > 2000) return out + "...";
+  }
+  return out;
+}
+
+}  // namespace
+
 Command add_info(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("info", "Describe a model file");
@@ -29,11 +50,11 @@ Command add_info(CLI::App& app) {
     for (const auto& [name, t] : file.tensors) {
       std::string shape;
       for (std::int64_t d : t.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
-      std::printf("    %-20s %-4s [%s]\n", name.c_str(), t.dtype.c_str(), shape.c_str());
+      std::printf("    %-20s %-4s [%s]\n", printable(name).c_str(), t.dtype.c_str(), shape.c_str());
     }
     if (!model.metadata.empty()) std::printf("  metadata\n");
     for (const auto& [key, value] : model.metadata) {
-      std::printf("    %-16s %s\n", key.c_str(), value.c_str());
+      std::printf("    %-16s %s\n", printable(key).c_str(), printable(value).c_str());
     }
     return 0;
   };

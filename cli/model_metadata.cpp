@@ -41,8 +41,16 @@ DataMetadata data_metadata(const std::map<std::string, std::string>& metadata,
     data.spec.target_columns =
         nlohmann::json::parse(get("target_columns")).get<std::vector<std::string>>();
     data.spec.sequence_column = get("sequence_column");
-    data.spec.forecast = get("forecast") == "true";
-    data.loss = parse_loss(get("loss"));
+    const std::string& forecast = get("forecast");
+    if (forecast != "true" && forecast != "false") {
+      throw Error(source + ": metadata forecast is \"" + forecast + "\", expected true or false");
+    }
+    data.spec.forecast = forecast == "true";
+    const std::string& loss = get("loss");
+    if (loss != "sse" && loss != "mse") {
+      throw Error(source + ": metadata loss is \"" + loss + "\", expected sse or mse");
+    }
+    data.loss = parse_loss(loss);
     data.normalize = get("normalize");
     const auto n = nlohmann::json::parse(get("normalization"));
     data.normalization.input_mean = n.at("input_mean").get<std::vector<double>>();

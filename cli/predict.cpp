@@ -1,6 +1,7 @@
 // recur predict: a trained model's predictions for a CSV file, in the data's own units.
 #include <charconv>
 #include <cstdio>
+#include <map>
 #include <memory>
 
 #include "commands.hpp"
@@ -43,9 +44,19 @@ std::vector<InputSequence> read_inputs(const CsvTable& table, const DataSpec& sp
   for (const std::string& name : spec.input_columns) columns.push_back(table.column(name));
   const int id_column = spec.sequence_column.empty() ? -1 : table.column(spec.sequence_column);
   std::vector<InputSequence> out;
+  std::map<std::string, int> started;  // id -> line of its first row
   for (std::size_t r = 0; r < table.rows.size(); ++r) {
     const std::string id = id_column < 0 ? "" : table.rows[r][id_column];
-    if (out.empty() || out.back().id != id) out.push_back({id, {}, 0});
+    if (out.empty() || out.back().id != id) {
+      const int line = table.lines[r];
+      if (const auto it = started.find(id); it != started.end()) {
+        throw Error(table.source + ":" + std::to_string(line) + ": sequence \"" + id +
+                    "\" started before, at line " + std::to_string(it->second) +
+                    "; the rows of one sequence must be consecutive");
+      }
+      started[id] = line;
+      out.push_back({id, {}, 0});
+    }
     for (int c : columns) out.back().inputs.push_back(table.number(static_cast<int>(r), c));
     ++out.back().rows;
   }

@@ -1,6 +1,7 @@
 // recur train: fit a model to a CSV file and save it as safetensors.
 #include "recur/train.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -116,7 +117,13 @@ int train(const TrainOptions& o) {
     if (!md.count("train_run") || !md.count("epochs_done")) {
       throw UsageError("--resume: " + o.resume + " is not a checkpoint of `recur train`");
     }
-    const nlohmann::json before = nlohmann::json::parse(md.at("train_run"));
+    nlohmann::json before;
+    try {
+      before = nlohmann::json::parse(md.at("train_run"));
+    } catch (const nlohmann::json::exception&) {
+      throw Error(o.resume + ": metadata train_run is not valid JSON");
+    }
+    if (!before.is_object()) throw Error(o.resume + ": metadata train_run is not an object");
     for (const auto& [key, value] : identity.items()) {
       if (!before.contains(key) || before[key] != value) {
         throw UsageError("--resume: the checkpoint's run had " + key + " = " +
@@ -125,7 +132,13 @@ int train(const TrainOptions& o) {
                          "; resume with the same data and flags");
       }
     }
-    first_epoch = std::stoi(md.at("epochs_done"));
+    const std::string& done = md.at("epochs_done");
+    const auto [end, ec] = std::from_chars(done.data(), done.data() + done.size(), first_epoch);
+    if (ec != std::errc() || end != done.data() + done.size() || first_epoch < 0 ||
+        first_epoch > epochs) {
+      throw Error(o.resume + ": metadata epochs_done is \"" + done +
+                  "\", expected 0 to --epochs (" + std::to_string(epochs) + ")");
+    }
   } else if (!o.init.empty()) {
     start = std::make_unique<ModelFile>(read_model(o.init));
   }

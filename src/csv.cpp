@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "recur/error.hpp"
@@ -53,15 +54,18 @@ std::string trim(const std::string& s) {
 CsvTable parse_csv(const std::string& text, const std::string& source) {
   CsvTable table;
   table.source = source;
+  const std::size_t bom = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;  // UTF-8 byte order mark
   std::vector<std::string> fields;
   int line_number = 0;
-  std::size_t pos = 0;
+  std::size_t pos = bom;
   while (pos < text.size()) {
     std::size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
     std::string line = text.substr(pos, end - pos);
     pos = end + 1;
-    ++line_number;
+    if (++line_number == std::numeric_limits<int>::max()) {
+      throw Error(source + ": more than " + std::to_string(line_number) + " lines");
+    }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (trim(line).empty()) continue;
     if (!split_line(line, fields)) {
@@ -113,10 +117,11 @@ double CsvTable::number(int row, int column) const {
   double value = 0.0;
   const char* first = cell.data();
   const char* last = first + cell.size();
-  if (first != last && *first == '+') ++first;
+  if (first != last && *first == '+' && last - first > 1 && first[1] != '-') ++first;
   const auto [ptr, ec] = std::from_chars(first, last, value);
-  if (ec == std::errc::result_out_of_range)
-    throw Error(where + ": " + cell + " is not a finite number");
+  if (ec == std::errc::result_out_of_range && ptr == last) {
+    throw Error(where + ": " + cell + " is outside the range of a double");
+  }
   if (cell.empty() || ec != std::errc() || ptr != last) {
     throw Error(where + ": \"" + cell + "\" is not a number");
   }

@@ -29,6 +29,12 @@ TEST(Csv, ReadsHeaderQuotesCrlfAndBlankLines) {
   EXPECT_EQ(t.column("b,c"), 1);
 }
 
+TEST(Csv, SkipsAByteOrderMark) {
+  const CsvTable t = parse_csv("\xEF\xBB\xBFx,y\n1,+2\n", "d.csv");
+  EXPECT_EQ(t.column("x"), 0);
+  EXPECT_EQ(t.number(0, 1), 2.0);
+}
+
 TEST(Csv, RefusesBadFilesNamingWhere) {
   EXPECT_EQ(error_of(""), "d.csv: the file is empty; expected a header row");
   EXPECT_EQ(error_of("a,b\n"), "d.csv: no data rows after the header");
@@ -42,7 +48,10 @@ TEST(Csv, RefusesBadFilesNamingWhere) {
   EXPECT_EQ(error_of("a,b\n1,-inf\n", 0, 1),
             "d.csv:2: column 2 (\"b\"): -inf is not a finite number");
   EXPECT_EQ(error_of("a,b\n1,1e999\n", 0, 1),
-            "d.csv:2: column 2 (\"b\"): 1e999 is not a finite number");
+            "d.csv:2: column 2 (\"b\"): 1e999 is outside the range of a double");
+  EXPECT_EQ(error_of("a,b\n1,1e-400\n", 0, 1),
+            "d.csv:2: column 2 (\"b\"): 1e-400 is outside the range of a double");
+  EXPECT_EQ(error_of("a,b\n1,+-1\n", 0, 1), "d.csv:2: column 2 (\"b\"): \"+-1\" is not a number");
   try {
     parse_csv("a,b\n1,2\n", "d.csv").column("c");
     FAIL();

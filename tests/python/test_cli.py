@@ -63,6 +63,8 @@ BAD_INPUTS = [
     (["demo", "--lr", "nan"], "--lr", "finite number"),
     (["demo", "--lr", "inf"], "--lr", "finite number"),
     (["demo", "--lr", "fast"], "--lr", "finite number"),
+    (["demo", "--lr", "+-0.1"], "--lr", "finite number"),
+    (["demo", "--hidden", "+-3"], "--hidden", "positive integer"),
     (["demo", "--epochs", "99999999999"], "--epochs", "no larger than 2147483647"),
     (["demo", "--epochs", "2147483648"], "--epochs", "no larger than 2147483647"),
     (["demo", "--seed", "-1"], "--seed", "from 0 to 4294967295"),

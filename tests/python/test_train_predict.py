@@ -130,6 +130,7 @@ BAD_DATA = [
     ("id,u,v,w\ns0,1,2,3\ns0,1,x,3\n", ':3: column 3 ("v"): "x" is not a number'),
     ("id,u,v,w\ns0,1,2,3\ns0,1,nan,3\n", ':3: column 3 ("v"): nan is not a finite number'),
     ("id,u,v,w\ns0,1,2,3\ns0,1,inf,3\n", ':3: column 3 ("v"): inf is not a finite number'),
+    ("id,u,v,w\ns0,1,2,3\ns0,1,1e999,3\n", ':3: column 3 ("v"): 1e999 is outside the range'),
     ("id,u,w\ns0,1,3\ns0,1,3\n", 'no column named "v"'),
     ("", "the file is empty"),
     ("id,u,v,w\ns0,1,2,3\ns0,1,2,3\ns1,1,2,3\n", ':4: sequence "s1" has 1 row'),
@@ -239,3 +240,45 @@ def test_progress_line_on_a_terminal(tmp_path, recur_bin):
     out = text.decode()
     assert "\r" in out and "steps/s" in out and "ETA" in out and "step " in out
     assert "epoch 2/2 loss" in out
+
+
+def test_hostile_checkpoint_metadata_is_refused(tmp_path, run):
+    from recur_safetensors import save
+    write_series(tmp_path / "d.csv")
+    assert run("train", *train_flags(tmp_path, epochs=2)).returncode == 0
+    tensors, meta = load(tmp_path / "m.safetensors")
+    cases = {"epochs_done": ["abc", "99999999999", "-3", "12abc", "9"],
+             "train_run": ["{oops", "[1]"], "loss": ["l1"], "forecast": ["yes"]}
+    for key, values in cases.items():
+        for value in values:
+            bad = dict(meta, **{key: value})
+            save(tmp_path / "bad.safetensors", tensors, bad)
+            if key in ("epochs_done", "train_run"):
+                result = run("train", *train_flags(tmp_path, epochs=5,
+                                                   resume=tmp_path / "bad.safetensors"))
+            else:
+                result = run("predict", "--model", tmp_path / "bad.safetensors", "--data",
+                             tmp_path / "d.csv")
+            assert result.returncode == 1, (key, value, result.stderr)
+            assert result.stderr.startswith(
+                f"recur: error: {tmp_path / 'bad.safetensors'}: metadata {key}"), result.stderr
+
+
+def test_predict_refuses_scattered_sequences(tmp_path, run):
+    write_series(tmp_path / "d.csv")
+    assert run("train", *train_flags(tmp_path, epochs=1)).returncode == 0
+    (tmp_path / "p.csv").write_text("id,u,v,w\ns0,1,2,3\ns1,1,2,3\ns0,1,2,3\n")
+    result = run("predict", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "p.csv")
+    assert result.returncode == 1
+    assert 'p.csv:4: sequence "s0" started before, at line 2' in result.stderr
+
+
+def test_info_escapes_control_characters(tmp_path, run):
+    from recur_safetensors import save
+    write_series(tmp_path / "d.csv")
+    assert run("train", *train_flags(tmp_path, epochs=1)).returncode == 0
+    tensors, meta = load(tmp_path / "m.safetensors")
+    save(tmp_path / "esc.safetensors", tensors, dict(meta, note="\x1b[2Jgotcha"))
+    out = run("info", tmp_path / "esc.safetensors")
+    assert out.returncode == 0
+    assert "\x1b" not in out.stdout and "\\x1b[2Jgotcha" in out.stdout
