@@ -45,8 +45,8 @@ std::vector<InputSequence> read_inputs(const CsvTable& table, const DataSpec& sp
   const int id_column = spec.sequence_column.empty() ? -1 : table.column(spec.sequence_column);
   std::vector<InputSequence> out;
   std::map<std::string, int> started;  // id -> line of its first row
-  for (std::size_t r = 0; r < table.rows.size(); ++r) {
-    const std::string id = id_column < 0 ? "" : table.rows[r][id_column];
+  for (int r = 0; r < table.row_count(); ++r) {
+    const std::string id = id_column < 0 ? "" : std::string(table.cell(r, id_column));
     if (out.empty() || out.back().id != id) {
       const int line = table.lines[r];
       if (const auto it = started.find(id); it != started.end()) {
@@ -57,7 +57,7 @@ std::vector<InputSequence> read_inputs(const CsvTable& table, const DataSpec& sp
       started[id] = line;
       out.push_back({id, {}, 0});
     }
-    for (int c : columns) out.back().inputs.push_back(table.number(static_cast<int>(r), c));
+    for (int c : columns) out.back().inputs.push_back(table.number(r, c));
     ++out.back().rows;
   }
   return out;

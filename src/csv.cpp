@@ -12,10 +12,10 @@ namespace recur {
 
 namespace {
 
-constexpr std::uint64_t kMaxCsvBytes = 4ULL << 30;  // 4 GiB
+constexpr std::uint64_t kMaxCsvBytes = 1ULL << 30;  // 1 GiB
 
 // Splits one line into fields; false if a quote is left open.
-bool split_line(const std::string& line, std::vector<std::string>& fields) {
+bool split_line(std::string_view line, std::vector<std::string>& fields) {
   fields.clear();
   std::string field;
   bool quoted = false;
@@ -51,7 +51,7 @@ std::string trim(const std::string& s) {
 
 }  // namespace
 
-CsvTable parse_csv(const std::string& text, const std::string& source) {
+CsvTable parse_csv(std::string_view text, const std::string& source) {
   CsvTable table;
   table.source = source;
   const std::size_t bom = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;  // UTF-8 byte order mark
@@ -61,13 +61,13 @@ CsvTable parse_csv(const std::string& text, const std::string& source) {
   while (pos < text.size()) {
     std::size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
+    std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     if (++line_number == std::numeric_limits<int>::max()) {
       throw Error(source + ": more than " + std::to_string(line_number) + " lines");
     }
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (trim(line).empty()) continue;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
     if (!split_line(line, fields)) {
       throw Error(source + ":" + std::to_string(line_number) + ": a quoted field is not closed");
     }
@@ -88,17 +88,21 @@ CsvTable parse_csv(const std::string& text, const std::string& source) {
                   std::to_string(fields.size()) + " columns, expected " +
                   std::to_string(table.header.size()) + " as in the header");
     }
-    table.rows.push_back(fields);
+    for (const std::string& f : fields) {
+      table.starts.push_back(table.text.size());
+      table.text += f;
+    }
     table.lines.push_back(line_number);
   }
   if (table.header.empty()) throw Error(source + ": the file is empty; expected a header row");
-  if (table.rows.empty()) throw Error(source + ": no data rows after the header");
+  if (table.lines.empty()) throw Error(source + ": no data rows after the header");
+  table.starts.push_back(table.text.size());
   return table;
 }
 
 CsvTable read_csv(const std::string& path) {
   const std::vector<unsigned char> bytes = read_file(path, kMaxCsvBytes);
-  return parse_csv(std::string(bytes.begin(), bytes.end()), path);
+  return parse_csv({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, path);
 }
 
 int CsvTable::column(const std::string& name) const {
@@ -110,8 +114,13 @@ int CsvTable::column(const std::string& name) const {
   throw Error(source + ": no column named \"" + name + "\"; the columns are: " + names);
 }
 
+std::string_view CsvTable::cell(int row, int column) const {
+  const std::size_t at = static_cast<std::size_t>(row) * header.size() + column;
+  return std::string_view(text).substr(starts[at], starts[at + 1] - starts[at]);
+}
+
 double CsvTable::number(int row, int column) const {
-  const std::string& cell = rows[row][column];
+  const std::string cell(this->cell(row, column));
   const std::string where = source + ":" + std::to_string(lines[row]) + ": column " +
                             std::to_string(column + 1) + " (\"" + header[column] + "\")";
   double value = 0.0;

@@ -66,7 +66,7 @@ std::vector<Sequence> build_sequences(const CsvTable& table, const DataSpec& spe
     }
   }
   std::vector<Sequence> sequences;
-  const int rows = static_cast<int>(table.rows.size());
+  const int rows = table.row_count();
   if (spec.sequence_column.empty()) {
     sequences.push_back(make_sequence(table, in_cols, out_cols, spec.forecast, 0, rows, ""));
   } else {
@@ -74,8 +74,8 @@ std::vector<Sequence> build_sequences(const CsvTable& table, const DataSpec& spe
     std::map<std::string, int> seen;  // id -> line of its first row
     int first = 0;
     for (int r = 1; r <= rows; ++r) {
-      if (r < rows && table.rows[r][id_col] == table.rows[first][id_col]) continue;
-      const std::string& id = table.rows[first][id_col];
+      if (r < rows && table.cell(r, id_col) == table.cell(first, id_col)) continue;
+      const std::string id(table.cell(first, id_col));
       if (const auto it = seen.find(id); it != seen.end()) {
         throw Error(table.source + ":" + std::to_string(table.lines[first]) + ": sequence \"" + id +
                     "\" started before, at line " + std::to_string(it->second) +

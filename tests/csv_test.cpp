@@ -21,9 +21,9 @@ std::string error_of(const std::string& text, int row = -1, int column = -1) {
 TEST(Csv, ReadsHeaderQuotesCrlfAndBlankLines) {
   const CsvTable t = parse_csv("a, \"b,c\"\r\n\n1,\"2\"\r\n  3 ,\"say \"\"hi\"\"\"\n", "d.csv");
   EXPECT_EQ(t.header, (std::vector<std::string>{"a", "b,c"}));
-  ASSERT_EQ(t.rows.size(), 2u);
+  ASSERT_EQ(t.row_count(), 2);
   EXPECT_EQ(t.lines, (std::vector<int>{3, 4}));
-  EXPECT_EQ(t.rows[1][1], "say \"hi\"");
+  EXPECT_EQ(t.cell(1, 1), "say \"hi\"");
   EXPECT_EQ(t.number(0, 1), 2.0);
   EXPECT_EQ(t.number(1, 0), 3.0);
   EXPECT_EQ(t.column("b,c"), 1);
