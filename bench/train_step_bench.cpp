@@ -23,7 +23,7 @@ void train_step(benchmark::State& state) {
   std::vector<T> dy(target.size());
   for (T& v : x) v = static_cast<T>(random.randn());
   for (T& v : target) v = static_cast<T>(random.randn());
-  const recur::Sgd<T> sgd(static_cast<T>(1e-4));
+  recur::Optimizer<T> sgd({recur::OptimizerKind::kSgd, 1e-4}, net.parameters().size());
   for (auto _ : state) {
     const auto y = net.forward(x, seq_len, batch);
     benchmark::DoNotOptimize(recur::sse_loss<T>(y, target, dy));

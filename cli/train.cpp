@@ -80,7 +80,7 @@ int train(const TrainOptions& o) {
   const double validation = parse_fraction("--validation", o.validation);
   TrainSettings settings;
   settings.batch_size = parse_positive_int("--batch-size", o.batch_size);
-  settings.learning_rate = parse_positive_finite("--lr", o.lr);
+  settings.optimizer.learning_rate = parse_positive_finite("--lr", o.lr);
   settings.loss = meta.loss;
   settings.seed = parse_seed("--seed", o.seed);
   int hidden = parse_positive_int("--hidden", o.hidden);

@@ -28,7 +28,7 @@ SeedRun run_seed(const SeedSettings& settings) {
   run.data = draw_seed_data(settings, random);
   Network<double> network({settings.input_size, settings.hidden_size, settings.input_size});
   init_numpy(network, random, settings.init_scale);
-  const Sgd<double> sgd(settings.learning_rate);
+  Optimizer<double> sgd({OptimizerKind::kSgd, settings.learning_rate}, network.parameters().size());
 
   std::vector<double> dy(run.data.y.size());
   run.losses.reserve(settings.epochs);

@@ -19,7 +19,7 @@ Trainer<T>::Trainer(Network<T>& network, const std::vector<Sequence>& train,
       train_(train),
       validation_(validation),
       settings_(settings),
-      sgd_(static_cast<T>(settings.learning_rate)),
+      optimizer_(settings.optimizer, network.parameters().size()),
       inputs_(network.config().input_size),
       targets_(network.config().output_size) {
   if (train.empty()) throw Error("train: no training sequences");
@@ -78,7 +78,9 @@ double Trainer<T>::run_epoch(int epoch, const std::function<void(int, int, doubl
     const int count = std::min(settings_.batch_size, n - first);
     forward_batch(train_, order, first, count, total);
     network_.backward(dy_);
-    sgd_.step(network_.parameters(), network_.gradients());
+    last_grad_norm_ = settings_.clip > 0 ? clip_grad_norm(network_.gradients(), settings_.clip)
+                                         : global_norm(std::span<const T>(network_.gradients()));
+    optimizer_.step(network_.parameters(), network_.gradients());
     ++step;
     if (on_step) on_step(step, batches_per_epoch(), total.value(settings_.loss));
   }

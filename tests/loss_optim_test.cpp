@@ -63,20 +63,34 @@ TEST(MaskedLoss, NamesRoundTrip) {
   EXPECT_THROW(parse_loss("huber"), Error);
 }
 
-TEST(Sgd, SubtractsLearningRateTimesGradient) {
+TEST(Optimizer, PlainSgdSubtractsLearningRateTimesGradient) {
   std::vector<double> params = {1.0, -1.0, 0.25};
   const std::vector<double> grads = {0.5, -2.0, 0.0};
-  Sgd<double>(0.1).step(params, grads);
+  Optimizer<double>({OptimizerKind::kSgd, 0.1}, 3).step(params, grads);
   EXPECT_DOUBLE_EQ(params[0], 1.0 - 0.1 * 0.5);
   EXPECT_DOUBLE_EQ(params[1], -1.0 + 0.1 * 2.0);
   EXPECT_DOUBLE_EQ(params[2], 0.25);
 }
 
-TEST(Sgd, RejectsLearningRatesThatAreNotPositiveAndFinite) {
-  EXPECT_THROW(Sgd<float>(0.0f), Error);
-  EXPECT_THROW(Sgd<float>(-1.0f), Error);
-  EXPECT_THROW(Sgd<double>(std::numeric_limits<double>::quiet_NaN()), Error);
-  EXPECT_THROW(Sgd<double>(std::numeric_limits<double>::infinity()), Error);
+TEST(Optimizer, RejectsSettingsOutOfRange) {
+  using Settings = OptimizerSettings;
+  EXPECT_THROW(Optimizer<float>(Settings{OptimizerKind::kSgd, 0.0}, 1), Error);
+  EXPECT_THROW(Optimizer<float>(Settings{OptimizerKind::kAdam, -1.0}, 1), Error);
+  EXPECT_THROW(Optimizer<double>(Settings{OptimizerKind::kSgd, NAN}, 1), Error);
+  EXPECT_THROW(Optimizer<double>(Settings{OptimizerKind::kSgd, INFINITY}, 1), Error);
+  Settings nesterov_without_momentum;
+  nesterov_without_momentum.nesterov = true;
+  EXPECT_THROW(Optimizer<double>(nesterov_without_momentum, 1), Error);
+}
+
+TEST(ClipGradNorm, ScalesToTheMaxNormAndReportsTheNormBefore) {
+  std::vector<double> g = {3.0, 4.0};  // norm 5
+  EXPECT_DOUBLE_EQ(clip_grad_norm<double>(g, 1.0), 5.0);
+  EXPECT_DOUBLE_EQ(g[0], 3.0 / (5.0 + 1e-6));
+  EXPECT_DOUBLE_EQ(g[1], 4.0 / (5.0 + 1e-6));
+  std::vector<float> small = {0.3f, 0.4f};
+  EXPECT_NEAR(clip_grad_norm<float>(small, 1.0), 0.5, 1e-7);
+  EXPECT_EQ(small[0], 0.3f);  // under the max: untouched
 }
 
 }  // namespace

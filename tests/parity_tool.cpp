@@ -3,7 +3,9 @@
 // CASE is a safetensors file holding a model (PyTorch's names, F32 or F64), "x" [T, B, I],
 // "target" [T, B, O] and "lengths" [B], with metadata "loss" (sse | mse), "lr" and "steps".
 // OUT receives, all as F64: "y" (the first forward), "loss" [1], "grad.<name>" for each of
-// recur's tensors, and "after.<name>" once `steps` SGD steps have been taken.
+// recur's tensors, and "after.<name>" once `steps` optimizer steps have been taken
+// (metadata "optimizer", "lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2",
+// "alpha", "eps" and "clip", as torch.optim and clip_grad_norm_ name them).
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -28,7 +30,23 @@ recur::Safetensors run(const recur::Safetensors& input, const recur::ModelFile& 
   std::vector<int> lengths;
   for (double v : input.tensors.at("lengths").to_doubles()) lengths.push_back(static_cast<int>(v));
   const recur::LossKind kind = recur::parse_loss(input.metadata.at("loss"));
-  const recur::Sgd<T> sgd(static_cast<T>(std::stod(input.metadata.at("lr"))));
+  // Optimizer settings from the metadata, torch.optim's names and defaults.
+  const auto& md = input.metadata;
+  const auto number = [&](const char* key, double fallback) {
+    return md.count(key) ? std::stod(md.at(key)) : fallback;
+  };
+  recur::OptimizerSettings optim;
+  optim.kind = recur::parse_optimizer(md.count("optimizer") ? md.at("optimizer") : "sgd");
+  optim.learning_rate = number("lr", 0.01);
+  optim.weight_decay = number("weight_decay", 0.0);
+  optim.momentum = number("momentum", 0.0);
+  optim.nesterov = md.count("nesterov") && md.at("nesterov") == "True";
+  optim.beta1 = number("beta1", 0.9);
+  optim.beta2 = number("beta2", 0.999);
+  optim.alpha = number("alpha", 0.99);
+  optim.eps = number("eps", 1e-8);
+  const double clip = number("clip", 0.0);
+  recur::Optimizer<T> optimizer(optim, net.parameters().size());
   const int steps = std::stoi(input.metadata.at("steps"));
 
   recur::Safetensors out;
@@ -48,7 +66,8 @@ recur::Safetensors run(const recur::Safetensors& input, const recur::ModelFile& 
             std::vector<double>(g.begin(), g.end()), {static_cast<std::int64_t>(g.size())});
       }
     }
-    sgd.step(net.parameters(), net.gradients());
+    if (clip > 0) recur::clip_grad_norm(net.gradients(), clip);
+    optimizer.step(net.parameters(), net.gradients());
   }
   for (const recur::TensorInfo& info : net.tensors()) {
     const auto p = net.parameter(info.name);

@@ -16,7 +16,8 @@
 namespace recur {
 
 struct TrainSettings {
-  double learning_rate = 1e-2;
+  OptimizerSettings optimizer;
+  double clip = 0.0;  // > 0: clip gradients to this global norm before each step
   LossKind loss = LossKind::kMse;
   int batch_size = 32;
   std::uint32_t seed = 0;
@@ -38,10 +39,12 @@ class Trainer {
           const std::vector<Sequence>& validation, const TrainSettings& settings);
 
   int batches_per_epoch() const;
+  double last_grad_norm() const { return last_grad_norm_; }
 
   // One pass over the training sequences in the order of (seed, epoch); after each step,
   // on_step(step, batches_per_epoch(), running training loss). Returns the epoch's training
-  // loss, measured on each batch before its update.
+  // loss, measured on each batch before its update. last_grad_norm() is then the global
+  // gradient norm, before clipping, of the epoch's last step.
   double run_epoch(int epoch, const std::function<void(int, int, double)>& on_step = {});
 
   // The loss on a set of sequences, without updating anything.
@@ -60,10 +63,11 @@ class Trainer {
   const std::vector<Sequence>& train_;
   const std::vector<Sequence>& validation_;
   TrainSettings settings_;
-  Sgd<T> sgd_;
+  Optimizer<T> optimizer_;
   int inputs_, targets_;
   Batch<T> batch_;
   std::vector<T> dy_;
+  double last_grad_norm_ = 0.0;
 };
 
 extern template class Trainer<float>;

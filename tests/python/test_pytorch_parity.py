@@ -56,6 +56,47 @@ CASES = [(seed, dtype, loss) for seed in range(6) for dtype in (torch.float64, t
 @pytest.mark.parametrize("seed,dtype,loss", CASES,
                          ids=lambda v: str(v).replace("torch.", ""))
 def test_recur_matches_pytorch(tmp_path, seed, dtype, loss):
+    # SSE sums over every value, so its gradients are larger: a smaller step keeps 20 steps
+    # of float32 SGD in the stable regime where rounding stays near 1e-7.
+    lr = 0.01 if loss == "sse" else 0.05
+    run_case(tmp_path, seed, dtype, loss, {"optimizer": "sgd", "lr": lr},
+             lambda params: torch.optim.SGD(params, lr=lr))
+
+
+OPTIMIZERS = {
+    "sgd-momentum": ({"optimizer": "sgd", "lr": 0.05, "momentum": 0.9},
+                     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
+    "sgd-nesterov-wd": ({"optimizer": "sgd", "lr": 0.05, "momentum": 0.8, "nesterov": True,
+                         "weight_decay": 0.01},
+                        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8, nesterov=True,
+                                                  weight_decay=0.01)),
+    "adam": ({"optimizer": "adam", "lr": 0.01},
+             lambda p: torch.optim.Adam(p, lr=0.01)),
+    "adam-wd-betas": ({"optimizer": "adam", "lr": 0.005, "weight_decay": 0.1, "beta1": 0.8,
+                       "beta2": 0.99, "eps": 1e-6},
+                      lambda p: torch.optim.Adam(p, lr=0.005, weight_decay=0.1,
+                                                 betas=(0.8, 0.99), eps=1e-6)),
+    "adamw": ({"optimizer": "adamw", "lr": 0.01, "weight_decay": 0.05},
+              lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.05)),
+    "rmsprop": ({"optimizer": "rmsprop", "lr": 0.005},
+                lambda p: torch.optim.RMSprop(p, lr=0.005)),
+    "rmsprop-momentum-wd": ({"optimizer": "rmsprop", "lr": 0.002, "momentum": 0.5,
+                             "weight_decay": 0.01, "alpha": 0.9},
+                            lambda p: torch.optim.RMSprop(p, lr=0.002, momentum=0.5,
+                                                          weight_decay=0.01, alpha=0.9)),
+    "sgd-clip": ({"optimizer": "sgd", "lr": 0.05, "clip": 0.1},
+                 lambda p: torch.optim.SGD(p, lr=0.05)),
+}
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_optimizers_match_torch_optim(tmp_path, name, dtype):
+    meta, make = OPTIMIZERS[name]
+    run_case(tmp_path, 3, dtype, "mse", meta, make, clip=meta.get("clip", 0.0))
+
+
+def run_case(tmp_path, seed, dtype, loss, optimizer_meta, make_optimizer, clip=0.0):
     torch.manual_seed(100 + seed)
     T, B, I, H, O, lengths = random_case(seed)
     model = Model(I, H, O).to(dtype)
@@ -67,13 +108,11 @@ def test_recur_matches_pytorch(tmp_path, seed, dtype, loss):
     for b, n in enumerate(lengths):  # padding holds garbage, which must not matter
         x[n:, b] = 1e3
         target[n:, b] = -1e3
-    # SSE sums over every value, so its gradients are larger: a smaller step keeps 20 steps
-    # of float32 SGD in the stable regime where rounding stays near 1e-7.
-    lr, steps = (0.01 if loss == "sse" else 0.05), 20
+    steps = 20
 
     case = dict(model.state_dict())
     case.update(x=x, target=target, lengths=torch.tensor(lengths, dtype=torch.float64))
-    save(tmp_path / "case.safetensors", case, {"loss": loss, "lr": lr, "steps": steps})
+    save(tmp_path / "case.safetensors", case, dict(optimizer_meta, loss=loss, steps=steps))
     result = subprocess.run([os.environ["RECUR_PARITY_TOOL"], tmp_path / "case.safetensors",
                              tmp_path / "out.safetensors"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -93,10 +132,13 @@ def test_recur_matches_pytorch(tmp_path, seed, dtype, loss):
     for name, p in params.items():
         assert relative_error(out["grad." + name], p.grad) <= tol, name
 
-    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimizer = make_optimizer(trained)
     for _ in range(steps):
         optimizer.zero_grad()
         masked_loss(loss, model(x), target, lengths).backward()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(trained, clip)
         optimizer.step()
     for name, p in params.items():
         assert relative_error(out["after." + name], p.detach()) <= tol, name
