@@ -27,7 +27,7 @@ Progress::Progress(int epochs)
       last_draw_(start_),
       last_validation_(NAN) {}
 
-void Progress::step(int epoch, int step, int steps, double loss) {
+void Progress::step(int epoch, int step, int steps, double loss, double grad_norm) {
   ++total_steps_;
   if (!terminal_) return;
   const auto now = std::chrono::steady_clock::now();
@@ -43,19 +43,21 @@ void Progress::step(int epoch, int step, int steps, double loss) {
   bar.append(kWidth - filled, ' ');
   char val[32] = "";
   if (!std::isnan(last_validation_)) std::snprintf(val, sizeof val, " val %.4g", last_validation_);
-  std::fprintf(stderr, "\r\033[Kepoch %d/%d [%s] step %d/%d loss %.4g%s %.0f steps/s ETA %s", epoch,
-               epochs_, bar.c_str(), step, steps, loss, val, rate, clock_text(left / rate).c_str());
+  std::fprintf(stderr,
+               "\r\033[Kepoch %d/%d [%s] step %d/%d loss %.4g%s |g| %.3g %.0f steps/s ETA %s",
+               epoch, epochs_, bar.c_str(), step, steps, loss, val, grad_norm, rate,
+               clock_text(left / rate).c_str());
   std::fflush(stderr);
 }
 
-void Progress::epoch_done(int epoch, double loss, double validation_loss) {
+void Progress::epoch_done(int epoch, double loss, double validation_loss, double grad_norm) {
   last_validation_ = validation_loss;
   if (terminal_) std::fprintf(stderr, "\r\033[K");
   if (std::isnan(validation_loss)) {
-    std::fprintf(stderr, "epoch %d/%d loss %.6g\n", epoch, epochs_, loss);
+    std::fprintf(stderr, "epoch %d/%d loss %.6g |g| %.4g\n", epoch, epochs_, loss, grad_norm);
   } else {
-    std::fprintf(stderr, "epoch %d/%d loss %.6g validation %.6g\n", epoch, epochs_, loss,
-                 validation_loss);
+    std::fprintf(stderr, "epoch %d/%d loss %.6g validation %.6g |g| %.4g\n", epoch, epochs_, loss,
+                 validation_loss, grad_norm);
   }
 }
 

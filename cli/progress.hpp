@@ -10,9 +10,9 @@ class Progress {
  public:
   explicit Progress(int epochs);
   // After each optimizer step of an epoch (1-based).
-  void step(int epoch, int step, int steps, double loss);
+  void step(int epoch, int step, int steps, double loss, double grad_norm);
   // At the end of an epoch; validation_loss is NaN without validation data.
-  void epoch_done(int epoch, double loss, double validation_loss);
+  void epoch_done(int epoch, double loss, double validation_loss, double grad_norm);
 
  private:
   bool terminal_;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "commands.hpp"
 #include "flags.hpp"
@@ -27,6 +28,8 @@ struct TrainOptions {
   std::string window = "0", stride = "0", normalize = "zscore", validation = "0";
   std::string batch_size = "32", hidden = "32", epochs = "50", lr = "1e-2";
   std::string optimizer = "sgd", loss = "mse", dtype = "float32", seed = "0";
+  std::string momentum = "0", weight_decay = "0", clip = "0";
+  bool nesterov = false;
   std::string save, init, log, checkpoint_every = "0", resume;
   const CLI::Option* hidden_flag = nullptr;  // to tell a given --hidden from the default
 };
@@ -62,6 +65,49 @@ std::string checksum(const std::string& path) {
   return text;
 }
 
+// A stateful optimizer's buffers go into the checkpoint beside the model, in its dtype.
+template <typename T>
+void add_optimizer_state(const Optimizer<T>& optimizer, Safetensors& file) {
+  const auto store = [&](const std::string& name, std::span<const T> values) {
+    if (values.empty()) return;
+    const std::vector<std::int64_t> shape = {static_cast<std::int64_t>(values.size())};
+    if constexpr (std::is_same_v<T, float>) {
+      file.tensors[name] = StoredTensor::from_floats(values, shape);
+    } else {
+      file.tensors[name] = StoredTensor::from_doubles(values, shape);
+    }
+  };
+  store(std::string(kOptimizerPrefix) + "first", optimizer.first_state());
+  store(std::string(kOptimizerPrefix) + "second", optimizer.second_state());
+  file.metadata["optimizer_steps"] = std::to_string(optimizer.steps_taken());
+}
+
+template <typename T>
+void restore_optimizer(const Safetensors& file, const std::string& path, Optimizer<T>& optimizer) {
+  const auto values = [&](const std::string& name) {
+    const auto it = file.tensors.find(std::string(kOptimizerPrefix) + name);
+    const std::vector<double> doubles =
+        it == file.tensors.end() ? std::vector<double>() : it->second.to_doubles();
+    return std::vector<T>(doubles.begin(), doubles.end());
+  };
+  const auto steps = file.metadata.find("optimizer_steps");
+  long long count = 0;
+  if (steps != file.metadata.end()) {
+    const auto [end, ec] =
+        std::from_chars(steps->second.data(), steps->second.data() + steps->second.size(), count);
+    if (ec != std::errc() || end != steps->second.data() + steps->second.size() || count < 0) {
+      throw Error(path + ": metadata optimizer_steps is \"" + steps->second +
+                  "\", expected a count");
+    }
+  }
+  try {
+    optimizer.restore(count, values("first"), values("second"));
+  } catch (const Error&) {
+    throw Error(path + ": the optimizer state does not fit --optimizer " +
+                optimizer_name(optimizer.settings().kind) + " and this model");
+  }
+}
+
 template <typename T>
 int train(const TrainOptions& o) {
   // Every flag is checked before anything is read or written.
@@ -76,9 +122,22 @@ int train(const TrainOptions& o) {
   meta.spec.stride = o.stride == "0" ? 0 : parse_positive_int("--stride", o.stride);
   meta.normalize = parse_choice("--normalize", o.normalize, {"zscore", "none"});
   meta.loss = parse_loss(parse_choice("--loss", o.loss, {"sse", "mse"}));
-  parse_choice("--optimizer", o.optimizer, {"sgd"});
-  const double validation = parse_fraction("--validation", o.validation);
   TrainSettings settings;
+  settings.optimizer.kind = parse_optimizer(
+      parse_choice("--optimizer", o.optimizer, {"sgd", "adam", "adamw", "rmsprop"}));
+  settings.optimizer.momentum = parse_fraction("--momentum", o.momentum);
+  settings.optimizer.nesterov = o.nesterov;
+  if (o.nesterov && settings.optimizer.momentum == 0) {
+    throw UsageError("--nesterov: needs a --momentum above 0");
+  }
+  if (settings.optimizer.momentum > 0 && (settings.optimizer.kind == OptimizerKind::kAdam ||
+                                          settings.optimizer.kind == OptimizerKind::kAdamW)) {
+    throw UsageError("--momentum: applies to sgd and rmsprop; adam keeps its own moments");
+  }
+  settings.optimizer.weight_decay =
+      o.weight_decay == "0" ? 0.0 : parse_positive_finite("--weight-decay", o.weight_decay);
+  settings.clip = o.clip == "0" ? 0.0 : parse_positive_finite("--clip", o.clip);
+  const double validation = parse_fraction("--validation", o.validation);
   settings.batch_size = parse_positive_int("--batch-size", o.batch_size);
   settings.optimizer.learning_rate = parse_positive_finite("--lr", o.lr);
   settings.loss = meta.loss;
@@ -111,8 +170,10 @@ int train(const TrainOptions& o) {
   const nlohmann::json identity = run_identity(o, checksum(o.data));
   int first_epoch = 0;
   std::unique_ptr<ModelFile> start;
+  Safetensors resumed;  // the checkpoint, for the optimizer's state
   if (!o.resume.empty()) {
-    start = std::make_unique<ModelFile>(read_model(o.resume));
+    resumed = read_safetensors(o.resume);
+    start = std::make_unique<ModelFile>(parse_model(resumed, o.resume));
     const auto& md = start->metadata;
     if (!md.count("train_run") || !md.count("epochs_done")) {
       throw UsageError("--resume: " + o.resume + " is not a checkpoint of `recur train`");
@@ -165,6 +226,7 @@ int train(const TrainOptions& o) {
   }
 
   Trainer<T> trainer(network, sequences, validation_set, settings);
+  if (!o.resume.empty()) restore_optimizer(resumed, o.resume, trainer.optimizer());
   std::unique_ptr<std::ofstream> log;
   if (!o.log.empty()) {
     log = std::make_unique<std::ofstream>(o.log, std::ios::app);
@@ -174,14 +236,17 @@ int train(const TrainOptions& o) {
     std::map<std::string, std::string> extra = to_metadata(meta);
     extra["train_run"] = identity.dump();
     extra["epochs_done"] = std::to_string(epochs_done);
-    write_model(o.save, network, extra);
+    Safetensors file = model_safetensors(network, extra);
+    add_optimizer_state(trainer.optimizer(), file);
+    write_safetensors(o.save, file);
   };
   Progress progress(epochs);
   for (int epoch = first_epoch; epoch < epochs; ++epoch) {
     const auto started = std::chrono::steady_clock::now();
-    const double loss = trainer.run_epoch(epoch, [&](int step, int steps, double running) {
-      progress.step(epoch + 1, step, steps, running);
-    });
+    const double loss =
+        trainer.run_epoch(epoch, [&](int step, int steps, double running, double norm) {
+          progress.step(epoch + 1, step, steps, running, norm);
+        });
     const double validation_loss = validation_set.empty() ? NAN : trainer.evaluate(validation_set);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -190,10 +255,11 @@ int train(const TrainOptions& o) {
                   std::to_string(loss) + "; try a smaller --lr. " + o.save +
                   " keeps its last good state");
     }
-    progress.epoch_done(epoch + 1, loss, validation_loss);
+    progress.epoch_done(epoch + 1, loss, validation_loss, trainer.mean_grad_norm());
     if (log) {
       nlohmann::json line = {{"epoch", epoch + 1},
                              {"loss", loss},
+                             {"grad_norm", trainer.mean_grad_norm()},
                              {"steps", trainer.batches_per_epoch()},
                              {"seconds", seconds}};
       line["validation_loss"] =
@@ -231,7 +297,15 @@ Command add_train(CLI::App& app) {
                        ->capture_default_str();
   cmd->add_option("--epochs", o->epochs, "passes over the training data")->capture_default_str();
   cmd->add_option("--lr", o->lr, "learning rate")->capture_default_str();
-  cmd->add_option("--optimizer", o->optimizer, "sgd")->capture_default_str();
+  cmd->add_option("--optimizer", o->optimizer, "sgd, adam, adamw or rmsprop (torch.optim's)")
+      ->capture_default_str();
+  cmd->add_option("--momentum", o->momentum, "momentum for sgd and rmsprop")->capture_default_str();
+  cmd->add_flag("--nesterov", o->nesterov, "Nesterov momentum (sgd)");
+  cmd->add_option("--weight-decay", o->weight_decay,
+                  "L2 weight decay (adamw: decoupled, as torch.optim.AdamW)")
+      ->capture_default_str();
+  cmd->add_option("--clip", o->clip, "clip gradients to this global norm (0: off)")
+      ->capture_default_str();
   cmd->add_option("--loss", o->loss, "mse or sse")->capture_default_str();
   cmd->add_option("--dtype", o->dtype, "float32 or float64")->capture_default_str();
   cmd->add_option("--seed", o->seed, "initialisation and shuffling seed")->capture_default_str();

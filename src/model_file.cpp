@@ -118,6 +118,7 @@ ModelFile parse_model(const Safetensors& file, const std::string& source) {
     }
   }
   for (const auto& [name, tensor] : file.tensors) {
+    if (name.starts_with(kOptimizerPrefix)) continue;  // training state, not the model
     if (!shapes.count(name)) {
       throw Error(source + ": unexpected tensor \"" + name +
                   "\"; recur reads one-layer, one-direction Elman models (the tensors of "

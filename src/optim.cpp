@@ -1,5 +1,6 @@
 #include "recur/optim.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "recur/error.hpp"
@@ -60,6 +61,17 @@ void Optimizer<T>::set_learning_rate(double learning_rate) {
   check(std::isfinite(learning_rate) && learning_rate > 0,
         "learning rate must be a finite number > 0, got " + std::to_string(learning_rate));
   settings_.learning_rate = learning_rate;
+}
+
+template <typename T>
+void Optimizer<T>::restore(std::int64_t steps, std::span<const T> first,
+                           std::span<const T> second) {
+  check(steps >= 0, "restore: negative step count");
+  check(first.size() == first_.size() && second.size() == second_.size(),
+        "restore: the saved state does not fit these settings and parameters");
+  steps_ = steps;
+  std::copy(first.begin(), first.end(), first_.begin());
+  std::copy(second.begin(), second.end(), second_.begin());
 }
 
 template <typename T>

@@ -69,21 +69,25 @@ void Trainer<T>::forward_batch(const std::vector<Sequence>& sequences,
 }
 
 template <typename T>
-double Trainer<T>::run_epoch(int epoch, const std::function<void(int, int, double)>& on_step) {
+double Trainer<T>::run_epoch(int epoch,
+                             const std::function<void(int, int, double, double)>& on_step) {
   const std::vector<int> order = epoch_order(epoch);
   const int n = static_cast<int>(order.size());
   LossTotal total;
   int step = 0;
+  double norm_sum = 0.0;
   for (int first = 0; first < n; first += settings_.batch_size) {
     const int count = std::min(settings_.batch_size, n - first);
     forward_batch(train_, order, first, count, total);
     network_.backward(dy_);
-    last_grad_norm_ = settings_.clip > 0 ? clip_grad_norm(network_.gradients(), settings_.clip)
-                                         : global_norm(std::span<const T>(network_.gradients()));
+    const double norm = settings_.clip > 0 ? clip_grad_norm(network_.gradients(), settings_.clip)
+                                           : global_norm(std::span<const T>(network_.gradients()));
+    norm_sum += norm;
     optimizer_.step(network_.parameters(), network_.gradients());
     ++step;
-    if (on_step) on_step(step, batches_per_epoch(), total.value(settings_.loss));
+    if (on_step) on_step(step, batches_per_epoch(), total.value(settings_.loss), norm);
   }
+  mean_grad_norm_ = norm_sum / step;
   return total.value(settings_.loss);
 }
 

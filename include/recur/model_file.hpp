@@ -20,6 +20,9 @@
 namespace recur {
 
 constexpr const char* kModelFormat = "recur-1";
+// Checkpoints of stateful optimizers also hold "optimizer.first" and "optimizer.second"
+// (momentum, or Adam's moments, in the flat parameter layout); models ignore them.
+constexpr const char* kOptimizerPrefix = "optimizer.";
 
 struct ModelFile {
   NetworkConfig config;

@@ -47,6 +47,13 @@ class Optimizer {
   void set_learning_rate(double learning_rate);  // for schedules; same checks
   std::int64_t steps_taken() const { return steps_; }
 
+  // The state, for checkpoints: each buffer is empty or has the parameters' layout.
+  std::span<const T> first_state() const { return first_; }
+  std::span<const T> second_state() const { return second_; }
+  // Puts back a state saved from an optimizer of the same settings and size; throws Error if
+  // the sizes do not match what these settings keep.
+  void restore(std::int64_t steps, std::span<const T> first, std::span<const T> second);
+
  private:
   OptimizerSettings settings_;
   std::int64_t steps_ = 0;

@@ -39,13 +39,14 @@ class Trainer {
           const std::vector<Sequence>& validation, const TrainSettings& settings);
 
   int batches_per_epoch() const;
-  double last_grad_norm() const { return last_grad_norm_; }
+  double mean_grad_norm() const { return mean_grad_norm_; }
+  Optimizer<T>& optimizer() { return optimizer_; }
 
   // One pass over the training sequences in the order of (seed, epoch); after each step,
-  // on_step(step, batches_per_epoch(), running training loss). Returns the epoch's training
-  // loss, measured on each batch before its update. last_grad_norm() is then the global
-  // gradient norm, before clipping, of the epoch's last step.
-  double run_epoch(int epoch, const std::function<void(int, int, double)>& on_step = {});
+  // on_step(step, batches_per_epoch(), running training loss, that step's global gradient
+  // norm before clipping). Returns the epoch's training loss, measured on each batch before
+  // its update; mean_grad_norm() is then the mean of the epoch's gradient norms.
+  double run_epoch(int epoch, const std::function<void(int, int, double, double)>& on_step = {});
 
   // The loss on a set of sequences, without updating anything.
   double evaluate(const std::vector<Sequence>& sequences);
@@ -67,7 +68,7 @@ class Trainer {
   int inputs_, targets_;
   Batch<T> batch_;
   std::vector<T> dy_;
-  double last_grad_norm_ = 0.0;
+  double mean_grad_norm_ = 0.0;
 };
 
 extern template class Trainer<float>;

@@ -67,16 +67,29 @@ def test_pytorch_predicts_what_recur_predicts(tmp_path, run, dtype):
         assert float((ours - y[:, 0]).abs().max()) <= tol * float(y.abs().max())
 
 
-def test_resume_reaches_the_uninterrupted_parameters(tmp_path, run):
+OPTIMIZER_FLAGS = {
+    "sgd": {},
+    "sgd-nesterov-clip": {"momentum": 0.9, "clip": 0.5, "weight-decay": 0.01},
+    "adam": {"optimizer": "adam", "lr": 0.01},
+    "rmsprop-momentum": {"optimizer": "rmsprop", "lr": 0.005, "momentum": 0.5},
+}
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZER_FLAGS))
+def test_resume_reaches_the_uninterrupted_parameters(tmp_path, run, optimizer):
     write_series(tmp_path / "d.csv")
-    whole = run("train", *train_flags(tmp_path, epochs=6, save=tmp_path / "whole.safetensors"))
+    extra = dict(OPTIMIZER_FLAGS[optimizer])
+    nesterov = ["--nesterov"] if optimizer == "sgd-nesterov-clip" else []
+    whole = run("train", *train_flags(tmp_path, epochs=6, save=tmp_path / "whole.safetensors",
+                                      **extra), *nesterov)
     assert whole.returncode == 0, whole.stderr
-    # A run that stopped after its checkpoint at epoch 4, then resumed to 6.
+    # A run that stopped after its checkpoint at epoch 4, then resumed to 6: the optimizer's
+    # state (momentum, moments, step count) travels in the checkpoint.
     first = run("train", *train_flags(tmp_path, epochs=4, save=tmp_path / "ckpt.safetensors",
-                                      **{"checkpoint-every": 2}))
+                                      **{"checkpoint-every": 2}, **extra), *nesterov)
     assert first.returncode == 0, first.stderr
     resumed = run("train", *train_flags(tmp_path, epochs=6, save=tmp_path / "resumed.safetensors",
-                                        resume=tmp_path / "ckpt.safetensors"))
+                                        resume=tmp_path / "ckpt.safetensors", **extra), *nesterov)
     assert resumed.returncode == 0, resumed.stderr
     assert "epoch 5/6" in resumed.stderr and "epoch 4/6" not in resumed.stderr
     a, _ = load(tmp_path / "whole.safetensors")
@@ -85,7 +98,9 @@ def test_resume_reaches_the_uninterrupted_parameters(tmp_path, run):
     for name in a:
         assert torch.equal(a[name], b[name]), name
     # Resuming with different flags is refused.
-    other = run("train", *train_flags(tmp_path, epochs=6, lr=0.01, resume=tmp_path / "ckpt.safetensors"))
+    other = run("train", *train_flags(tmp_path, epochs=6,
+                                      resume=tmp_path / "ckpt.safetensors", **dict(extra, lr=0.02)),
+                *nesterov)
     assert other.returncode == 2
     assert "--resume" in other.stderr and "lr" in other.stderr
 
@@ -97,7 +112,8 @@ def test_log_has_one_json_line_per_epoch(tmp_path, run):
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in open(tmp_path / "log.jsonl")]
     assert [line["epoch"] for line in lines] == [1, 2, 3]
-    assert all(line["loss"] > 0 and line["validation_loss"] > 0 for line in lines)
+    assert all(line["loss"] > 0 and line["validation_loss"] > 0 and line["grad_norm"] > 0
+               for line in lines)
 
 
 def test_horizon_feeds_predictions_back(tmp_path, run):
@@ -183,7 +199,12 @@ BAD_FLAGS = [
     (["--validation", "1.5"], "--validation"),
     (["--loss", "huber"], "--loss"),
     (["--dtype", "float16"], "--dtype"),
-    (["--optimizer", "adam"], "--optimizer"),
+    (["--optimizer", "lbfgs"], "--optimizer"),
+    (["--momentum", "1.5"], "--momentum"),
+    (["--nesterov"], "--nesterov"),
+    (["--optimizer", "adam", "--momentum", "0.9"], "--momentum"),
+    (["--clip", "-1"], "--clip"),
+    (["--weight-decay", "nan"], "--weight-decay"),
     (["--normalize", "minmax"], "--normalize"),
     (["--input-columns", "u,,v"], "--input-columns"),
 ]
@@ -238,7 +259,7 @@ def test_progress_line_on_a_terminal(tmp_path, recur_bin):
     os.close(main)
     assert proc.returncode == 0
     out = text.decode()
-    assert "\r" in out and "steps/s" in out and "ETA" in out and "step " in out
+    assert "\r" in out and "steps/s" in out and "ETA" in out and "step " in out and "|g|" in out
     assert "epoch 2/2 loss" in out
 
 
