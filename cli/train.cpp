@@ -17,6 +17,7 @@
 #include "recur/init.hpp"
 #include "recur/model_file.hpp"
 #include "recur/safetensors.hpp"
+#include "recur/schedule.hpp"
 
 namespace recur::cli {
 
@@ -29,6 +30,7 @@ struct TrainOptions {
   std::string batch_size = "32", hidden = "32", epochs = "50", lr = "1e-2";
   std::string optimizer = "sgd", loss = "mse", dtype = "float32", seed = "0";
   std::string momentum = "0", weight_decay = "0", clip = "0";
+  std::string schedule = "constant", step_size = "10", gamma = "0.1", min_lr = "0", warmup = "0";
   bool nesterov = false;
   std::string save, init, log, checkpoint_every = "0", resume;
   const CLI::Option* hidden_flag = nullptr;  // to tell a given --hidden from the default
@@ -137,6 +139,13 @@ int train(const TrainOptions& o) {
   settings.optimizer.weight_decay =
       o.weight_decay == "0" ? 0.0 : parse_positive_finite("--weight-decay", o.weight_decay);
   settings.clip = o.clip == "0" ? 0.0 : parse_positive_finite("--clip", o.clip);
+  ScheduleSettings schedule;
+  schedule.kind =
+      parse_schedule(parse_choice("--schedule", o.schedule, {"constant", "step", "cosine"}));
+  schedule.step_size = parse_positive_int("--step-size", o.step_size);
+  schedule.gamma = parse_positive_finite("--gamma", o.gamma);
+  schedule.min_lr = o.min_lr == "0" ? 0.0 : parse_positive_finite("--min-lr", o.min_lr);
+  schedule.warmup = o.warmup == "0" ? 0 : parse_positive_int("--warmup", o.warmup);
   const double validation = parse_fraction("--validation", o.validation);
   settings.batch_size = parse_positive_int("--batch-size", o.batch_size);
   settings.optimizer.learning_rate = parse_positive_finite("--lr", o.lr);
@@ -243,6 +252,9 @@ int train(const TrainOptions& o) {
   Progress progress(epochs);
   for (int epoch = first_epoch; epoch < epochs; ++epoch) {
     const auto started = std::chrono::steady_clock::now();
+    const double lr =
+        scheduled_learning_rate(schedule, settings.optimizer.learning_rate, epoch, epochs);
+    trainer.optimizer().set_learning_rate(lr);
     const double loss =
         trainer.run_epoch(epoch, [&](int step, int steps, double running, double norm) {
           progress.step(epoch + 1, step, steps, running, norm);
@@ -260,6 +272,7 @@ int train(const TrainOptions& o) {
       nlohmann::json line = {{"epoch", epoch + 1},
                              {"loss", loss},
                              {"grad_norm", trainer.mean_grad_norm()},
+                             {"lr", lr},
                              {"steps", trainer.batches_per_epoch()},
                              {"seconds", seconds}};
       line["validation_loss"] =
@@ -305,6 +318,16 @@ Command add_train(CLI::App& app) {
                   "L2 weight decay (adamw: decoupled, as torch.optim.AdamW)")
       ->capture_default_str();
   cmd->add_option("--clip", o->clip, "clip gradients to this global norm (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--schedule", o->schedule, "learning rate by epoch: constant, step or cosine")
+      ->capture_default_str();
+  cmd->add_option("--step-size", o->step_size, "step schedule: epochs between decays")
+      ->capture_default_str();
+  cmd->add_option("--gamma", o->gamma, "step schedule: factor at each decay")
+      ->capture_default_str();
+  cmd->add_option("--min-lr", o->min_lr, "cosine schedule: the final learning rate")
+      ->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "epochs of linear warm-up (0: none)")
       ->capture_default_str();
   cmd->add_option("--loss", o->loss, "mse or sse")->capture_default_str();
   cmd->add_option("--dtype", o->dtype, "float32 or float64")->capture_default_str();

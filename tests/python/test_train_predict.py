@@ -303,3 +303,35 @@ def test_info_escapes_control_characters(tmp_path, run):
     out = run("info", tmp_path / "esc.safetensors")
     assert out.returncode == 0
     assert "\x1b" not in out.stdout and "\\x1b[2Jgotcha" in out.stdout
+
+
+SCHEDULES = {
+    "step": (["--schedule", "step", "--step-size", "3", "--gamma", "0.5"],
+             lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)),
+    "cosine": (["--schedule", "cosine", "--min-lr", "0.001"],
+               lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=12,
+                                                                      eta_min=0.001)),
+    "warmup-cosine": (["--schedule", "cosine", "--warmup", "4"],
+                      lambda opt: torch.optim.lr_scheduler.ChainedScheduler([
+                          torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.25,
+                                                            total_iters=3),
+                          torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=12)])),
+}
+
+
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_schedules_follow_torch_lr_scheduler(tmp_path, run, name):
+    flags, make = SCHEDULES[name]
+    write_series(tmp_path / "d.csv", sequences=2, steps=10)
+    result = run("train", *train_flags(tmp_path, epochs=12, lr=0.05, log=tmp_path / "log.jsonl"),
+                 *flags)
+    assert result.returncode == 0, result.stderr
+    ours = [json.loads(line)["lr"] for line in open(tmp_path / "log.jsonl")]
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.05)
+    scheduler = make(optimizer)
+    theirs = []
+    for _ in range(12):
+        theirs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-15)
