@@ -61,6 +61,7 @@ double masked_loss(LossKind kind, std::span<const T> y, std::span<const T> targe
     }
   }
   if (kind == LossKind::kSse) return 0.5 * sum;
+  if (count == 0) return 0.0;  // nothing real in this batch (a chunk past every sequence's end)
   const T scale = static_cast<T>(2.0 / static_cast<double>(count));
   for (T& g : dy) g *= scale;
   return sum / static_cast<double>(count);

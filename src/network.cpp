@@ -110,7 +110,7 @@ void Network<T>::reserve(int seq_len, int batch_size) {
 
 template <typename T>
 std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int batch_size,
-                                       std::span<const int> lengths) {
+                                       std::span<const int> lengths, std::span<const T> h0) {
   if (seq_len <= 0 || batch_size <= 0) {
     throw Error("forward: seq_len and batch_size must be positive, got " + std::to_string(seq_len) +
                 " and " + std::to_string(batch_size));
@@ -132,10 +132,14 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
                 std::to_string(batch_size));
   }
   for (std::size_t b = 0; b < lengths.size(); ++b) {
-    if (lengths[b] < 1 || lengths[b] > seq_len) {
+    if (lengths[b] < 0 || lengths[b] > seq_len) {
       throw Error("forward: lengths[" + std::to_string(b) + "] is " + std::to_string(lengths[b]) +
-                  ", expected 1 to " + std::to_string(seq_len));
+                  ", expected 0 to " + std::to_string(seq_len));
     }
+  }
+  if (!h0.empty() && h0.size() != static_cast<std::size_t>(batch_size) * H) {
+    throw Error("forward: h0 has " + std::to_string(h0.size()) + " values, expected [" +
+                std::to_string(batch_size) + ", " + std::to_string(H) + "]");
   }
   reserve(seq_len, batch_size);
   seq_len_ = seq_len;
@@ -158,7 +162,11 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
 
   const int step = batch_size * H;
   T* hs = ws_.hs.data();
-  std::fill(hs, hs + step, T(0));
+  if (h0.empty()) {
+    std::fill(hs, hs + step, T(0));
+  } else {
+    std::copy(h0.begin(), h0.end(), hs);
+  }
   for (int t = 0; t < seq_len; ++t) {
     elman_forward_step(batch_size, H, xw + t * step, hs + t * step, weight_hh_t, bias,
                        hs + (t + 1) * step);
@@ -236,6 +244,20 @@ void Network<T>::backward(std::span<const T> dy) {
   gemm(Trans::kYes, Trans::kNo, H, I, rows, T(1), da, H, ws_.x.data(), I, T(0), dweight_ih, I);
   gemm(Trans::kYes, Trans::kNo, H, H, rows, T(1), da, H, hs, H, T(0), dweight_hh, H);
   add_column_sums(rows, H, da, dbias);
+}
+
+template <typename T>
+void Network<T>::final_state(std::span<T> out) const {
+  const int H = config_.hidden_size;
+  if (seq_len_ == 0) throw Error("final_state: called before forward");
+  if (out.size() != static_cast<std::size_t>(batch_size_) * H) {
+    throw Error("final_state: out has " + std::to_string(out.size()) + " values, expected [" +
+                std::to_string(batch_size_) + ", " + std::to_string(H) + "]");
+  }
+  for (int b = 0; b < batch_size_; ++b) {
+    const T* h = ws_.hs.data() + (static_cast<std::size_t>(ws_.lengths[b]) * batch_size_ + b) * H;
+    std::copy(h, h + H, out.begin() + static_cast<std::size_t>(b) * H);
+  }
 }
 
 template <typename T>

@@ -146,6 +146,40 @@ TEST(Network, BackwardIgnoresDyAtPaddedSteps) {
   for (std::size_t i = 0; i < clean.size(); ++i) EXPECT_EQ(net.gradients()[i], clean[i]);
 }
 
+TEST(Network, CarryingTheStateAcrossCallsEqualsOneCall) {
+  // Sequences of lengths 7, 2, 5 run whole, then as steps 0-2 and 3-6 with the state carried.
+  const int T = 7, B = 3, I = 2, H = 4, O = 2;
+  const std::vector<int> lengths = {7, 2, 5};
+  NumpyRandom random(12);
+  Network<double> net({I, H, O});
+  fill(net.parameters(), random, 0.6);
+  std::vector<double> x(T * B * I), h0(B * H);
+  fill(x, random, 1.0);
+  fill(h0, random, 0.5);
+  const auto whole_view = net.forward(x, T, B, lengths, h0);
+  const std::vector<double> whole(whole_view.begin(), whole_view.end());
+  std::vector<double> whole_state(B * H);
+  net.final_state(whole_state);
+
+  const int split = 3;
+  const std::vector<double> x1(x.begin(), x.begin() + split * B * I);
+  const std::vector<double> x2(x.begin() + split * B * I, x.end());
+  const std::vector<int> lengths1 = {3, 2, 3}, lengths2 = {4, 0, 2};
+  const auto y1 = net.forward(x1, split, B, lengths1, h0);
+  for (std::size_t i = 0; i < y1.size(); ++i) EXPECT_NEAR(y1[i], whole[i], 1e-14);
+  std::vector<double> carried(B * H);
+  net.final_state(carried);
+  const auto y2 = net.forward(x2, T - split, B, lengths2, carried);
+  for (std::size_t i = 0; i < y2.size(); ++i) {
+    EXPECT_NEAR(y2[i], whole[split * B * O + i], 1e-14) << i;
+  }
+  std::vector<double> end_state(B * H);
+  net.final_state(end_state);
+  for (int i = 0; i < B * H; ++i) EXPECT_NEAR(end_state[i], whole_state[i], 1e-14);
+  // Sequence 1 (length 0 in the second call) keeps the state it came in with.
+  for (int j = 0; j < H; ++j) EXPECT_EQ(end_state[H + j], carried[H + j]);
+}
+
 TEST(Network, WorkspaceReuseAcrossShapesChangesNothing) {
   NumpyRandom random(5);
   Network<float> net({2, 4, 2});
@@ -174,9 +208,10 @@ TEST(Network, RejectsBadSizesAndCalls) {
   const std::vector<double> good(4);
   net.forward(good, 2, 1);
   EXPECT_THROW(net.backward(std::vector<double>(3)), Error);
-  EXPECT_THROW(net.forward(good, 2, 1, std::vector<int>{3}), Error);  // longer than seq_len
-  EXPECT_THROW(net.forward(good, 2, 1, std::vector<int>{0}), Error);  // empty sequence
-  EXPECT_THROW(net.forward(good, 1, 2, std::vector<int>{1}), Error);  // one length for two
+  EXPECT_THROW(net.forward(good, 2, 1, std::vector<int>{3}), Error);         // longer than seq_len
+  EXPECT_THROW(net.forward(good, 2, 1, std::vector<int>{-1}), Error);        // negative length
+  EXPECT_THROW(net.forward(good, 2, 1, {}, std::vector<double>(2)), Error);  // h0: 2, not 3
+  EXPECT_THROW(net.forward(good, 1, 2, std::vector<int>{1}), Error);         // one length for two
 }
 
 }  // namespace

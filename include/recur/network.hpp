@@ -60,12 +60,20 @@ class Network {
   // [seq_len, batch, output_size], a view valid until the next forward. Keeps what backward
   // needs in a workspace that grows only when a larger (seq_len, batch) arrives.
   //
-  // Sequences of different lengths: lengths[b] (1..seq_len) is sequence b's length, and its
+  // Sequences of different lengths: lengths[b] (0..seq_len) is sequence b's length, and its
   // steps t >= lengths[b] are padding. Padding never reaches a real step (it comes after), its
   // outputs are 0, and backward ignores dy there, so a padded batch gives the same outputs and
   // gradients as its sequences one by one. Empty lengths: every sequence is seq_len long.
+  //
+  // h0 [batch, hidden_size] is the initial hidden state (empty: zeros); final_state() gives
+  // each sequence's state after its last real step, so that one call can carry on where the
+  // last stopped. Gradients stop at h0: backward does not reach into an earlier call.
   std::span<const T> forward(std::span<const T> x, int seq_len, int batch_size,
-                             std::span<const int> lengths = {});
+                             std::span<const int> lengths = {}, std::span<const T> h0 = {});
+
+  // [batch, hidden_size] of the last forward: h after each sequence's last real step (h0, or
+  // zeros, for a sequence of length 0). Throws Error if out has another size.
+  void final_state(std::span<T> out) const;
 
   // Backpropagation through time for the last forward: dy is dLoss/dy, [seq_len, batch,
   // output_size]. Overwrites gradients() with dLoss/dparameters.
