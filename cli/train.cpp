@@ -29,7 +29,7 @@ struct TrainOptions {
   std::string window = "0", stride = "0", normalize = "zscore", validation = "0";
   std::string batch_size = "32", hidden = "32", epochs = "50", lr = "1e-2";
   std::string optimizer = "sgd", loss = "mse", dtype = "float32", seed = "0";
-  std::string momentum = "0", weight_decay = "0", clip = "0";
+  std::string momentum = "0", weight_decay = "0", clip = "0", bptt = "0";
   std::string schedule = "constant", step_size = "10", gamma = "0.1", min_lr = "0", warmup = "0";
   bool nesterov = false;
   std::string save, init, log, checkpoint_every = "0", resume;
@@ -139,6 +139,7 @@ int train(const TrainOptions& o) {
   settings.optimizer.weight_decay =
       o.weight_decay == "0" ? 0.0 : parse_positive_finite("--weight-decay", o.weight_decay);
   settings.clip = o.clip == "0" ? 0.0 : parse_positive_finite("--clip", o.clip);
+  settings.bptt = o.bptt == "0" ? 0 : parse_positive_int("--bptt", o.bptt);
   ScheduleSettings schedule;
   schedule.kind =
       parse_schedule(parse_choice("--schedule", o.schedule, {"constant", "step", "cosine"}));
@@ -318,6 +319,10 @@ Command add_train(CLI::App& app) {
                   "L2 weight decay (adamw: decoupled, as torch.optim.AdamW)")
       ->capture_default_str();
   cmd->add_option("--clip", o->clip, "clip gradients to this global norm (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--bptt", o->bptt,
+                  "truncated BPTT: chunks of K steps, one update each, the state carried "
+                  "(0: full BPTT)")
       ->capture_default_str();
   cmd->add_option("--schedule", o->schedule, "learning rate by epoch: constant, step or cosine")
       ->capture_default_str();

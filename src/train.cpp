@@ -24,6 +24,7 @@ Trainer<T>::Trainer(Network<T>& network, const std::vector<Sequence>& train,
       targets_(network.config().output_size) {
   if (train.empty()) throw Error("train: no training sequences");
   if (settings.batch_size <= 0) throw Error("train: batch size must be positive");
+  if (settings.bptt < 0) throw Error("train: bptt must be 0 (full) or positive");
   for (const auto* set : {&train, &validation}) {
     for (const Sequence& s : *set) {
       if (s.inputs.size() != static_cast<std::size_t>(s.length) * inputs_ ||
@@ -53,19 +54,35 @@ std::vector<int> Trainer<T>::epoch_order(int epoch) const {
 }
 
 template <typename T>
-void Trainer<T>::forward_batch(const std::vector<Sequence>& sequences,
-                               const std::vector<int>& order, int first, int count,
-                               LossTotal& total) {
-  make_batch(sequences, order, first, count, inputs_, targets_, batch_);
-  const auto y = network_.forward(batch_.x, batch_.seq_len, count, batch_.lengths);
-  dy_.resize(batch_.target.size());
-  const double loss =
-      masked_loss<T>(settings_.loss, y, batch_.target, dy_, batch_.seq_len, count, batch_.lengths);
+void Trainer<T>::forward_chunk(int start, int steps, std::span<const T> h0, LossTotal& total) {
+  const int count = batch_.batch_size;
+  chunk_lengths_.resize(count);
+  for (int b = 0; b < count; ++b) {
+    chunk_lengths_[b] = std::clamp(batch_.lengths[b] - start, 0, steps);
+  }
+  const std::size_t rows = static_cast<std::size_t>(start) * count;  // time-major: contiguous
+  const std::span<const T> x = std::span<const T>(batch_.x).subspan(
+      rows * inputs_, static_cast<std::size_t>(steps) * count * inputs_);
+  const std::span<const T> target =
+      std::span<const T>(batch_.target)
+          .subspan(rows * targets_, static_cast<std::size_t>(steps) * count * targets_);
+  const auto y = network_.forward(x, steps, count, chunk_lengths_, h0);
+  dy_.resize(target.size());
+  const double loss = masked_loss<T>(settings_.loss, y, target, dy_, steps, count, chunk_lengths_);
   const double values =
-      static_cast<double>(std::accumulate(batch_.lengths.begin(), batch_.lengths.end(), 0)) *
+      static_cast<double>(std::accumulate(chunk_lengths_.begin(), chunk_lengths_.end(), 0)) *
       targets_;
   total.sum += settings_.loss == LossKind::kSse ? loss : loss * values;
   total.count += values;
+}
+
+template <typename T>
+double Trainer<T>::update() {
+  network_.backward(dy_);
+  const double norm = settings_.clip > 0 ? clip_grad_norm(network_.gradients(), settings_.clip)
+                                         : global_norm(std::span<const T>(network_.gradients()));
+  optimizer_.step(network_.parameters(), network_.gradients());
+  return norm;
 }
 
 template <typename T>
@@ -74,20 +91,30 @@ double Trainer<T>::run_epoch(int epoch,
   const std::vector<int> order = epoch_order(epoch);
   const int n = static_cast<int>(order.size());
   LossTotal total;
-  int step = 0;
+  int batch = 0, updates = 0;
   double norm_sum = 0.0;
   for (int first = 0; first < n; first += settings_.batch_size) {
     const int count = std::min(settings_.batch_size, n - first);
-    forward_batch(train_, order, first, count, total);
-    network_.backward(dy_);
-    const double norm = settings_.clip > 0 ? clip_grad_norm(network_.gradients(), settings_.clip)
-                                           : global_norm(std::span<const T>(network_.gradients()));
-    norm_sum += norm;
-    optimizer_.step(network_.parameters(), network_.gradients());
-    ++step;
-    if (on_step) on_step(step, batches_per_epoch(), total.value(settings_.loss), norm);
+    make_batch(train_, order, first, count, inputs_, targets_, batch_);
+    // Full BPTT is one chunk; truncated BPTT walks chunks of bptt steps, each one update,
+    // carrying the hidden state forward and cutting the gradient at the chunk's start.
+    const int chunk = settings_.bptt > 0 ? settings_.bptt : batch_.seq_len;
+    double norm = 0.0;
+    for (int start = 0; start < batch_.seq_len; start += chunk) {
+      const int steps = std::min(chunk, batch_.seq_len - start);
+      forward_chunk(start, steps, start == 0 ? std::span<const T>() : state_, total);
+      norm = update();
+      norm_sum += norm;
+      ++updates;
+      if (start + steps < batch_.seq_len) {
+        state_.resize(static_cast<std::size_t>(count) * network_.config().hidden_size);
+        network_.final_state(state_);
+      }
+    }
+    ++batch;
+    if (on_step) on_step(batch, batches_per_epoch(), total.value(settings_.loss), norm);
   }
-  mean_grad_norm_ = norm_sum / step;
+  mean_grad_norm_ = norm_sum / updates;
   return total.value(settings_.loss);
 }
 
@@ -100,7 +127,8 @@ double Trainer<T>::evaluate(const std::vector<Sequence>& sequences) {
   LossTotal total;
   for (int first = 0; first < n; first += settings_.batch_size) {
     const int count = std::min(settings_.batch_size, n - first);
-    forward_batch(sequences, order, first, count, total);
+    make_batch(sequences, order, first, count, inputs_, targets_, batch_);
+    forward_chunk(0, batch_.seq_len, {}, total);
   }
   return total.value(settings_.loss);
 }

@@ -1,7 +1,7 @@
-// Training on sequences: minibatches of padded sequences, one SGD step per batch, a
-// validation pass per epoch. Each epoch's order is a function of (seed, epoch) alone, so a
-// run resumed from a checkpoint after epoch k reaches the same parameters as one that never
-// stopped.
+// Training on sequences: minibatches of padded sequences, one optimizer step per batch (or
+// per chunk of a batch, with truncated BPTT), a validation pass per epoch. Each epoch's order is a
+// function of (seed, epoch) alone, so a run resumed from a checkpoint after epoch k reaches the
+// same parameters as one that never stopped.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,7 @@ namespace recur {
 struct TrainSettings {
   OptimizerSettings optimizer;
   double clip = 0.0;  // > 0: clip gradients to this global norm before each step
+  int bptt = 0;       // > 0: truncated BPTT in chunks of this many steps, one update each
   LossKind loss = LossKind::kMse;
   int batch_size = 32;
   std::uint32_t seed = 0;
@@ -55,10 +56,11 @@ class Trainer {
   std::vector<int> epoch_order(int epoch) const;
 
  private:
-  // Forward and loss of sequences[order[first .. first + count)], added to total; leaves
-  // dLoss/dy in dy_.
-  void forward_batch(const std::vector<Sequence>& sequences, const std::vector<int>& order,
-                     int first, int count, LossTotal& total);
+  // Forward and loss of steps [start, start + steps) of batch_ from state h0 (empty: zeros),
+  // added to total; leaves dLoss/dy in dy_.
+  void forward_chunk(int start, int steps, std::span<const T> h0, LossTotal& total);
+  // Backward, clipping and one optimizer step; returns the gradient norm before clipping.
+  double update();
 
   Network<T>& network_;
   const std::vector<Sequence>& train_;
@@ -68,6 +70,8 @@ class Trainer {
   int inputs_, targets_;
   Batch<T> batch_;
   std::vector<T> dy_;
+  std::vector<int> chunk_lengths_;
+  std::vector<T> state_;  // the hidden state carried between truncated-BPTT chunks
   double mean_grad_norm_ = 0.0;
 };
 

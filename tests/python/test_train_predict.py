@@ -335,3 +335,58 @@ def test_schedules_follow_torch_lr_scheduler(tmp_path, run, name):
         optimizer.step()
         scheduler.step()
     assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-15)
+
+
+def torch_tbptt(model, x, y, lr, epochs, bptt):
+    """The PyTorch loop truncated BPTT stands for: chunks, one SGD step each, detach()."""
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(trained, lr=lr)
+    for _ in range(epochs):
+        h = None
+        for start in range(0, x.shape[0], bptt):
+            out, h = model.rnn(x[start:start + bptt], h)
+            loss = ((model.readout(out) - y[start:start + bptt]) ** 2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            h = h.detach()
+
+
+@pytest.mark.parametrize("bptt", [4, 7, 100])
+def test_truncated_bptt_matches_a_pytorch_loop_with_detach(tmp_path, run, bptt):
+    from recur_safetensors import save
+    torch.manual_seed(4)
+    steps = 30
+    x = torch.randn(steps, 1, 2, dtype=torch.float64)
+    y = torch.randn(steps, 1, 1, dtype=torch.float64)
+    with open(tmp_path / "d.csv", "w") as f:
+        f.write("a,b,c\n")
+        for t in range(steps):
+            f.write(f"{float(x[t, 0, 0])!r},{float(x[t, 0, 1])!r},{float(y[t, 0, 0])!r}\n")
+    model = Model(2, 5, 1).double()
+    with torch.no_grad():
+        model.rnn.bias_hh_l0.zero_()
+    model.rnn.bias_hh_l0.requires_grad_(False)
+    save(tmp_path / "init.safetensors", model.state_dict())
+    result = run("train", "--data", tmp_path / "d.csv", "--input-columns", "a,b",
+                 "--target-columns", "c", "--normalize", "none", "--dtype", "float64",
+                 "--epochs", "2", "--lr", "0.05", "--batch-size", "1", "--bptt", bptt,
+                 "--init", tmp_path / "init.safetensors", "--save", tmp_path / "m.safetensors")
+    assert result.returncode == 0, result.stderr
+    torch_tbptt(model, x, y, 0.05, 2, bptt)
+    ours, _ = load(tmp_path / "m.safetensors")
+    for name in ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "readout.weight", "readout.bias"]:
+        expected = getattr(model.rnn if name.startswith("rnn") else model.readout,
+                           name.split(".")[1]).detach()
+        assert torch.allclose(ours[name], expected, rtol=1e-10, atol=1e-12), name
+    assert torch.allclose(ours["rnn.bias_ih_l0"], model.rnn.bias_ih_l0.detach(), rtol=1e-10,
+                          atol=1e-12)
+    if bptt >= steps:  # a chunk as long as the sequence is full BPTT
+        full = run("train", "--data", tmp_path / "d.csv", "--input-columns", "a,b",
+                   "--target-columns", "c", "--normalize", "none", "--dtype", "float64",
+                   "--epochs", "2", "--lr", "0.05", "--batch-size", "1",
+                   "--init", tmp_path / "init.safetensors", "--save", tmp_path / "f.safetensors")
+        assert full.returncode == 0
+        theirs, _ = load(tmp_path / "f.safetensors")
+        for name in theirs:
+            assert torch.equal(ours[name], theirs[name]), name
