@@ -30,10 +30,12 @@ struct TrainOptions {
   std::string batch_size = "32", hidden = "32", epochs = "50", lr = "1e-2";
   std::string optimizer = "sgd", loss = "mse", dtype = "float32", seed = "0";
   std::string momentum = "0", weight_decay = "0", clip = "0", bptt = "0";
+  std::string nonlinearity = "tanh";
   std::string schedule = "constant", step_size = "10", gamma = "0.1", min_lr = "0", warmup = "0";
   bool nesterov = false;
   std::string save, init, log, checkpoint_every = "0", resume;
   const CLI::Option* hidden_flag = nullptr;  // to tell a given --hidden from the default
+  const CLI::Option* nonlinearity_flag = nullptr;
 };
 
 // Everything a resumed run must share with the run it continues.
@@ -153,6 +155,8 @@ int train(const TrainOptions& o) {
   settings.loss = meta.loss;
   settings.seed = parse_seed("--seed", o.seed);
   int hidden = parse_positive_int("--hidden", o.hidden);
+  Nonlinearity nonlinearity =
+      parse_nonlinearity(parse_choice("--nonlinearity", o.nonlinearity, {"tanh", "relu"}));
   const int epochs = parse_positive_int("--epochs", o.epochs);
   const int checkpoint_every =
       o.checkpoint_every == "0" ? 0 : parse_positive_int("--checkpoint-every", o.checkpoint_every);
@@ -225,9 +229,15 @@ int train(const TrainOptions& o) {
                        (o.resume.empty() ? o.init : o.resume) + " has hidden size " +
                        std::to_string(start->config.hidden_size));
     }
+    if (o.nonlinearity_flag->count() > 0 && nonlinearity != start->config.nonlinearity) {
+      throw UsageError("--nonlinearity: " + o.nonlinearity + ", but " +
+                       (o.resume.empty() ? o.init : o.resume) + " uses " +
+                       nonlinearity_name(start->config.nonlinearity));
+    }
     hidden = start->config.hidden_size;
+    nonlinearity = start->config.nonlinearity;
   }
-  Network<T> network({inputs, hidden, targets});
+  Network<T> network({inputs, hidden, targets, nonlinearity});
   if (start) {
     load_parameters(*start, network);
   } else {
@@ -309,6 +319,9 @@ Command add_train(CLI::App& app) {
                                    "hidden size (default 32; a model "
                                    "from --init or --resume keeps its own)")
                        ->capture_default_str();
+  o->nonlinearity_flag =
+      cmd->add_option("--nonlinearity", o->nonlinearity, "the Elman cell's: tanh or relu")
+          ->capture_default_str();
   cmd->add_option("--epochs", o->epochs, "passes over the training data")->capture_default_str();
   cmd->add_option("--lr", o->lr, "learning rate")->capture_default_str();
   cmd->add_option("--optimizer", o->optimizer, "sgd, adam, adamw or rmsprop (torch.optim's)")

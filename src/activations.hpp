@@ -11,4 +11,8 @@ namespace recur {
 template <typename T>
 void add_bias_tanh(int rows, int width, const T* bias, T* v);
 
+// v[i] = max(v[i] + bias[i % width], 0), NaN kept.
+template <typename T>
+void add_bias_relu(int rows, int width, const T* bias, T* v);
+
 }  // namespace recur

@@ -59,9 +59,12 @@ ModelFile parse_model(const Safetensors& file, const std::string& source) {
   if (md.count("cell") && md.at("cell") != "elman") {
     throw Error(source + ": cell \"" + md.at("cell") + "\" is not supported; expected elman");
   }
-  if (md.count("nonlinearity") && md.at("nonlinearity") != "tanh") {
-    throw Error(source + ": nonlinearity \"" + md.at("nonlinearity") +
-                "\" is not supported; expected tanh");
+  if (md.count("nonlinearity")) {
+    const std::string& f = md.at("nonlinearity");
+    if (f != "tanh" && f != "relu") {
+      throw Error(source + ": nonlinearity \"" + f + "\" is not supported; expected tanh or relu");
+    }
+    model.config.nonlinearity = parse_nonlinearity(f);
   }
   if (md.count("layers") && md.at("layers") != "1") {
     throw Error(source + ": " + md.at("layers") + " layers; this version supports 1");
@@ -152,7 +155,7 @@ template <typename T>
 void load_parameters(const ModelFile& model, Network<T>& network) {
   const NetworkConfig& c = network.config();
   if (c.input_size != model.config.input_size || c.hidden_size != model.config.hidden_size ||
-      c.output_size != model.config.output_size) {
+      c.output_size != model.config.output_size || c.nonlinearity != model.config.nonlinearity) {
     throw Error("load_parameters: the model's sizes differ from the network's");
   }
   for (const TensorInfo& info : network.tensors()) {
@@ -187,7 +190,7 @@ Safetensors model_safetensors(const Network<T>& network,
   const NetworkConfig& c = network.config();
   file.metadata["format"] = kModelFormat;
   file.metadata["cell"] = "elman";
-  file.metadata["nonlinearity"] = "tanh";
+  file.metadata["nonlinearity"] = nonlinearity_name(c.nonlinearity);
   file.metadata["layers"] = "1";
   file.metadata["input_size"] = std::to_string(c.input_size);
   file.metadata["hidden_size"] = std::to_string(c.hidden_size);

@@ -39,6 +39,16 @@ void check_size(const char* what, int value) {
 
 }  // namespace
 
+Nonlinearity parse_nonlinearity(const std::string& name) {
+  if (name == "tanh") return Nonlinearity::kTanh;
+  if (name == "relu") return Nonlinearity::kRelu;
+  throw Error("nonlinearity: expected tanh or relu, got '" + name + "'");
+}
+
+const char* nonlinearity_name(Nonlinearity nonlinearity) {
+  return nonlinearity == Nonlinearity::kTanh ? "tanh" : "relu";
+}
+
 template <typename T>
 Network<T>::Network(const NetworkConfig& config) : config_(config) {
   check_size("input_size", config.input_size);
@@ -168,8 +178,8 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
     std::copy(h0.begin(), h0.end(), hs);
   }
   for (int t = 0; t < seq_len; ++t) {
-    elman_forward_step(batch_size, H, xw + t * step, hs + t * step, weight_hh_t, bias,
-                       hs + (t + 1) * step);
+    elman_forward_step(config_.nonlinearity, batch_size, H, xw + t * step, hs + t * step,
+                       weight_hh_t, bias, hs + (t + 1) * step);
   }
 
   T* y = ws_.y.data();
@@ -236,8 +246,8 @@ void Network<T>::backward(std::span<const T> dy) {
   // Backpropagation through time.
   std::fill(dh_next, dh_next + step, T(0));
   for (int t = seq_len_ - 1; t >= 0; --t) {
-    elman_backward_step(batch_size_, H, hs + (t + 1) * step, dh + t * step, weight_hh,
-                        da + t * step, dh_next);
+    elman_backward_step(config_.nonlinearity, batch_size_, H, hs + (t + 1) * step, dh + t * step,
+                        weight_hh, da + t * step, dh_next);
   }
 
   // Weight gradients, for all steps at once.

@@ -15,11 +15,13 @@ namespace {
 
 struct Case {
   int seq_len, batch_size, input_size, hidden_size, output_size;
+  Nonlinearity nonlinearity = Nonlinearity::kTanh;
 };
 
 void PrintTo(const Case& c, std::ostream* os) {
   *os << "T=" << c.seq_len << " B=" << c.batch_size << " I=" << c.input_size
-      << " H=" << c.hidden_size << " O=" << c.output_size;
+      << " H=" << c.hidden_size << " O=" << c.output_size << " "
+      << nonlinearity_name(c.nonlinearity);
 }
 
 class GradientCheck : public ::testing::TestWithParam<Case> {
@@ -28,7 +30,7 @@ class GradientCheck : public ::testing::TestWithParam<Case> {
     const Case& c = GetParam();
     NumpyRandom random(11 + c.hidden_size);
     reference_ = std::make_unique<Network<double>>(
-        NetworkConfig{c.input_size, c.hidden_size, c.output_size});
+        NetworkConfig{c.input_size, c.hidden_size, c.output_size, c.nonlinearity});
     // Weights large enough that tanh is far from linear and the recurrence matters.
     for (double& p : reference_->parameters()) p = 0.4 * random.randn();
     x_.resize(c.seq_len * c.batch_size * c.input_size);
@@ -41,7 +43,7 @@ class GradientCheck : public ::testing::TestWithParam<Case> {
   template <typename T>
   std::vector<double> analytic() {
     const Case& c = GetParam();
-    Network<T> net({c.input_size, c.hidden_size, c.output_size});
+    Network<T> net({c.input_size, c.hidden_size, c.output_size, c.nonlinearity});
     std::copy(reference_->parameters().begin(), reference_->parameters().end(),
               net.parameters().begin());
     const std::vector<T> x(x_.begin(), x_.end()), target(target_.begin(), target_.end());
@@ -72,7 +74,9 @@ TEST_P(GradientCheck, FloatMatchesFiniteDifferences) {
 INSTANTIATE_TEST_SUITE_P(Sizes, GradientCheck,
                          ::testing::Values(Case{1, 1, 1, 1, 1}, Case{10, 1, 1, 8, 1},
                                            Case{7, 3, 4, 6, 2}, Case{5, 8, 3, 16, 5},
-                                           Case{20, 2, 2, 5, 3}, Case{4, 5, 9, 33, 1}));
+                                           Case{20, 2, 2, 5, 3}, Case{4, 5, 9, 33, 1},
+                                           Case{8, 3, 2, 6, 2, Nonlinearity::kRelu},
+                                           Case{15, 1, 1, 8, 1, Nonlinearity::kRelu}));
 
 TEST(Gradcheck, CompareGradientsFindsAWrongElement) {
   Network<double> net({1, 2, 1});

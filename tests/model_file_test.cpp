@@ -111,9 +111,12 @@ TEST(ModelFile, RefusesFilesThatDisagreeWithThemselves) {
   deeper.tensors["rnn.weight_ih_l1"] = StoredTensor::from_floats(std::vector<float>(9), {3, 3});
   EXPECT_NE(error_of(deeper).find("unexpected tensor \"rnn.weight_ih_l1\""), std::string::npos);
 
+  Safetensors sigmoid = good;
+  sigmoid.metadata["nonlinearity"] = "sigmoid";
+  EXPECT_NE(error_of(sigmoid).find("nonlinearity \"sigmoid\" is not supported"), std::string::npos);
   Safetensors relu = good;
   relu.metadata["nonlinearity"] = "relu";
-  EXPECT_NE(error_of(relu).find("nonlinearity \"relu\" is not supported"), std::string::npos);
+  EXPECT_EQ(parse_model(relu, "relu").config.nonlinearity, Nonlinearity::kRelu);
 
   Safetensors cell = good;
   cell.metadata["cell"] = "lstm";

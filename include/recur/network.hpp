@@ -1,6 +1,6 @@
-// Network: one Elman (tanh) recurrent layer and a linear readout at every time step.
+// Network: one Elman recurrent layer and a linear readout at every time step.
 //
-//   h(t) = tanh(W_ih x(t) + W_hh h(t-1) + b),   h(-1) = 0
+//   h(t) = f(W_ih x(t) + W_hh h(t-1) + b),   h(-1) = h0 or 0,   f = tanh or relu
 //   y(t) = W_o h(t) + c
 //
 // Tensors are time-major and row-major: a batch of sequences is [T, B, F], and the slice for
@@ -15,10 +15,18 @@
 
 namespace recur {
 
+// The Elman cell's nonlinearity, as nn.RNN(nonlinearity=...).
+enum class Nonlinearity { kTanh, kRelu };
+
+// "tanh" or "relu"; throws Error otherwise.
+Nonlinearity parse_nonlinearity(const std::string& name);
+const char* nonlinearity_name(Nonlinearity nonlinearity);
+
 struct NetworkConfig {
   int input_size = 1;
   int hidden_size = 8;
   int output_size = 1;
+  Nonlinearity nonlinearity = Nonlinearity::kTanh;
 };
 
 // One named tensor of a network: a view of `size` elements at `offset` in the flat parameter

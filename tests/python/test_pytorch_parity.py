@@ -15,9 +15,9 @@ TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
 class Model(torch.nn.Module):
     """What recur's model files hold: an Elman RNN and a linear readout at every step."""
 
-    def __init__(self, input_size, hidden_size, output_size):
+    def __init__(self, input_size, hidden_size, output_size, nonlinearity="tanh"):
         super().__init__()
-        self.rnn = torch.nn.RNN(input_size, hidden_size)
+        self.rnn = torch.nn.RNN(input_size, hidden_size, nonlinearity=nonlinearity)
         self.readout = torch.nn.Linear(hidden_size, output_size)
 
     def forward(self, x):
@@ -96,10 +96,18 @@ def test_optimizers_match_torch_optim(tmp_path, name, dtype):
     run_case(tmp_path, 3, dtype, "mse", meta, make, clip=meta.get("clip", 0.0))
 
 
-def run_case(tmp_path, seed, dtype, loss, optimizer_meta, make_optimizer, clip=0.0):
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("seed", range(3))
+def test_relu_matches_pytorch(tmp_path, seed, dtype):
+    run_case(tmp_path, seed, dtype, "mse", {"optimizer": "sgd", "lr": 0.02},
+             lambda params: torch.optim.SGD(params, lr=0.02), nonlinearity="relu")
+
+
+def run_case(tmp_path, seed, dtype, loss, optimizer_meta, make_optimizer, clip=0.0,
+             nonlinearity="tanh"):
     torch.manual_seed(100 + seed)
     T, B, I, H, O, lengths = random_case(seed)
-    model = Model(I, H, O).to(dtype)
+    model = Model(I, H, O, nonlinearity).to(dtype)
     with torch.no_grad():  # recur's Elman cell has one hidden bias: PyTorch's second stays 0
         model.rnn.bias_hh_l0.zero_()
     model.rnn.bias_hh_l0.requires_grad_(False)
@@ -112,7 +120,8 @@ def run_case(tmp_path, seed, dtype, loss, optimizer_meta, make_optimizer, clip=0
 
     case = dict(model.state_dict())
     case.update(x=x, target=target, lengths=torch.tensor(lengths, dtype=torch.float64))
-    save(tmp_path / "case.safetensors", case, dict(optimizer_meta, loss=loss, steps=steps))
+    save(tmp_path / "case.safetensors", case,
+         dict(optimizer_meta, loss=loss, steps=steps, nonlinearity=nonlinearity))
     result = subprocess.run([os.environ["RECUR_PARITY_TOOL"], tmp_path / "case.safetensors",
                              tmp_path / "out.safetensors"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

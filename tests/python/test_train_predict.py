@@ -236,6 +236,32 @@ def test_training_starts_from_a_pytorch_written_file(tmp_path, run):
     assert torch.allclose(tensors["rnn.weight_hh_l0"], model.rnn.weight_hh_l0.detach(), atol=1e-6)
     clash = run("train", *train_flags(tmp_path, init=tmp_path / "torch.safetensors", hidden=9))
     assert clash.returncode == 2 and clash.stderr.startswith("recur: error: --hidden: 9, but")
+    clash = run("train", *train_flags(tmp_path, init=tmp_path / "torch.safetensors",
+                                      hidden=None, nonlinearity="relu"))
+    assert clash.returncode == 2
+    assert clash.stderr.startswith("recur: error: --nonlinearity: relu, but")
+
+
+def test_relu_model_trains_and_predicts_as_in_pytorch(tmp_path, run):
+    write_series(tmp_path / "d.csv")
+    result = run("train", *train_flags(tmp_path, nonlinearity="relu", dtype="float64"))
+    assert result.returncode == 0, result.stderr
+    tensors, meta = load(tmp_path / "m.safetensors")
+    assert meta["nonlinearity"] == "relu"
+    model = Model(2, 8, 1, nonlinearity="relu").double()
+    model.load_state_dict(tensors)
+    out = run("predict", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "d.csv")
+    norm = json.loads(meta["normalization"])
+    rows = [line.split(",") for line in out.stdout.splitlines()[1:] if line.startswith("s0,")]
+    data = [line.strip().split(",") for line in open(tmp_path / "d.csv").readlines()[1:]]
+    x = torch.tensor([[float(r[1]), float(r[2])] for r in data if r[0] == "s0"],
+                     dtype=torch.float64)
+    x = ((x - torch.tensor(norm["input_mean"], dtype=torch.float64))
+         / torch.tensor(norm["input_std"], dtype=torch.float64))
+    with torch.no_grad():
+        y = model(x.unsqueeze(1))[:, 0, 0] * norm["target_std"][0] + norm["target_mean"][0]
+    ours = torch.tensor([float(r[2]) for r in rows], dtype=torch.float64)
+    assert float((ours - y).abs().max()) <= 1e-12 * float(y.abs().max())
 
 
 def test_progress_line_on_a_terminal(tmp_path, recur_bin):
