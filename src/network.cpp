@@ -257,6 +257,40 @@ void Network<T>::backward(std::span<const T> dy) {
 }
 
 template <typename T>
+void Network<T>::step(std::span<const T> x_t, std::span<T> state, std::span<T> y_t,
+                      int batch_size) {
+  const int I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
+  const auto rows = static_cast<std::size_t>(batch_size);
+  if (batch_size <= 0 || x_t.size() != rows * I || state.size() != rows * H ||
+      y_t.size() != rows * O) {
+    throw Error("step: expected x_t [" + std::to_string(batch_size) + ", " + std::to_string(I) +
+                "], state [" + std::to_string(batch_size) + ", " + std::to_string(H) +
+                "] and y_t [" + std::to_string(batch_size) + ", " + std::to_string(O) + "], got " +
+                std::to_string(x_t.size()) + ", " + std::to_string(state.size()) + " and " +
+                std::to_string(y_t.size()) + " values");
+  }
+  if (ws_.step_xw.size() < rows * H) ws_.step_xw.resize(rows * H);
+  if (ws_.step_h.size() < rows * H) ws_.step_h.resize(rows * H);
+  const Views param = views(params_);
+  T* weight_hh_t = ws_.weight_hh_t.data();
+  for (int j = 0; j < H; ++j) {
+    for (int k = 0; k < H; ++k) weight_hh_t[k * H + j] = param.weight_hh[j * H + k];
+  }
+  T* xw = ws_.step_xw.data();
+  T* h = ws_.step_h.data();
+  gemm(Trans::kNo, Trans::kYes, batch_size, H, I, T(1), x_t.data(), I, param.weight_ih, I, T(0), xw,
+       H);
+  elman_forward_step(config_.nonlinearity, batch_size, H, xw, state.data(), weight_hh_t, param.bias,
+                     h);
+  std::copy(h, h + rows * H, state.begin());
+  gemm(Trans::kNo, Trans::kYes, batch_size, O, H, T(1), h, H, param.weight_o, H, T(0), y_t.data(),
+       O);
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (int o = 0; o < O; ++o) y_t[r * O + o] += param.bias_o[o];
+  }
+}
+
+template <typename T>
 void Network<T>::final_state(std::span<T> out) const {
   const int H = config_.hidden_size;
   if (seq_len_ == 0) throw Error("final_state: called before forward");

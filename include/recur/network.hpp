@@ -79,6 +79,13 @@ class Network {
   std::span<const T> forward(std::span<const T> x, int seq_len, int batch_size,
                              std::span<const int> lengths = {}, std::span<const T> h0 = {});
 
+  // One time step for streaming input: x_t [batch, input_size] and state [batch,
+  // hidden_size] (h(t-1) in, h(t) out) give y_t [batch, output_size]. Stepping through a
+  // sequence gives what forward gives for the whole of it. Nothing is allocated after the
+  // first call with the largest batch; each call transposes W_hh (H^2 copies, the size of the
+  // step's own work at batch 1). Does not disturb what backward needs from the last forward.
+  void step(std::span<const T> x_t, std::span<T> state, std::span<T> y_t, int batch_size);
+
   // [batch, hidden_size] of the last forward: h after each sequence's last real step (h0, or
   // zeros, for a sequence of length 0). Throws Error if out has another size.
   void final_state(std::span<T> out) const;
@@ -112,6 +119,8 @@ class Network {
     std::vector<T> dh;           // (T, B, H) dLoss/dh(t) from the readout
     std::vector<T> da;           // (T, B, H) dLoss/d(pre-activation); x-projection in forward
     std::vector<T> dh_next;      // (B, H) dLoss/dh(t-1) carried back through time
+    std::vector<T> step_xw;      // (B, H) step(): the input projection
+    std::vector<T> step_h;       // (B, H) step(): the new state
   };
   void reserve(int seq_len, int batch_size);
 

@@ -1,0 +1,103 @@
+// Network::step, the streaming API: the same as forward over the whole sequence, and no
+// allocation per step (counted by replacing the global operator new in this test binary).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include "recur/network.hpp"
+#include "recur/random.hpp"
+
+namespace {
+std::atomic<long> allocations{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  ++allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+namespace recur {
+namespace {
+
+template <typename T>
+void expect_step_equals_forward(Nonlinearity f, double tolerance) {
+  const int T_len = 9, B = 3, I = 2, H = 7, O = 2;
+  NumpyRandom random(21);
+  Network<T> net({I, H, O, f});
+  for (T& p : net.parameters()) p = static_cast<T>(0.5 * random.randn());
+  std::vector<T> x(T_len * B * I), h0(B * H);
+  for (T& v : x) v = static_cast<T>(random.randn());
+  for (T& v : h0) v = static_cast<T>(0.3 * random.randn());
+  const auto whole_view = net.forward(x, T_len, B, {}, h0);
+  const std::vector<T> whole(whole_view.begin(), whole_view.end());
+
+  std::vector<T> state = h0, y(B * O);
+  for (int t = 0; t < T_len; ++t) {
+    net.step(std::span<const T>(x).subspan(t * B * I, B * I), state, y, B);
+    for (int i = 0; i < B * O; ++i) EXPECT_NEAR(y[i], whole[t * B * O + i], tolerance);
+  }
+  std::vector<T> final_state(B * H);
+  net.final_state(final_state);
+  for (int i = 0; i < B * H; ++i) EXPECT_NEAR(state[i], final_state[i], tolerance);
+}
+
+TEST(Step, EqualsForwardOverTheWholeSequence) {
+  expect_step_equals_forward<double>(Nonlinearity::kTanh, 1e-14);
+  expect_step_equals_forward<float>(Nonlinearity::kTanh, 1e-6);
+  expect_step_equals_forward<double>(Nonlinearity::kRelu, 1e-14);
+}
+
+TEST(Step, AllocatesNothingAfterTheFirstCall) {
+  Network<float> net({4, 32, 3});
+  std::vector<float> x(2 * 4, 0.5f), state(2 * 32, 0.0f), y(2 * 3);
+  net.step(x, state, y, 2);
+  const long before = allocations.load();
+  for (int t = 0; t < 1000; ++t) net.step(x, state, y, 2);
+  EXPECT_EQ(allocations.load(), before);
+}
+
+// The brief's rule, checked: after the first training step of a shape, forward, loss,
+// backward and the optimizer allocate nothing, for small networks (recur's own loops) and
+// larger ones (Eigen's blocked products).
+void expect_training_step_allocates_nothing(int seq_len, int batch, int input, int hidden) {
+  Network<float> net({input, hidden, 2});
+  NumpyRandom random(3);
+  for (float& p : net.parameters()) p = static_cast<float>(0.1 * random.randn());
+  std::vector<float> x(seq_len * batch * input, 0.25f), dy(seq_len * batch * 2, 0.01f);
+  const std::vector<int> lengths(batch, seq_len);
+  auto train_step = [&] {
+    net.forward(x, seq_len, batch, lengths);
+    net.backward(dy);
+  };
+  train_step();
+  const long before = allocations.load();
+  for (int i = 0; i < 3; ++i) train_step();
+  EXPECT_EQ(allocations.load(), before) << "T=" << seq_len << " B=" << batch << " H=" << hidden;
+}
+
+TEST(Training, AllocatesNothingAfterTheFirstStep) {
+  expect_training_step_allocates_nothing(10, 1, 1, 8);
+  expect_training_step_allocates_nothing(20, 4, 3, 32);
+  expect_training_step_allocates_nothing(50, 32, 32, 128);
+}
+
+TEST(Step, ChecksShapes) {
+  Network<double> net({2, 3, 1});
+  std::vector<double> x(2), state(3), y(1), wrong(2);
+  EXPECT_NO_THROW(net.step(x, state, y, 1));
+  EXPECT_ANY_THROW(net.step(x, wrong, y, 1));
+  EXPECT_ANY_THROW(net.step(x, state, wrong, 1));
+}
+
+}  // namespace
+}  // namespace recur
