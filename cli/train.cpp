@@ -30,7 +30,7 @@ struct TrainOptions {
   std::string batch_size = "32", hidden = "32", epochs = "50", lr = "1e-2";
   std::string optimizer = "sgd", loss = "mse", dtype = "float32", seed = "0";
   std::string momentum = "0", weight_decay = "0", clip = "0", bptt = "0";
-  std::string nonlinearity = "tanh";
+  std::string nonlinearity = "tanh", init_method = "pytorch";
   std::string schedule = "constant", step_size = "10", gamma = "0.1", min_lr = "0", warmup = "0";
   bool nesterov = false;
   std::string save, init, log, checkpoint_every = "0", resume;
@@ -155,6 +155,8 @@ int train(const TrainOptions& o) {
   settings.loss = meta.loss;
   settings.seed = parse_seed("--seed", o.seed);
   int hidden = parse_positive_int("--hidden", o.hidden);
+  const InitMethod init_method = parse_init_method(
+      parse_choice("--init-method", o.init_method, {"pytorch", "xavier", "orthogonal", "numpy"}));
   Nonlinearity nonlinearity =
       parse_nonlinearity(parse_choice("--nonlinearity", o.nonlinearity, {"tanh", "relu"}));
   const int epochs = parse_positive_int("--epochs", o.epochs);
@@ -242,7 +244,7 @@ int train(const TrainOptions& o) {
     load_parameters(*start, network);
   } else {
     NumpyRandom random(settings.seed);
-    init_pytorch(network, random);
+    initialize(network, init_method, random);
   }
 
   Trainer<T> trainer(network, sequences, validation_set, settings);
@@ -352,6 +354,10 @@ Command add_train(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "initialisation and shuffling seed")->capture_default_str();
   cmd->add_option("--save", o->save, "model file to write (safetensors)");
   cmd->add_option("--init", o->init, "start from this model file (recur's or PyTorch's)");
+  cmd->add_option("--init-method", o->init_method,
+                  "new models: pytorch (U(+-1/sqrt(H))), xavier, orthogonal (recurrent "
+                  "weights; xavier for the rest) or numpy (the seed's randn * 0.01)")
+      ->capture_default_str();
   cmd->add_option("--log", o->log, "append one JSON line per epoch to this file");
   cmd->add_option("--checkpoint-every", o->checkpoint_every,
                   "save to --save every K epochs (0: only at the end)")

@@ -1,7 +1,10 @@
 #include "recur/init.hpp"
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+
+#include "recur/error.hpp"
 
 namespace recur {
 
@@ -39,6 +42,75 @@ void init_pytorch(Network<T>& network, NumpyRandom& random) {
     p = static_cast<T>((2.0 * random.random_sample() - 1.0) * bound);
   }
 }
+
+namespace {
+
+template <typename T>
+void xavier_uniform(std::span<T> weight, int fan_in, int fan_out, NumpyRandom& random) {
+  const double bound = std::sqrt(6.0 / (fan_in + fan_out));
+  for (T& w : weight) w = static_cast<T>((2.0 * random.random_sample() - 1.0) * bound);
+}
+
+}  // namespace
+
+template <typename T>
+void init_xavier(Network<T>& network, NumpyRandom& random) {
+  const NetworkConfig& c = network.config();
+  std::fill(network.parameters().begin(), network.parameters().end(), T(0));
+  xavier_uniform(network.parameter("rnn.weight_ih_l0"), c.input_size, c.hidden_size, random);
+  xavier_uniform(network.parameter("rnn.weight_hh_l0"), c.hidden_size, c.hidden_size, random);
+  xavier_uniform(network.parameter("readout.weight"), c.hidden_size, c.output_size, random);
+}
+
+template <typename T>
+void init_orthogonal(Network<T>& network, NumpyRandom& random) {
+  init_xavier(network, random);
+  const int H = network.config().hidden_size;
+  Eigen::MatrixXd gaussian(H, H);
+  for (int i = 0; i < H; ++i) {
+    for (int j = 0; j < H; ++j) gaussian(i, j) = random.randn();
+  }
+  const Eigen::HouseholderQR<Eigen::MatrixXd> qr(gaussian);
+  Eigen::MatrixXd q = qr.householderQ();
+  const Eigen::MatrixXd r = qr.matrixQR().triangularView<Eigen::Upper>();
+  for (int j = 0; j < H; ++j) {
+    if (r(j, j) < 0) q.col(j) = -q.col(j);  // a unique Q, uniformly distributed
+  }
+  std::span<T> weight_hh = network.parameter("rnn.weight_hh_l0");
+  for (int i = 0; i < H; ++i) {
+    for (int j = 0; j < H; ++j) weight_hh[i * H + j] = static_cast<T>(q(i, j));
+  }
+}
+
+InitMethod parse_init_method(const std::string& name) {
+  if (name == "numpy") return InitMethod::kNumpy;
+  if (name == "pytorch") return InitMethod::kPytorch;
+  if (name == "xavier") return InitMethod::kXavier;
+  if (name == "orthogonal") return InitMethod::kOrthogonal;
+  throw Error("init: expected numpy, pytorch, xavier or orthogonal, got '" + name + "'");
+}
+
+template <typename T>
+void initialize(Network<T>& network, InitMethod method, NumpyRandom& random) {
+  switch (method) {
+    case InitMethod::kNumpy:
+      return init_numpy(network, random, 0.01);
+    case InitMethod::kPytorch:
+      return init_pytorch(network, random);
+    case InitMethod::kXavier:
+      return init_xavier(network, random);
+    case InitMethod::kOrthogonal:
+      return init_orthogonal(network, random);
+  }
+}
+
+#define RECUR_INSTANTIATE(T)                                   \
+  template void init_xavier<T>(Network<T>&, NumpyRandom&);     \
+  template void init_orthogonal<T>(Network<T>&, NumpyRandom&); \
+  template void initialize<T>(Network<T>&, InitMethod, NumpyRandom&);
+RECUR_INSTANTIATE(float)
+RECUR_INSTANTIATE(double)
+#undef RECUR_INSTANTIATE
 
 template void init_pytorch<float>(Network<float>&, NumpyRandom&);
 template void init_pytorch<double>(Network<double>&, NumpyRandom&);

@@ -1,6 +1,8 @@
 // Initialisers: where a network's parameters start.
 #pragma once
 
+#include <string>
+
 #include "recur/network.hpp"
 #include "recur/random.hpp"
 
@@ -17,5 +19,23 @@ void init_numpy(Network<T>& network, NumpyRandom& random, double init_scale);
 // 1/sqrt(H)] too, as nn.Linear(H, O) does. Drawn from `random` in file order.
 template <typename T>
 void init_pytorch(Network<T>& network, NumpyRandom& random);
+
+// Glorot/Xavier uniform for every weight, U(-b, b) with b = sqrt(6 / (fan_in + fan_out)) as
+// torch.nn.init.xavier_uniform_ (weight_ih: fan_in I, fan_out H; weight_hh: H, H; readout: H,
+// O), biases zero.
+template <typename T>
+void init_xavier(Network<T>& network, NumpyRandom& random);
+
+// Keras's recurrent default: xavier for weight_ih and the readout, a random orthogonal
+// weight_hh (the Q of a Gaussian matrix's QR, signs fixed by R's diagonal, as
+// torch.nn.init.orthogonal_), biases zero.
+template <typename T>
+void init_orthogonal(Network<T>& network, NumpyRandom& random);
+
+enum class InitMethod { kNumpy, kPytorch, kXavier, kOrthogonal };
+// "numpy" (the seed's randn * 0.01), "pytorch", "xavier" or "orthogonal".
+InitMethod parse_init_method(const std::string& name);
+template <typename T>
+void initialize(Network<T>& network, InitMethod method, NumpyRandom& random);
 
 }  // namespace recur

@@ -207,6 +207,7 @@ BAD_FLAGS = [
     (["--weight-decay", "nan"], "--weight-decay"),
     (["--normalize", "minmax"], "--normalize"),
     (["--input-columns", "u,,v"], "--input-columns"),
+    (["--init-method", "he"], "--init-method"),
 ]
 
 
@@ -416,3 +417,17 @@ def test_truncated_bptt_matches_a_pytorch_loop_with_detach(tmp_path, run, bptt):
         theirs, _ = load(tmp_path / "f.safetensors")
         for name in theirs:
             assert torch.equal(ours[name], theirs[name]), name
+
+
+@pytest.mark.parametrize("method", ["pytorch", "xavier", "orthogonal", "numpy"])
+def test_init_methods(tmp_path, run, method):
+    write_series(tmp_path / "d.csv")
+    result = run("train", *train_flags(tmp_path, epochs=1, lr=1e-12, hidden=16),
+                 "--init-method", method)
+    assert result.returncode == 0, result.stderr
+    tensors, _ = load(tmp_path / "m.safetensors")
+    w = tensors["rnn.weight_hh_l0"].double()
+    if method == "orthogonal":
+        assert torch.allclose(w @ w.T, torch.eye(16, dtype=torch.float64), atol=1e-5)
+    bound = {"pytorch": 0.25, "xavier": (6 / 32) ** 0.5, "orthogonal": 1.0, "numpy": 0.1}[method]
+    assert float(w.abs().max()) <= bound * 1.0001
