@@ -20,8 +20,8 @@
 namespace recur {
 
 constexpr const char* kModelFormat = "recur-1";
-// Checkpoints of stateful optimizers also hold "optimizer.first" and "optimizer.second"
-// (momentum, or Adam's moments, in the flat parameter layout); models ignore them.
+// Checkpoints also hold a stateful optimizer's buffers under this prefix (checkpoint.hpp);
+// models ignore them.
 constexpr const char* kOptimizerPrefix = "optimizer.";
 
 struct ModelFile {
