@@ -7,7 +7,6 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <type_traits>
 
 #include "commands.hpp"
 #include "flags.hpp"
