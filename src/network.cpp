@@ -127,7 +127,8 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
   }
   const int I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
   const long long widest = std::max({I, H, O});
-  if (static_cast<long long>(seq_len + 1) * batch_size * widest > std::numeric_limits<int>::max()) {
+  if ((static_cast<long long>(seq_len) + 1) * batch_size * widest >
+      std::numeric_limits<int>::max()) {
     throw Error("forward: " + std::to_string(seq_len) + " steps of " + std::to_string(batch_size) +
                 " sequences need more than 2147483647 values per buffer; use shorter batches");
   }
