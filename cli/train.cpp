@@ -211,7 +211,9 @@ int train(const TrainOptions& o) {
     log = std::make_unique<std::ofstream>(o.log, std::ios::app);
     if (!*log) throw Error(o.log + ": cannot open for appending");
   }
+  int saved_epochs = o.save == o.resume ? first_epoch : 0;  // what o.save holds from this run
   auto save = [&](int epochs_done) {
+    saved_epochs = epochs_done;
     std::map<std::string, std::string> extra = to_metadata(meta);
     extra["train_run"] = identity.dump();
     extra["epochs_done"] = std::to_string(epochs_done);
@@ -225,18 +227,20 @@ int train(const TrainOptions& o) {
     const double lr =
         scheduled_learning_rate(schedule, settings.optimizer.learning_rate, epoch, epochs);
     trainer.optimizer().set_learning_rate(lr);
-    const double loss =
-        trainer.run_epoch(epoch, [&](int step, int steps, double running, double norm) {
-          progress.step(epoch + 1, step, steps, running, norm);
-        });
+    double loss = 0.0;
+    try {
+      loss = trainer.run_epoch(epoch, [&](int step, int steps, double running, double norm) {
+        progress.step(epoch + 1, step, steps, running, norm);
+      });
+    } catch (const Error& e) {  // divergence: say what the file on disk still holds
+      throw Error(std::string(e.what()) + "; " +
+                  (saved_epochs > 0
+                       ? o.save + " keeps the checkpoint of epoch " + std::to_string(saved_epochs)
+                       : "nothing was saved"));
+    }
     const double validation_loss = validation_set.empty() ? NAN : trainer.evaluate(validation_set);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (!std::isfinite(loss)) {
-      throw Error("epoch " + std::to_string(epoch + 1) + ": the training loss is " +
-                  std::to_string(loss) + "; try a smaller --lr. " + o.save +
-                  " keeps its last good state");
-    }
     progress.epoch_done(epoch + 1, loss, validation_loss, trainer.mean_grad_norm());
     if (log) {
       nlohmann::json line = {{"epoch", epoch + 1},

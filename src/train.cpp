@@ -1,7 +1,9 @@
 #include "recur/train.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
+#include <string>
 
 #include "recur/error.hpp"
 #include "recur/random.hpp"
@@ -54,7 +56,7 @@ std::vector<int> Trainer<T>::epoch_order(int epoch) const {
 }
 
 template <typename T>
-void Trainer<T>::forward_chunk(int start, int steps, std::span<const T> h0, LossTotal& total) {
+double Trainer<T>::forward_chunk(int start, int steps, std::span<const T> h0, LossTotal& total) {
   const int count = batch_.batch_size;
   chunk_lengths_.resize(count);
   for (int b = 0; b < count; ++b) {
@@ -74,13 +76,25 @@ void Trainer<T>::forward_chunk(int start, int steps, std::span<const T> h0, Loss
       targets_;
   total.sum += settings_.loss == LossKind::kSse ? loss : loss * values;
   total.count += values;
+  return loss;
 }
 
 template <typename T>
-double Trainer<T>::update() {
+double Trainer<T>::update(double loss, int epoch, int step) {
+  auto diverged = [&](const std::string& what, double value) {
+    return Error("epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step) +
+                 ": the " + what + " is " +
+                 (std::isnan(value) ? std::string("NaN")
+                  : value > 0       ? "inf"
+                                    : "-inf") +
+                 "; training stopped before this update (a smaller learning rate or gradient "
+                 "clipping may help)");
+  };
+  if (!std::isfinite(loss)) throw diverged("loss", loss);
   network_.backward(dy_);
-  const double norm = settings_.clip > 0 ? clip_grad_norm(network_.gradients(), settings_.clip)
-                                         : global_norm(std::span<const T>(network_.gradients()));
+  const double norm = global_norm(std::span<const T>(network_.gradients()));
+  if (!std::isfinite(norm)) throw diverged("gradient norm", norm);
+  if (settings_.clip > 0) clip_grad_norm(network_.gradients(), settings_.clip);
   optimizer_.step(network_.parameters(), network_.gradients());
   return norm;
 }
@@ -102,8 +116,9 @@ double Trainer<T>::run_epoch(int epoch,
     double norm = 0.0;
     for (int start = 0; start < batch_.seq_len; start += chunk) {
       const int steps = std::min(chunk, batch_.seq_len - start);
-      forward_chunk(start, steps, start == 0 ? std::span<const T>() : state_, total);
-      norm = update();
+      const double loss =
+          forward_chunk(start, steps, start == 0 ? std::span<const T>() : state_, total);
+      norm = update(loss, epoch, updates + 1);
       norm_sum += norm;
       ++updates;
       if (start + steps < batch_.seq_len) {

@@ -57,10 +57,12 @@ class Trainer {
 
  private:
   // Forward and loss of steps [start, start + steps) of batch_ from state h0 (empty: zeros),
-  // added to total; leaves dLoss/dy in dy_.
-  void forward_chunk(int start, int steps, std::span<const T> h0, LossTotal& total);
+  // added to total; returns the chunk's loss and leaves dLoss/dy in dy_.
+  double forward_chunk(int start, int steps, std::span<const T> h0, LossTotal& total);
   // Backward, clipping and one optimizer step; returns the gradient norm before clipping.
-  double update();
+  // A loss or gradient that is not finite throws Error naming the epoch and the step (counted
+  // from 1 within the epoch), before the parameters are touched.
+  double update(double loss, int epoch, int step);
 
   Network<T>& network_;
   const std::vector<Sequence>& train_;

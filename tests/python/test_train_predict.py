@@ -2,6 +2,7 @@
 import json
 import math
 import os
+import re
 import struct
 
 import pytest
@@ -431,3 +432,17 @@ def test_init_methods(tmp_path, run, method):
         assert torch.allclose(w @ w.T, torch.eye(16, dtype=torch.float64), atol=1e-5)
     bound = {"pytorch": 0.25, "xavier": (6 / 32) ** 0.5, "orthogonal": 1.0, "numpy": 0.1}[method]
     assert float(w.abs().max()) <= bound * 1.0001
+
+
+def test_divergence_stops_with_epoch_and_step_and_keeps_the_checkpoint(tmp_path, run):
+    write_series(tmp_path / "d.csv")
+    good = run("train", *train_flags(tmp_path, epochs=2, **{"checkpoint-every": 1}))
+    assert good.returncode == 0, good.stderr
+    before = (tmp_path / "m.safetensors").read_bytes()
+    bad = run("train", *train_flags(tmp_path, epochs=3, lr=1e30, loss="sse"))
+    assert bad.returncode == 1
+    assert re.search(r"recur: error: epoch \d+, step \d+: the (loss|gradient norm) is", bad.stderr)
+    assert (tmp_path / "m.safetensors").read_bytes() == before
+    resumed_bad = run("train", *train_flags(tmp_path, epochs=4, **{"checkpoint-every": 1}),
+                      "--resume", tmp_path / "m.safetensors", "--lr", "1e30")
+    assert resumed_bad.returncode == 2  # a resume with another --lr is refused up front
