@@ -15,6 +15,7 @@ std::map<std::string, std::string> to_metadata(const DataMetadata& data) {
       {"sequence_column", data.spec.sequence_column},
       {"forecast", data.spec.forecast ? "true" : "false"},
       {"loss", loss_name(data.loss)},
+      {"target", data.last_step_only ? "last" : "every"},
       {"normalize", data.normalize},
       {"normalization", nlohmann::json{{"input_mean", n.input_mean},
                                        {"input_std", n.input_std},
@@ -51,6 +52,12 @@ DataMetadata data_metadata(const std::map<std::string, std::string>& metadata,
       throw Error(source + ": metadata loss is \"" + loss + "\", expected sse or mse");
     }
     data.loss = parse_loss(loss);
+    const auto target = metadata.find("target");
+    if (target != metadata.end() && target->second != "every" && target->second != "last") {
+      throw Error(source + ": metadata target is \"" + target->second +
+                  "\", expected every or last");
+    }
+    data.last_step_only = target != metadata.end() && target->second == "last";
     data.normalize = get("normalize");
     const auto n = nlohmann::json::parse(get("normalization"));
     data.normalization.input_mean = n.at("input_mean").get<std::vector<double>>();

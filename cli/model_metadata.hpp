@@ -15,6 +15,7 @@ struct DataMetadata {
   std::string normalize = "zscore";  // or "none"
   Normalization normalization;
   LossKind loss = LossKind::kMse;
+  bool last_step_only = false;  // --target last: one prediction per sequence
 };
 
 std::map<std::string, std::string> to_metadata(const DataMetadata& data);

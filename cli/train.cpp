@@ -30,7 +30,7 @@ struct TrainOptions {
   std::string batch_size = "32", hidden = "32", epochs = "50", lr = "1e-2";
   std::string optimizer = "sgd", loss = "mse", dtype = "float32", seed = "0";
   std::string momentum = "0", weight_decay = "0", clip = "0", bptt = "0";
-  std::string nonlinearity = "tanh", init_method = "pytorch";
+  std::string nonlinearity = "tanh", init_method = "pytorch", target = "every";
   std::string schedule = "constant", step_size = "10", gamma = "0.1", min_lr = "0", warmup = "0";
   bool nesterov = false;
   std::string save, init, log, checkpoint_every = "0", resume;
@@ -99,6 +99,8 @@ int train(const TrainOptions& o) {
       o.weight_decay == "0" ? 0.0 : parse_positive_finite("--weight-decay", o.weight_decay);
   settings.clip = o.clip == "0" ? 0.0 : parse_positive_finite("--clip", o.clip);
   settings.bptt = o.bptt == "0" ? 0 : parse_positive_int("--bptt", o.bptt);
+  settings.last_step_only = parse_choice("--target", o.target, {"every", "last"}) == "last";
+  meta.last_step_only = settings.last_step_only;
   ScheduleSettings schedule;
   schedule.kind =
       parse_schedule(parse_choice("--schedule", o.schedule, {"constant", "step", "cosine"}));
@@ -295,6 +297,10 @@ Command add_train(CLI::App& app) {
                   "L2 weight decay (adamw: decoupled, as torch.optim.AdamW)")
       ->capture_default_str();
   cmd->add_option("--clip", o->clip, "clip gradients to this global norm (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--target", o->target,
+                  "every: a target at every step; last: only each sequence's last step "
+                  "(many-to-one: sequence classification and regression)")
       ->capture_default_str();
   cmd->add_option("--bptt", o->bptt,
                   "truncated BPTT: chunks of K steps, one update each, the state carried "

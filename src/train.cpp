@@ -59,8 +59,14 @@ template <typename T>
 double Trainer<T>::forward_chunk(int start, int steps, std::span<const T> h0, LossTotal& total) {
   const int count = batch_.batch_size;
   chunk_lengths_.resize(count);
+  chunk_first_.resize(count);
   for (int b = 0; b < count; ++b) {
     chunk_lengths_[b] = std::clamp(batch_.lengths[b] - start, 0, steps);
+    // Many-to-one: only the sequence's last step counts, and only in the chunk that holds it.
+    const int last = batch_.lengths[b] - 1 - start;
+    chunk_first_[b] = !settings_.last_step_only     ? 0
+                      : (last >= 0 && last < steps) ? last
+                                                    : chunk_lengths_[b];
   }
   const std::size_t rows = static_cast<std::size_t>(start) * count;  // time-major: contiguous
   const std::span<const T> x = std::span<const T>(batch_.x).subspan(
@@ -70,10 +76,12 @@ double Trainer<T>::forward_chunk(int start, int steps, std::span<const T> h0, Lo
           .subspan(rows * targets_, static_cast<std::size_t>(steps) * count * targets_);
   const auto y = network_.forward(x, steps, count, chunk_lengths_, h0);
   dy_.resize(target.size());
-  const double loss = masked_loss<T>(settings_.loss, y, target, dy_, steps, count, chunk_lengths_);
-  const double values =
-      static_cast<double>(std::accumulate(chunk_lengths_.begin(), chunk_lengths_.end(), 0)) *
-      targets_;
+  const double loss =
+      masked_loss<T>(settings_.loss, y, target, dy_, steps, count, chunk_lengths_, chunk_first_);
+  double counted_steps = 0;
+  for (int b = 0; b < count; ++b) counted_steps += chunk_lengths_[b] - chunk_first_[b];
+  const double values = counted_steps * targets_;
+  chunk_counted_ = values;
   total.sum += settings_.loss == LossKind::kSse ? loss : loss * values;
   total.count += values;
   return loss;
@@ -118,9 +126,11 @@ double Trainer<T>::run_epoch(int epoch,
       const int steps = std::min(chunk, batch_.seq_len - start);
       const double loss =
           forward_chunk(start, steps, start == 0 ? std::span<const T>() : state_, total);
-      norm = update(loss, epoch, updates + 1);
-      norm_sum += norm;
-      ++updates;
+      if (chunk_counted_ > 0) {  // a chunk with no step in the loss has nothing to learn from
+        norm = update(loss, epoch, updates + 1);
+        norm_sum += norm;
+        ++updates;
+      }
       if (start + steps < batch_.seq_len) {
         state_.resize(static_cast<std::size_t>(count) * network_.config().hidden_size);
         network_.final_state(state_);
@@ -129,7 +139,7 @@ double Trainer<T>::run_epoch(int epoch,
     ++batch;
     if (on_step) on_step(batch, batches_per_epoch(), total.value(settings_.loss), norm);
   }
-  mean_grad_norm_ = norm_sum / updates;
+  mean_grad_norm_ = updates > 0 ? norm_sum / updates : 0.0;
   return total.value(settings_.loss);
 }
 

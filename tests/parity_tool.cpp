@@ -30,6 +30,10 @@ recur::Safetensors run(const recur::Safetensors& input, const recur::ModelFile& 
   std::vector<int> lengths;
   for (double v : input.tensors.at("lengths").to_doubles()) lengths.push_back(static_cast<int>(v));
   const recur::LossKind kind = recur::parse_loss(input.metadata.at("loss"));
+  std::vector<int> first;  // "target": "last" counts only each sequence's last step
+  if (input.metadata.count("target") && input.metadata.at("target") == "last") {
+    for (int len : lengths) first.push_back(len - 1);
+  }
   // Optimizer settings from the metadata, torch.optim's names and defaults.
   const auto& md = input.metadata;
   const auto number = [&](const char* key, double fallback) {
@@ -54,7 +58,7 @@ recur::Safetensors run(const recur::Safetensors& input, const recur::ModelFile& 
   const std::vector<std::int64_t> y_shape = {T_len, B, model.config.output_size};
   for (int step = 0; step < steps; ++step) {
     const auto y = net.forward(x, T_len, B, lengths);
-    const double loss = recur::masked_loss<T>(kind, y, target, dy, T_len, B, lengths);
+    const double loss = recur::masked_loss<T>(kind, y, target, dy, T_len, B, lengths, first);
     net.backward(dy);
     if (step == 0) {
       out.tensors["y"] =

@@ -22,10 +22,12 @@ LossKind parse_loss(const std::string& name);
 const char* loss_name(LossKind kind);
 
 // The loss of y against target, both [seq_len, batch, features], counting only steps
-// t < lengths[b] of each sequence b (all steps if lengths is empty), and dLoss/dy, which is
-// zero at padded steps. Accumulated in double.
+// first[b] <= t < lengths[b] of each sequence b (lengths empty: all steps; first empty: from
+// 0), and dLoss/dy, which is zero at every step not counted. Accumulated in double.
+// first[b] = lengths[b] - 1 counts the last step only (many-to-one training).
 template <typename T>
 double masked_loss(LossKind kind, std::span<const T> y, std::span<const T> target, std::span<T> dy,
-                   int seq_len, int batch_size, std::span<const int> lengths);
+                   int seq_len, int batch_size, std::span<const int> lengths,
+                   std::span<const int> first = {});
 
 }  // namespace recur

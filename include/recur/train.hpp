@@ -17,8 +17,9 @@ namespace recur {
 
 struct TrainSettings {
   OptimizerSettings optimizer;
-  double clip = 0.0;  // > 0: clip gradients to this global norm before each step
-  int bptt = 0;       // > 0: truncated BPTT in chunks of this many steps, one update each
+  double clip = 0.0;            // > 0: clip gradients to this global norm before each step
+  int bptt = 0;                 // > 0: truncated BPTT in chunks of this many steps, one update each
+  bool last_step_only = false;  // many-to-one: the loss counts each sequence's last step
   LossKind loss = LossKind::kMse;
   int batch_size = 32;
   std::uint32_t seed = 0;
@@ -73,7 +74,9 @@ class Trainer {
   Batch<T> batch_;
   std::vector<T> dy_;
   std::vector<int> chunk_lengths_;
-  std::vector<T> state_;  // the hidden state carried between truncated-BPTT chunks
+  std::vector<int> chunk_first_;  // the first step of each sequence the loss counts
+  double chunk_counted_ = 0;      // values the last chunk's loss counted
+  std::vector<T> state_;          // the hidden state carried between truncated-BPTT chunks
   double mean_grad_norm_ = 0.0;
 };
 

@@ -24,9 +24,11 @@ class Model(torch.nn.Module):
         return self.readout(self.rnn(x)[0])
 
 
-def masked_loss(kind, y, target, lengths):
+def masked_loss(kind, y, target, lengths, last=False):
     steps = torch.arange(y.shape[0]).unsqueeze(1)
-    mask = (steps < torch.tensor(lengths).unsqueeze(0)).unsqueeze(2).to(y.dtype)
+    ends = torch.tensor(lengths).unsqueeze(0)
+    counted = (steps == ends - 1) if last else (steps < ends)
+    mask = counted.unsqueeze(2).to(y.dtype)
     squares = mask * (y - target) ** 2
     if kind == "sse":
         return 0.5 * squares.sum()
@@ -103,8 +105,16 @@ def test_relu_matches_pytorch(tmp_path, seed, dtype):
              lambda params: torch.optim.SGD(params, lr=0.02), nonlinearity="relu")
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("loss", ["sse", "mse"])
+def test_many_to_one_matches_pytorch(tmp_path, loss, dtype):
+    """Only each sequence's last step in the loss (sequence regression)."""
+    run_case(tmp_path, 4, dtype, loss, {"optimizer": "sgd", "lr": 0.05, "target": "last"},
+             lambda params: torch.optim.SGD(params, lr=0.05), last=True)
+
+
 def run_case(tmp_path, seed, dtype, loss, optimizer_meta, make_optimizer, clip=0.0,
-             nonlinearity="tanh"):
+             nonlinearity="tanh", last=False):
     torch.manual_seed(100 + seed)
     T, B, I, H, O, lengths = random_case(seed)
     model = Model(I, H, O, nonlinearity).to(dtype)
@@ -129,7 +139,7 @@ def run_case(tmp_path, seed, dtype, loss, optimizer_meta, make_optimizer, clip=0
     tol = TOLERANCE[dtype]
 
     y = model(x)
-    value = masked_loss(loss, y, target, lengths)
+    value = masked_loss(loss, y, target, lengths, last)
     value.backward()
     for b, n in enumerate(lengths):
         assert relative_error(out["y"][:n, b], y[:n, b].detach()) <= tol
@@ -145,7 +155,7 @@ def run_case(tmp_path, seed, dtype, loss, optimizer_meta, make_optimizer, clip=0
     optimizer = make_optimizer(trained)
     for _ in range(steps):
         optimizer.zero_grad()
-        masked_loss(loss, model(x), target, lengths).backward()
+        masked_loss(loss, model(x), target, lengths, last).backward()
         if clip > 0:
             torch.nn.utils.clip_grad_norm_(trained, clip)
         optimizer.step()

@@ -446,3 +446,15 @@ def test_divergence_stops_with_epoch_and_step_and_keeps_the_checkpoint(tmp_path,
     resumed_bad = run("train", *train_flags(tmp_path, epochs=4, **{"checkpoint-every": 1}),
                       "--resume", tmp_path / "m.safetensors", "--lr", "1e30")
     assert resumed_bad.returncode == 2  # a resume with another --lr is refused up front
+
+
+def test_many_to_one_predicts_one_row_per_sequence(tmp_path, run):
+    write_series(tmp_path / "d.csv")
+    for extra in ([], ["--bptt", "7"]):
+        result = run("train", *train_flags(tmp_path, target="last", epochs=3), *extra)
+        assert result.returncode == 0, result.stderr
+        out = run("predict", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "d.csv")
+        assert out.returncode == 0, out.stderr
+        rows = out.stdout.splitlines()
+        assert rows[0] == "id,step,w"
+        assert [r.split(",")[:2] for r in rows[1:]] == [["s0", "39"], ["s1", "39"], ["s2", "39"]]
