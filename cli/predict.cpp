@@ -117,7 +117,8 @@ int predict(const PredictOptions& o, const ModelFile& model, const DataMetadata&
       }
     }
     const int rows = static_cast<int>(predictions.size()) / O;
-    for (int t = meta.last_step_only ? rows - 1 : 0; t < rows; ++t) {
+    // Many-to-one models: the last real step, then any steps fed back past it.
+    for (int t = meta.last_step_only ? rows - 1 - extra : 0; t < rows; ++t) {
       if (!spec.sequence_column.empty()) out += csv_field(s.id) + ",";
       out += std::to_string(spec.forecast ? t + 1 : t);  // the step whose value is predicted
       for (int f = 0; f < O; ++f) out += "," + number_text(predictions[t * O + f]);

@@ -29,7 +29,7 @@ struct TrainOptions {
   std::string window = "0", stride = "0", normalize = "zscore", validation = "0";
   std::string batch_size = "32", hidden = "32", epochs = "50", lr = "1e-2";
   std::string optimizer = "sgd", loss = "mse", dtype = "float32", seed = "0";
-  std::string momentum = "0", weight_decay = "0", clip = "0", bptt = "0";
+  std::string momentum = "0", weight_decay, clip = "0", bptt = "0";
   std::string nonlinearity = "tanh", init_method = "pytorch", target = "every";
   std::string schedule = "constant", step_size = "10", gamma = "0.1", min_lr = "0", warmup = "0";
   bool nesterov = false;
@@ -53,6 +53,21 @@ nlohmann::json run_identity(const TrainOptions& o, const std::string& data_check
           {"hidden", o.hidden},
           {"lr", o.lr},
           {"optimizer", o.optimizer},
+          {"momentum", o.momentum},
+          {"nesterov", o.nesterov},
+          {"weight_decay", o.weight_decay},
+          {"clip", o.clip},
+          {"bptt", o.bptt},
+          {"target", o.target},
+          {"nonlinearity", o.nonlinearity},
+          {"init_method", o.init_method},
+          {"schedule", o.schedule},
+          {"step_size", o.step_size},
+          {"gamma", o.gamma},
+          {"min_lr", o.min_lr},
+          {"warmup", o.warmup},
+          // A cosine schedule spans all epochs, so it changes with --epochs.
+          {"schedule_epochs", o.schedule == "cosine" ? o.epochs : ""},
           {"loss", o.loss},
           {"dtype", o.dtype},
           {"seed", o.seed},
@@ -91,12 +106,19 @@ int train(const TrainOptions& o) {
   if (o.nesterov && settings.optimizer.momentum == 0) {
     throw UsageError("--nesterov: needs a --momentum above 0");
   }
+  if (o.nesterov && settings.optimizer.kind != OptimizerKind::kSgd) {
+    throw UsageError("--nesterov: applies to sgd only");
+  }
   if (settings.optimizer.momentum > 0 && (settings.optimizer.kind == OptimizerKind::kAdam ||
                                           settings.optimizer.kind == OptimizerKind::kAdamW)) {
     throw UsageError("--momentum: applies to sgd and rmsprop; adam keeps its own moments");
   }
-  settings.optimizer.weight_decay =
-      o.weight_decay == "0" ? 0.0 : parse_positive_finite("--weight-decay", o.weight_decay);
+  // torch.optim's defaults: AdamW decays by 1e-2, the others not at all.
+  const bool adamw = settings.optimizer.kind == OptimizerKind::kAdamW;
+  settings.optimizer.weight_decay = o.weight_decay.empty() ? (adamw ? 1e-2 : 0.0)
+                                    : o.weight_decay == "0"
+                                        ? 0.0
+                                        : parse_positive_finite("--weight-decay", o.weight_decay);
   settings.clip = o.clip == "0" ? 0.0 : parse_positive_finite("--clip", o.clip);
   settings.bptt = o.bptt == "0" ? 0 : parse_positive_int("--bptt", o.bptt);
   settings.last_step_only = parse_choice("--target", o.target, {"every", "last"}) == "last";
@@ -108,6 +130,11 @@ int train(const TrainOptions& o) {
   schedule.gamma = parse_positive_finite("--gamma", o.gamma);
   schedule.min_lr = o.min_lr == "0" ? 0.0 : parse_positive_finite("--min-lr", o.min_lr);
   schedule.warmup = o.warmup == "0" ? 0 : parse_positive_int("--warmup", o.warmup);
+  if (schedule.warmup > 0 && schedule.min_lr > 0) {
+    // torch chains the two recursively, which equals the product recur computes only when
+    // the cosine ends at 0.
+    throw UsageError("--warmup: cannot be combined with --min-lr above 0");
+  }
   const double validation = parse_fraction("--validation", o.validation);
   settings.batch_size = parse_positive_int("--batch-size", o.batch_size);
   settings.optimizer.learning_rate = parse_positive_finite("--lr", o.lr);
@@ -294,8 +321,8 @@ Command add_train(CLI::App& app) {
   cmd->add_option("--momentum", o->momentum, "momentum for sgd and rmsprop")->capture_default_str();
   cmd->add_flag("--nesterov", o->nesterov, "Nesterov momentum (sgd)");
   cmd->add_option("--weight-decay", o->weight_decay,
-                  "L2 weight decay (adamw: decoupled, as torch.optim.AdamW)")
-      ->capture_default_str();
+                  "L2 weight decay; adamw's is decoupled, as torch.optim.AdamW (default: 0, "
+                  "or 0.01 for adamw, torch's defaults)");
   cmd->add_option("--clip", o->clip, "clip gradients to this global norm (0: off)")
       ->capture_default_str();
   cmd->add_option("--target", o->target,

@@ -40,7 +40,8 @@ const char* optimizer_name(OptimizerKind kind) {
 template <typename T>
 Optimizer<T>::Optimizer(const OptimizerSettings& settings, std::size_t parameter_count)
     : settings_(settings) {
-  set_learning_rate(settings.learning_rate);
+  check(std::isfinite(settings.learning_rate) && settings.learning_rate > 0,
+        "learning rate must be a finite number > 0, got " + std::to_string(settings.learning_rate));
   const OptimizerSettings& s = settings;
   check(std::isfinite(s.weight_decay) && s.weight_decay >= 0,
         "weight decay must be finite and >= 0, got " + std::to_string(s.weight_decay));
@@ -58,8 +59,12 @@ Optimizer<T>::Optimizer(const OptimizerSettings& settings, std::size_t parameter
 
 template <typename T>
 void Optimizer<T>::set_learning_rate(double learning_rate) {
-  check(std::isfinite(learning_rate) && learning_rate > 0,
-        "learning rate must be a finite number > 0, got " + std::to_string(learning_rate));
+  // A schedule may decay the rate to 0 (torch allows it); a negative or non-finite rate is
+  // always a mistake.
+  if (!(std::isfinite(learning_rate) && learning_rate >= 0)) {
+    throw Error("optimizer: learning rate must be a finite number >= 0, got " +
+                std::to_string(learning_rate));
+  }
   settings_.learning_rate = learning_rate;
 }
 
@@ -76,10 +81,14 @@ void Optimizer<T>::restore(std::int64_t steps, std::span<const T> first,
 
 template <typename T>
 void Optimizer<T>::step(std::span<T> params, std::span<const T> grads) {
-  check(params.size() == grads.size(), std::to_string(params.size()) + " parameters but " +
-                                           std::to_string(grads.size()) + " gradients");
-  check(first_.empty() || first_.size() == params.size(),
-        "the parameter count changed since the optimizer was made");
+  // Messages are built only on failure: a step must not allocate.
+  if (params.size() != grads.size()) {
+    throw Error("optimizer: " + std::to_string(params.size()) + " parameters but " +
+                std::to_string(grads.size()) + " gradients");
+  }
+  if (!first_.empty() && first_.size() != params.size()) {
+    throw Error("optimizer: the parameter count changed since the optimizer was made");
+  }
   const OptimizerSettings& s = settings_;
   const T lr = static_cast<T>(s.learning_rate), wd = static_cast<T>(s.weight_decay);
   const T momentum = static_cast<T>(s.momentum);
@@ -147,7 +156,9 @@ double global_norm(std::span<const T> values) {
 
 template <typename T>
 double clip_grad_norm(std::span<T> grads, double max_norm) {
-  check(std::isfinite(max_norm) && max_norm > 0, "clip: max norm must be finite and > 0");
+  if (!(std::isfinite(max_norm) && max_norm > 0)) {
+    throw Error("clip: max norm must be finite and > 0, got " + std::to_string(max_norm));
+  }
   const double norm = global_norm(std::span<const T>(grads));
   const double coefficient = max_norm / (norm + 1e-6);
   if (coefficient < 1.0) {

@@ -127,7 +127,7 @@ double Trainer<T>::run_epoch(int epoch,
       const double loss =
           forward_chunk(start, steps, start == 0 ? std::span<const T>() : state_, total);
       if (chunk_counted_ > 0) {  // a chunk with no step in the loss has nothing to learn from
-        norm = update(loss, epoch, updates + 1);
+        norm = update(loss, epoch, batch + 1);
         norm_sum += norm;
         ++updates;
       }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "recur/network.hpp"
+#include "recur/optim.hpp"
 #include "recur/random.hpp"
 
 namespace {
@@ -75,9 +76,14 @@ void expect_training_step_allocates_nothing(int seq_len, int batch, int input, i
   for (float& p : net.parameters()) p = static_cast<float>(0.1 * random.randn());
   std::vector<float> x(seq_len * batch * input, 0.25f), dy(seq_len * batch * 2, 0.01f);
   const std::vector<int> lengths(batch, seq_len);
+  OptimizerSettings settings;
+  settings.kind = OptimizerKind::kAdam;
+  Optimizer<float> adam(settings, net.parameters().size());
   auto train_step = [&] {
     net.forward(x, seq_len, batch, lengths);
     net.backward(dy);
+    clip_grad_norm(net.gradients(), 0.5);
+    adam.step(net.parameters(), net.gradients());
   };
   train_step();
   const long before = allocations.load();

@@ -44,7 +44,7 @@ class Optimizer {
   void step(std::span<T> params, std::span<const T> grads);
 
   const OptimizerSettings& settings() const { return settings_; }
-  void set_learning_rate(double learning_rate);  // for schedules; same checks
+  void set_learning_rate(double learning_rate);  // for schedules: finite and >= 0
   std::int64_t steps_taken() const { return steps_; }
 
   // The state, for checkpoints: each buffer is empty or has the parameters' layout.

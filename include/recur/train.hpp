@@ -61,8 +61,9 @@ class Trainer {
   // added to total; returns the chunk's loss and leaves dLoss/dy in dy_.
   double forward_chunk(int start, int steps, std::span<const T> h0, LossTotal& total);
   // Backward, clipping and one optimizer step; returns the gradient norm before clipping.
-  // A loss or gradient that is not finite throws Error naming the epoch and the step (counted
-  // from 1 within the epoch), before the parameters are touched.
+  // A loss or gradient that is not finite throws Error naming the epoch and the step (the
+  // batch, counted from 1 within the epoch, as the progress line counts), before the
+  // parameters are touched.
   double update(double loss, int epoch, int step);
 
   Network<T>& network_;

@@ -104,6 +104,12 @@ def test_resume_reaches_the_uninterrupted_parameters(tmp_path, run, optimizer):
                 *nesterov)
     assert other.returncode == 2
     assert "--resume" in other.stderr and "lr" in other.stderr
+    for changed in (["--bptt", "3"], ["--clip", "0.1"], ["--target", "last"],
+                    ["--schedule", "cosine"], ["--warmup", "2"]):
+        refused = run("train", *train_flags(tmp_path, epochs=6,
+                                            resume=tmp_path / "ckpt.safetensors", **extra),
+                      *nesterov, *changed)
+        assert refused.returncode == 2, changed
 
 
 def test_log_has_one_json_line_per_epoch(tmp_path, run):
@@ -209,6 +215,8 @@ BAD_FLAGS = [
     (["--normalize", "minmax"], "--normalize"),
     (["--input-columns", "u,,v"], "--input-columns"),
     (["--init-method", "he"], "--init-method"),
+    (["--optimizer", "rmsprop", "--momentum", "0.5", "--nesterov"], "--nesterov"),
+    (["--schedule", "cosine", "--warmup", "2", "--min-lr", "0.001"], "--warmup"),
 ]
 
 
@@ -458,3 +466,12 @@ def test_many_to_one_predicts_one_row_per_sequence(tmp_path, run):
         rows = out.stdout.splitlines()
         assert rows[0] == "id,step,w"
         assert [r.split(",")[:2] for r in rows[1:]] == [["s0", "39"], ["s1", "39"], ["s2", "39"]]
+    # A many-to-one forecaster with a horizon: the last real step, then the steps fed back.
+    result = run("train", *train_flags(tmp_path, target="last", epochs=1,
+                                       **{"input-columns": "w", "target-columns": "w"}),
+                 "--forecast")
+    assert result.returncode == 0, result.stderr
+    out = run("predict", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "d.csv",
+              "--horizon", "3")
+    steps = [int(r.split(",")[1]) for r in out.stdout.splitlines()[1:] if r.startswith("s0,")]
+    assert steps == [40, 41, 42]
