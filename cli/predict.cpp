@@ -92,29 +92,26 @@ int predict(const PredictOptions& o, const ModelFile& model, const DataMetadata&
   out += "step";
   for (const std::string& name : spec.target_columns) out += "," + csv_field(name);
   out += "\n";
-  std::vector<T> x;
+  std::vector<T> x, state(model.config.hidden_size), x_t(I), y_t(O);
   for (const InputSequence& s : sequences) {
     std::vector<double> inputs = s.inputs;
     meta.normalization.apply_inputs(inputs);
     const int extra = spec.forecast ? std::max(horizon, 1) - 1 : 0;
-    std::vector<double> predictions;  // [rows + extra, O] in data units
-    for (int k = 0; k <= extra; ++k) {
-      const int steps = static_cast<int>(inputs.size()) / I;
-      x.assign(inputs.begin(), inputs.end());
-      const auto y = network.forward(x, steps, 1);
-      std::vector<double> values(y.begin(), y.end());
+    x.assign(inputs.begin(), inputs.end());
+    const auto y = network.forward(x, s.rows, 1);
+    std::vector<double> predictions(y.begin(), y.end());  // [rows + extra, O], data units
+    meta.normalization.invert_targets(predictions);
+    // Past the end: each forecast becomes the next step's input, one streaming step at a time.
+    network.final_state(state);
+    for (int k = 0; k < extra; ++k) {
+      std::vector<double> next(I);
+      for (int i = 0; i < I; ++i) next[i] = predictions[predictions.size() - O + fed_back[i]];
+      meta.normalization.apply_inputs(next);
+      x_t.assign(next.begin(), next.end());
+      network.step(x_t, state, y_t, 1);
+      std::vector<double> values(y_t.begin(), y_t.end());
       meta.normalization.invert_targets(values);
-      if (k == 0) {
-        predictions = values;
-      } else {
-        predictions.insert(predictions.end(), values.end() - O, values.end());
-      }
-      if (k < extra) {  // the last prediction becomes the next step's input
-        std::vector<double> next(I);
-        for (int i = 0; i < I; ++i) next[i] = values[values.size() - O + fed_back[i]];
-        meta.normalization.apply_inputs(next);
-        inputs.insert(inputs.end(), next.begin(), next.end());
-      }
+      predictions.insert(predictions.end(), values.begin(), values.end());
     }
     const int rows = static_cast<int>(predictions.size()) / O;
     // Many-to-one models: the last real step, then any steps fed back past it.

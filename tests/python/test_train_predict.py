@@ -134,6 +134,20 @@ def test_horizon_feeds_predictions_back(tmp_path, run):
     rows = open(tmp_path / "p.csv").read().splitlines()
     assert rows[0] == "id,step,u"
     assert [int(r.split(",")[1]) for r in rows[1:]] == list(range(1, 34))  # 30 rows + 3 more
+    # Feeding back by hand: append the first forecast as a row and predict again; its forecast
+    # is the horizon's second row.
+    first = rows[30].split(",")
+    assert first[1] == "30"
+    with open(tmp_path / "d.csv") as f:
+        lines = f.read().splitlines()
+    header = lines[0].split(",")
+    extended = lines[-1].split(",")
+    extended[header.index("u")] = first[2]
+    (tmp_path / "e.csv").write_text("\n".join(lines + [",".join(extended)]) + "\n")
+    again = run("predict", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "e.csv")
+    last = again.stdout.splitlines()[-1].split(",")
+    assert last[1] == "31"
+    assert float(last[2]) == pytest.approx(float(rows[31].split(",")[2]), rel=1e-5)
     bad = run("predict", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "d.csv",
               "--horizon", "0.5")
     assert bad.returncode == 2 and "--horizon" in bad.stderr
