@@ -6,22 +6,6 @@
 
 namespace recur {
 
-template <typename T>
-double sse_loss(std::span<const T> y, std::span<const T> target, std::span<T> dy) {
-  if (y.size() != target.size() || y.size() != dy.size()) {
-    throw Error("sse_loss: y, target and dy must have the same size, got " +
-                std::to_string(y.size()) + ", " + std::to_string(target.size()) + " and " +
-                std::to_string(dy.size()));
-  }
-  double sum = 0.0;
-  for (std::size_t i = 0; i < y.size(); ++i) {
-    const T diff = y[i] - target[i];
-    dy[i] = diff;
-    sum += static_cast<double>(diff) * static_cast<double>(diff);
-  }
-  return 0.5 * sum;
-}
-
 LossKind parse_loss(const std::string& name) {
   if (name == "sse") return LossKind::kSse;
   if (name == "mse") return LossKind::kMse;
@@ -68,6 +52,17 @@ double masked_loss(LossKind kind, std::span<const T> y, std::span<const T> targe
   const T scale = static_cast<T>(2.0 / static_cast<double>(count));
   for (T& g : dy) g *= scale;
   return sum / static_cast<double>(count);
+}
+
+template <typename T>
+double sse_loss(std::span<const T> y, std::span<const T> target, std::span<T> dy) {
+  if (y.size() != target.size() || y.size() != dy.size() || y.empty()) {
+    throw Error("sse_loss: y, target and dy must have the same, non-zero size, got " +
+                std::to_string(y.size()) + ", " + std::to_string(target.size()) + " and " +
+                std::to_string(dy.size()));
+  }
+  // One sequence of y.size() steps of one feature: every value counts.
+  return masked_loss<T>(LossKind::kSse, y, target, dy, static_cast<int>(y.size()), 1, {});
 }
 
 template double sse_loss<float>(std::span<const float>, std::span<const float>, std::span<float>);
