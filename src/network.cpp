@@ -105,6 +105,17 @@ double Network<T>::memory_bytes(const NetworkConfig& config, int seq_len, int ba
 }
 
 template <typename T>
+const T* Network<T>::transpose_weight_hh() {
+  const int H = config_.hidden_size;
+  const T* weight_hh = views(params_).weight_hh;
+  T* weight_hh_t = ws_.weight_hh_t.data();
+  for (int j = 0; j < H; ++j) {
+    for (int k = 0; k < H; ++k) weight_hh_t[k * H + j] = weight_hh[j * H + k];
+  }
+  return weight_hh_t;
+}
+
+template <typename T>
 void Network<T>::reserve(int seq_len, int batch_size) {
   const std::size_t steps = static_cast<std::size_t>(seq_len) * batch_size;
   const std::size_t rows = batch_size;
@@ -162,10 +173,7 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
   const T* bias = param.bias;
   const T* weight_o = param.weight_o;
   const T* bias_o = param.bias_o;
-  T* weight_hh_t = ws_.weight_hh_t.data();
-  for (int j = 0; j < H; ++j) {
-    for (int k = 0; k < H; ++k) weight_hh_t[k * H + j] = param.weight_hh[j * H + k];
-  }
+  const T* weight_hh_t = transpose_weight_hh();
 
   std::copy(x.begin(), x.end(), ws_.x.begin());
   T* xw = ws_.da.data();  // the input projection borrows da's space until backward
@@ -273,10 +281,7 @@ void Network<T>::step(std::span<const T> x_t, std::span<T> state, std::span<T> y
   if (ws_.step_xw.size() < rows * H) ws_.step_xw.resize(rows * H);
   if (ws_.step_h.size() < rows * H) ws_.step_h.resize(rows * H);
   const Views param = views(params_);
-  T* weight_hh_t = ws_.weight_hh_t.data();
-  for (int j = 0; j < H; ++j) {
-    for (int k = 0; k < H; ++k) weight_hh_t[k * H + j] = param.weight_hh[j * H + k];
-  }
+  const T* weight_hh_t = transpose_weight_hh();
   T* xw = ws_.step_xw.data();
   T* h = ws_.step_h.data();
   gemm(Trans::kNo, Trans::kYes, batch_size, H, I, T(1), x_t.data(), I, param.weight_ih, I, T(0), xw,

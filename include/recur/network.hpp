@@ -123,6 +123,8 @@ class Network {
     std::vector<T> step_h;       // (B, H) step(): the new state
   };
   void reserve(int seq_len, int batch_size);
+  // W_hh transposed into the workspace, so that the forward step streams its rows.
+  const T* transpose_weight_hh();
 
   NetworkConfig config_;
   std::vector<TensorInfo> tensors_;
