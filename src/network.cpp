@@ -4,22 +4,58 @@
 #include <cstddef>
 #include <limits>
 #include <string>
+#include <utility>
 
-#include "cells/elman.hpp"
 #include "gemm.hpp"
+#include "layer.hpp"
 #include "recur/error.hpp"
 
 namespace recur {
 
+template <typename T>
+struct Workspace {
+  std::vector<LayerBuffers<T>> layers;  // (layers * directions), layer-major
+  StepScratch<T> scratch;
+  std::vector<T> x;                    // (T, B, I) copy of the input
+  std::vector<std::vector<T>> inputs;  // [l >= 1]: (T, B, D*H) layer l's input, dropout applied
+  std::vector<std::vector<T>> masks;   // [l >= 1]: (T, B, D*H) 0 or 1 / (1 - p)
+  std::vector<T> top;                  // (T, B, D*H) the top layer's outputs, when D = 2
+  std::vector<T> y;                    // (T, B, O)
+  std::vector<T> dy;                   // (T, B, O) dLoss/dy with padded steps zeroed
+  std::vector<T> grad_out;             // (T, B, D*H) dLoss/d(a layer's output)
+  std::vector<T> grad_in;              // (T, B, D*H) dLoss/d(its input)
+  std::vector<int> lengths;            // (B) of the last forward
+  bool padded = false;                 // some sequence of the last forward is shorter
+  bool dropped = false;                // the last forward applied dropout
+  std::vector<T> step_xw, step_h, step_c, step_cache;  // step(): one step of one layer
+};
+
 namespace {
 
+// Tensors per layer and direction: weight_ih, weight_hh and one bias, or two for GRU.
+int tensors_per_layer(CellKind cell) {
+  return cell == CellKind::kGru ? 4 : 3;
+}
+
 std::vector<TensorInfo> layout(const NetworkConfig& c) {
-  const int I = c.input_size, H = c.hidden_size, O = c.output_size;
-  std::vector<TensorInfo> tensors = {
-      {"rnn.weight_ih_l0", {H, I}, 0, 0}, {"rnn.weight_hh_l0", {H, H}, 0, 0},
-      {"rnn.bias_l0", {H}, 0, 0},         {"readout.weight", {O, H}, 0, 0},
-      {"readout.bias", {O}, 0, 0},
-  };
+  const int H = c.hidden_size, D = c.directions(), G = gate_count(c.cell) * H;
+  std::vector<TensorInfo> tensors;
+  for (int l = 0; l < c.layers; ++l) {
+    for (int d = 0; d < D; ++d) {
+      const std::string suffix = "_l" + std::to_string(l) + (d ? "_reverse" : "");
+      const int in = l == 0 ? c.input_size : D * H;
+      tensors.push_back({"rnn.weight_ih" + suffix, {G, in}, 0, 0});
+      tensors.push_back({"rnn.weight_hh" + suffix, {G, H}, 0, 0});
+      if (c.cell == CellKind::kGru) {
+        tensors.push_back({"rnn.bias_ih" + suffix, {G}, 0, 0});
+        tensors.push_back({"rnn.bias_hh" + suffix, {G}, 0, 0});
+      } else {
+        tensors.push_back({"rnn.bias" + suffix, {G}, 0, 0});
+      }
+    }
+  }
+  tensors.push_back({"readout.weight", {c.output_size, D * H}, 0, 0});
+  tensors.push_back({"readout.bias", {c.output_size}, 0, 0});
   std::size_t offset = 0;
   for (TensorInfo& t : tensors) {
     t.size = 1;
@@ -37,6 +73,32 @@ void check_size(const char* what, int value) {
   }
 }
 
+template <typename T>
+void grow(std::vector<T>& v, std::size_t size) {
+  if (v.size() < size) v.resize(size);
+}
+
+// The parameters (or gradients) of layer-direction k as pointers into a flat buffer.
+template <typename T>
+struct LayerViews {
+  T* weight_ih;
+  T* weight_hh;
+  T* bias;
+  T* bias_hh;  // GRU only
+  int input;   // weight_ih's columns
+};
+
+template <typename T, typename Buffer>
+LayerViews<T> layer_views(const std::vector<TensorInfo>& tensors, CellKind cell, int k,
+                          Buffer& buffer) {
+  const std::size_t first = static_cast<std::size_t>(k) * tensors_per_layer(cell);
+  T* base = buffer.data();
+  return {base + tensors[first].offset, base + tensors[first + 1].offset,
+          base + tensors[first + 2].offset,
+          cell == CellKind::kGru ? base + tensors[first + 3].offset : nullptr,
+          tensors[first].shape[1]};
+}
+
 }  // namespace
 
 Nonlinearity parse_nonlinearity(const std::string& name) {
@@ -49,11 +111,51 @@ const char* nonlinearity_name(Nonlinearity nonlinearity) {
   return nonlinearity == Nonlinearity::kTanh ? "tanh" : "relu";
 }
 
+CellKind parse_cell(const std::string& name) {
+  if (name == "elman") return CellKind::kElman;
+  if (name == "lstm") return CellKind::kLstm;
+  if (name == "gru") return CellKind::kGru;
+  throw Error("cell: expected elman, lstm or gru, got '" + name + "'");
+}
+
+const char* cell_name(CellKind cell) {
+  switch (cell) {
+    case CellKind::kLstm:
+      return "lstm";
+    case CellKind::kGru:
+      return "gru";
+    case CellKind::kElman:
+      break;
+  }
+  return "elman";
+}
+
+int gate_count(CellKind cell) {
+  switch (cell) {
+    case CellKind::kLstm:
+      return 4;
+    case CellKind::kGru:
+      return 3;
+    case CellKind::kElman:
+      break;
+  }
+  return 1;
+}
+
 template <typename T>
-Network<T>::Network(const NetworkConfig& config) : config_(config) {
+Network<T>::Network(const NetworkConfig& config)
+    : config_(config), ws_(std::make_unique<Workspace<T>>()) {
   check_size("input_size", config.input_size);
   check_size("hidden_size", config.hidden_size);
   check_size("output_size", config.output_size);
+  check_size("layers", config.layers);
+  if (!(config.dropout >= 0.0 && config.dropout < 1.0)) {
+    throw Error("network: dropout must be in [0, 1), got " + std::to_string(config.dropout));
+  }
+  if (config.hidden_size > std::numeric_limits<int>::max() / 8 || config.layers > 1'000'000) {
+    throw Error("network: hidden_size " + std::to_string(config.hidden_size) + " or layers " +
+                std::to_string(config.layers) + " is too large");
+  }
   tensors_ = layout(config);
   for (const TensorInfo& t : tensors_) {
     if (t.size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
@@ -64,14 +166,48 @@ Network<T>::Network(const NetworkConfig& config) : config_(config) {
   const TensorInfo& last = tensors_.back();
   params_.assign(last.offset + last.size, T(0));
   grads_.assign(params_.size(), T(0));
-  ws_.weight_hh_t.resize(static_cast<std::size_t>(config.hidden_size) * config.hidden_size);
+  const int H = config.hidden_size, G = gate_count(config.cell) * H;
+  ws_->layers.resize(static_cast<std::size_t>(config.layers) * config.directions());
+  for (LayerBuffers<T>& buf : ws_->layers) buf.weight_hh_t.resize(static_cast<std::size_t>(G) * H);
+  ws_->inputs.resize(config.layers);
+  ws_->masks.resize(config.layers);
 }
 
 template <typename T>
-typename Network<T>::Views Network<T>::views(std::vector<T>& buffer) const {
-  T* base = buffer.data();
-  return {base + tensors_[0].offset, base + tensors_[1].offset, base + tensors_[2].offset,
-          base + tensors_[3].offset, base + tensors_[4].offset};
+Network<T>::~Network() = default;
+
+template <typename T>
+Network<T>::Network(const Network& other)
+    : config_(other.config_),
+      tensors_(other.tensors_),
+      params_(other.params_),
+      grads_(other.grads_),
+      ws_(std::make_unique<Workspace<T>>(*other.ws_)),
+      dropout_random_(other.dropout_random_),
+      training_(other.training_),
+      seq_len_(other.seq_len_),
+      batch_size_(other.batch_size_) {}
+
+template <typename T>
+Network<T>& Network<T>::operator=(const Network& other) {
+  if (this != &other) {
+    Network copy(other);
+    std::swap(config_, copy.config_);
+    std::swap(tensors_, copy.tensors_);
+    std::swap(params_, copy.params_);
+    std::swap(grads_, copy.grads_);
+    std::swap(ws_, copy.ws_);
+    std::swap(dropout_random_, copy.dropout_random_);
+    training_ = copy.training_;
+    seq_len_ = copy.seq_len_;
+    batch_size_ = copy.batch_size_;
+  }
+  return *this;
+}
+
+template <typename T>
+void Network<T>::set_dropout_seed(std::uint32_t seed) {
+  dropout_random_.seed(seed);
 }
 
 template <typename T>
@@ -95,56 +231,59 @@ std::span<T> Network<T>::gradient(std::string_view name) {
 }
 
 template <typename T>
-double Network<T>::memory_bytes(const NetworkConfig& config, int seq_len, int batch_size) {
-  const double steps = static_cast<double>(seq_len) * batch_size;
-  const double I = config.input_size, H = config.hidden_size, O = config.output_size;
-  const double params = H * I + H * H + H + O * H + O;
-  // x, y, dy, dh, da over all steps; hs over steps + 1; dh_next; W_hh transposed.
-  const double workspace = steps * (I + 2 * O + 2 * H) + (steps + 2 * batch_size) * H + H * H;
-  return (2 * params + workspace) * sizeof(T);
+std::size_t Network<T>::state_size(int batch_size) const {
+  return static_cast<std::size_t>(config_.state_parts()) * batch_size * config_.hidden_size;
 }
 
 template <typename T>
-const T* Network<T>::transpose_weight_hh() {
-  const int H = config_.hidden_size;
-  const T* weight_hh = views(params_).weight_hh;
-  T* weight_hh_t = ws_.weight_hh_t.data();
-  for (int j = 0; j < H; ++j) {
-    for (int k = 0; k < H; ++k) weight_hh_t[k * H + j] = weight_hh[j * H + k];
-  }
-  return weight_hh_t;
+double Network<T>::memory_bytes(const NetworkConfig& c, int seq_len, int batch_size) {
+  const double steps = static_cast<double>(seq_len) * batch_size;
+  const double I = c.input_size, H = c.hidden_size, O = c.output_size, D = c.directions();
+  const double L = c.layers, G = gate_count(c.cell) * H;
+  const double params = L * D * (G * (I + D * H + H + 2)) + O * (D * H + 1);
+  const double cache = c.cell == CellKind::kLstm ? 5 * H : c.cell == CellKind::kGru ? 4 * H : 0;
+  const double per_layer = steps * (G * (c.cell == CellKind::kGru ? 2 : 1) + cache) +
+                           (steps + batch_size) * H * (c.cell == CellKind::kLstm ? 2 : 1) + G * H;
+  // x, y, dy; inputs and masks between layers; the top's outputs and two gradients of them.
+  const double rest = steps * (I + 2 * O + 2 * (L - 1) * D * H + 3 * D * H);
+  return (2 * params + L * D * per_layer + rest) * sizeof(T);
 }
 
 template <typename T>
 void Network<T>::reserve(int seq_len, int batch_size) {
   const std::size_t steps = static_cast<std::size_t>(seq_len) * batch_size;
-  const std::size_t rows = batch_size;
   const std::size_t I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
-  if (ws_.x.size() < steps * I) ws_.x.resize(steps * I);
-  if (ws_.hs.size() < steps * H + rows * H) ws_.hs.resize(steps * H + rows * H);
-  if (ws_.y.size() < steps * O) ws_.y.resize(steps * O);
-  if (ws_.dy.size() < steps * O) ws_.dy.resize(steps * O);
-  if (ws_.dh.size() < steps * H) ws_.dh.resize(steps * H);
-  if (ws_.da.size() < steps * H) ws_.da.resize(steps * H);
-  if (ws_.dh_next.size() < rows * H) ws_.dh_next.resize(rows * H);
+  const std::size_t DH = config_.directions() * H;
+  for (LayerBuffers<T>& buf : ws_->layers) {
+    buf.reserve(config_.cell, config_.hidden_size, seq_len, batch_size);
+  }
+  ws_->scratch.reserve(config_.cell, config_.hidden_size, batch_size);
+  grow(ws_->x, steps * I);
+  for (int l = 1; l < config_.layers; ++l) grow(ws_->inputs[l], steps * DH);
+  if (config_.directions() == 2) grow(ws_->top, steps * DH);
+  grow(ws_->y, steps * O);
+  grow(ws_->dy, steps * O);
+  grow(ws_->grad_out, steps * DH);
+  if (config_.layers > 1) grow(ws_->grad_in, steps * DH);
 }
 
 template <typename T>
-std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int batch_size,
-                                       std::span<const int> lengths, std::span<const T> h0) {
+void Network<T>::check_forward_args(std::span<const T> x, int seq_len, int batch_size,
+                                    std::span<const int> lengths, std::span<const T> state0) const {
   if (seq_len <= 0 || batch_size <= 0) {
     throw Error("forward: seq_len and batch_size must be positive, got " + std::to_string(seq_len) +
                 " and " + std::to_string(batch_size));
   }
   const int I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
-  const long long widest = std::max({I, H, O});
+  const long long widest =
+      std::max({static_cast<long long>(I), static_cast<long long>(gate_count(config_.cell)) * H,
+                static_cast<long long>(config_.directions()) * H, static_cast<long long>(O)});
   if ((static_cast<long long>(seq_len) + 1) * batch_size * widest >
       std::numeric_limits<int>::max()) {
     throw Error("forward: " + std::to_string(seq_len) + " steps of " + std::to_string(batch_size) +
                 " sequences need more than 2147483647 values per buffer; use shorter batches");
   }
-  const int rows = seq_len * batch_size;  // every (t, b) pair
-  if (x.size() != static_cast<std::size_t>(rows) * I) {
+  if (x.size() != static_cast<std::size_t>(seq_len) * batch_size * I) {
     throw Error("forward: x has " + std::to_string(x.size()) + " values, expected [" +
                 std::to_string(seq_len) + ", " + std::to_string(batch_size) + ", " +
                 std::to_string(I) + "]");
@@ -159,81 +298,139 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
                   ", expected 0 to " + std::to_string(seq_len));
     }
   }
-  if (!h0.empty() && h0.size() != static_cast<std::size_t>(batch_size) * H) {
-    throw Error("forward: h0 has " + std::to_string(h0.size()) + " values, expected [" +
+  if (!state0.empty() && state0.size() != state_size(batch_size)) {
+    throw Error("forward: the initial state has " + std::to_string(state0.size()) +
+                " values, expected [" + std::to_string(config_.state_parts()) + ", " +
                 std::to_string(batch_size) + ", " + std::to_string(H) + "]");
   }
+}
+
+namespace {
+
+// Layer-direction k's outputs h(t), copied into columns [d H, (d + 1) H) of out (T, B, D*H).
+template <typename T>
+void gather_outputs(const LayerBuffers<T>& buf, bool reverse, int d, int D, int seq_len, int B,
+                    int H, T* out) {
+  const std::size_t step = static_cast<std::size_t>(B) * H;
+  for (int t = 0; t < seq_len; ++t) {
+    const T* h = buf.hs.data() + state_index(reverse, t) * step;
+    for (int b = 0; b < B; ++b) {
+      std::copy(h + b * H, h + (b + 1) * H,
+                out + (static_cast<std::size_t>(t) * B + b) * D * H + d * H);
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int batch_size,
+                                       std::span<const int> lengths, std::span<const T> state0) {
+  check_forward_args(x, seq_len, batch_size, lengths, state0);
   reserve(seq_len, batch_size);
+  Workspace<T>& ws = *ws_;
   seq_len_ = seq_len;
   batch_size_ = batch_size;
-  ws_.lengths.assign(batch_size, seq_len);  // grows once, then reuses its capacity
-  std::copy(lengths.begin(), lengths.end(), ws_.lengths.begin());
-  const Views param = views(params_);
-  const T* weight_ih = param.weight_ih;
-  const T* bias = param.bias;
-  const T* weight_o = param.weight_o;
-  const T* bias_o = param.bias_o;
-  const T* weight_hh_t = transpose_weight_hh();
+  ws.lengths.assign(batch_size, seq_len);  // grows once, then reuses its capacity
+  std::copy(lengths.begin(), lengths.end(), ws.lengths.begin());
+  ws.padded = std::any_of(ws.lengths.begin(), ws.lengths.end(), [&](int n) { return n < seq_len; });
+  const int H = config_.hidden_size, O = config_.output_size, D = config_.directions();
+  const int L = config_.layers, G = gate_count(config_.cell) * H, B = batch_size;
+  const int rows = seq_len * B;  // every (t, b) pair
+  const std::size_t step = static_cast<std::size_t>(B) * H;
+  const bool lstm = config_.cell == CellKind::kLstm;
+  ws.dropped = training_ && config_.dropout > 0 && L > 1;
+  std::copy(x.begin(), x.end(), ws.x.begin());
 
-  std::copy(x.begin(), x.end(), ws_.x.begin());
-  T* xw = ws_.da.data();  // the input projection borrows da's space until backward
-  gemm(Trans::kNo, Trans::kYes, rows, H, I, T(1), ws_.x.data(), I, weight_ih, I, T(0), xw, H);
-
-  const int step = batch_size * H;
-  T* hs = ws_.hs.data();
-  if (h0.empty()) {
-    std::fill(hs, hs + step, T(0));
-  } else {
-    std::copy(h0.begin(), h0.end(), hs);
+  for (int l = 0; l < L; ++l) {
+    const T* in = l == 0 ? ws.x.data() : ws.inputs[l].data();
+    for (int d = 0; d < D; ++d) {
+      const int k = l * D + d;
+      LayerBuffers<T>& buf = ws.layers[k];
+      const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, k, params_);
+      transpose_weight_hh(gate_count(config_.cell), H, p.weight_hh, buf);
+      gemm(Trans::kNo, Trans::kYes, rows, G, p.input, T(1), in, p.input, p.weight_ih, p.input, T(0),
+           buf.xw.data(), G);
+      const std::size_t init = (d ? seq_len : 0) * step;
+      for (int part = 0; part < (lstm ? 2 : 1); ++part) {
+        T* s = (part ? buf.cs.data() : buf.hs.data()) + init;
+        if (state0.empty()) {
+          std::fill(s, s + step, T(0));
+        } else {
+          const T* from = state0.data() + (static_cast<std::size_t>(part) * L * D + k) * step;
+          std::copy(from, from + step, s);
+        }
+      }
+      const CellWeights<T> w{config_.nonlinearity,   H,      p.weight_hh,
+                             buf.weight_hh_t.data(), p.bias, p.bias_hh};
+      const LayerShape shape{config_.cell, d == 1, seq_len, B,
+                             ws.padded ? ws.lengths.data() : nullptr};
+      layer_forward(shape, w, buf, ws.scratch);
+    }
+    if (l + 1 < L) {
+      T* next = ws.inputs[l + 1].data();
+      for (int d = 0; d < D; ++d) {
+        gather_outputs(ws.layers[l * D + d], d == 1, d, D, seq_len, B, H, next);
+      }
+      if (ws.dropped) {
+        const std::size_t n = static_cast<std::size_t>(rows) * D * H;
+        grow(ws.masks[l + 1], n);
+        T* mask = ws.masks[l + 1].data();
+        const T keep = T(1) / static_cast<T>(1.0 - config_.dropout);
+        for (std::size_t i = 0; i < n; ++i) {
+          mask[i] = dropout_random_.random_sample() < config_.dropout ? T(0) : keep;
+          next[i] *= mask[i];
+        }
+      }
+    }
   }
-  for (int t = 0; t < seq_len; ++t) {
-    elman_forward_step(config_.nonlinearity, batch_size, H, xw + t * step, hs + t * step,
-                       weight_hh_t, bias, hs + (t + 1) * step);
+  const T* top = ws.layers[(L - 1) * D].hs.data() + step;
+  if (D == 2) {
+    for (int d = 0; d < D; ++d) {
+      gather_outputs(ws.layers[(L - 1) * D + d], d == 1, d, D, seq_len, B, H, ws.top.data());
+    }
+    top = ws.top.data();
   }
 
-  T* y = ws_.y.data();
-  gemm(Trans::kNo, Trans::kYes, rows, O, H, T(1), hs + step, H, weight_o, H, T(0), y, O);
+  const TensorInfo& wo = tensors_[tensors_.size() - 2];
+  const T* weight_o = params_.data() + wo.offset;
+  const T* bias_o = params_.data() + tensors_.back().offset;
+  T* y = ws.y.data();
+  gemm(Trans::kNo, Trans::kYes, rows, O, D * H, T(1), top, D * H, weight_o, D * H, T(0), y, O);
   for (int t = 0; t < seq_len; ++t) {
-    for (int b = 0; b < batch_size; ++b) {
-      T* y_row = y + (t * batch_size + b) * O;
-      if (t < ws_.lengths[b]) {
+    for (int b = 0; b < B; ++b) {
+      T* y_row = y + (static_cast<std::size_t>(t) * B + b) * O;
+      if (t < ws.lengths[b]) {
         for (int o = 0; o < O; ++o) y_row[o] += bias_o[o];
       } else {
         std::fill(y_row, y_row + O, T(0));
       }
     }
   }
-  return std::span<const T>(ws_.y).first(static_cast<std::size_t>(rows) * O);
+  return std::span<const T>(ws.y).first(static_cast<std::size_t>(rows) * O);
 }
 
 template <typename T>
 void Network<T>::backward(std::span<const T> dy) {
-  const int I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
-  const int rows = seq_len_ * batch_size_;
+  const int H = config_.hidden_size, O = config_.output_size, D = config_.directions();
+  const int L = config_.layers, G = gate_count(config_.cell) * H, B = batch_size_;
+  const int rows = seq_len_ * B;
   if (rows == 0) throw Error("backward: called before forward");
   if (dy.size() != static_cast<std::size_t>(rows) * O) {
     throw Error("backward: dy has " + std::to_string(dy.size()) + " values, expected [" +
-                std::to_string(seq_len_) + ", " + std::to_string(batch_size_) + ", " +
-                std::to_string(O) + "]");
+                std::to_string(seq_len_) + ", " + std::to_string(B) + ", " + std::to_string(O) +
+                "]");
   }
-  const Views param = views(params_);
-  const Views grad = views(grads_);
-  const T* weight_hh = param.weight_hh;
-  const T* weight_o = param.weight_o;
-  T* dweight_ih = grad.weight_ih;
-  T* dweight_hh = grad.weight_hh;
-  T* dbias = grad.bias;
-  T* dweight_o = grad.weight_o;
-  T* dbias_o = grad.bias_o;
+  Workspace<T>& ws = *ws_;
   std::fill(grads_.begin(), grads_.end(), T(0));
+  const std::size_t step = static_cast<std::size_t>(B) * H;
 
-  // dy with padded steps zeroed: then nothing flows from them, and since padding comes after
-  // every real step, nothing flows into them either.
-  T* dy_masked = ws_.dy.data();
+  // dy with padded steps zeroed: then nothing flows from them.
+  T* dy_masked = ws.dy.data();
   for (int t = 0; t < seq_len_; ++t) {
-    for (int b = 0; b < batch_size_; ++b) {
-      const std::size_t at = static_cast<std::size_t>(t * batch_size_ + b) * O;
-      if (t < ws_.lengths[b]) {
+    for (int b = 0; b < B; ++b) {
+      const std::size_t at = (static_cast<std::size_t>(t) * B + b) * O;
+      if (t < ws.lengths[b]) {
         std::copy(dy.begin() + at, dy.begin() + at + O, dy_masked + at);
       } else {
         std::fill(dy_masked + at, dy_masked + at + O, T(0));
@@ -241,79 +438,139 @@ void Network<T>::backward(std::span<const T> dy) {
     }
   }
 
-  const int step = batch_size_ * H;
-  const T* hs = ws_.hs.data();
-  T* dh = ws_.dh.data();
-  T* da = ws_.da.data();
-  T* dh_next = ws_.dh_next.data();
-
   // Readout, for all steps at once.
-  gemm(Trans::kYes, Trans::kNo, O, H, rows, T(1), dy_masked, O, hs + step, H, T(0), dweight_o, H);
-  add_column_sums(rows, O, dy_masked, dbias_o);
-  gemm(Trans::kNo, Trans::kNo, rows, H, O, T(1), dy_masked, O, weight_o, H, T(0), dh, H);
+  const T* top = D == 2 ? ws.top.data() : ws.layers[(L - 1) * D].hs.data() + step;
+  const TensorInfo& wo = tensors_[tensors_.size() - 2];
+  gemm(Trans::kYes, Trans::kNo, O, D * H, rows, T(1), dy_masked, O, top, D * H, T(0),
+       grads_.data() + wo.offset, D * H);
+  add_column_sums(rows, O, dy_masked, grads_.data() + tensors_.back().offset);
+  gemm(Trans::kNo, Trans::kNo, rows, D * H, O, T(1), dy_masked, O, params_.data() + wo.offset,
+       D * H, T(0), ws.grad_out.data(), D * H);
 
-  // Backpropagation through time.
-  std::fill(dh_next, dh_next + step, T(0));
-  for (int t = seq_len_ - 1; t >= 0; --t) {
-    elman_backward_step(config_.nonlinearity, batch_size_, H, hs + (t + 1) * step, dh + t * step,
-                        weight_hh, da + t * step, dh_next);
+  for (int l = L - 1; l >= 0; --l) {
+    const T* in = l == 0 ? ws.x.data() : ws.inputs[l].data();
+    for (int d = 0; d < D; ++d) {
+      const int k = l * D + d;
+      LayerBuffers<T>& buf = ws.layers[k];
+      const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, k, params_);
+      const LayerViews<T> g = layer_views<T>(tensors_, config_.cell, k, grads_);
+      const CellWeights<T> w{config_.nonlinearity,   H,      p.weight_hh,
+                             buf.weight_hh_t.data(), p.bias, p.bias_hh};
+      const LayerShape shape{config_.cell, d == 1, seq_len_, B,
+                             ws.padded ? ws.lengths.data() : nullptr};
+      layer_backward(shape, w, ws.grad_out.data() + d * H, D * H, buf, ws.scratch);
+      // Weight gradients, for all steps at once.
+      const T* dxw = buf.xw.data();
+      const T* dhw = config_.cell == CellKind::kGru ? buf.dhw.data() : dxw;
+      const T* h_prev = buf.hs.data() + (d ? step : 0);
+      gemm(Trans::kYes, Trans::kNo, G, p.input, rows, T(1), dxw, G, in, p.input, T(0), g.weight_ih,
+           p.input);
+      gemm(Trans::kYes, Trans::kNo, G, H, rows, T(1), dhw, G, h_prev, H, T(0), g.weight_hh, H);
+      add_column_sums(rows, G, dxw, g.bias);
+      if (g.bias_hh != nullptr) add_column_sums(rows, G, dhw, g.bias_hh);
+    }
+    if (l == 0) break;
+    // dLoss/d(layer l's input) = sum over directions of dxw W_ih: layer l-1's output gradient.
+    const int in_width = D * H;
+    for (int d = 0; d < D; ++d) {
+      const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, l * D + d, params_);
+      gemm(Trans::kNo, Trans::kNo, rows, in_width, G, T(1), ws.layers[l * D + d].xw.data(), G,
+           p.weight_ih, in_width, T(d ? 1 : 0), ws.grad_in.data(), in_width);
+    }
+    if (ws.dropped) {
+      const T* mask = ws.masks[l].data();
+      const std::size_t n = static_cast<std::size_t>(rows) * in_width;
+      for (std::size_t i = 0; i < n; ++i) ws.grad_in[i] *= mask[i];
+    }
+    std::swap(ws.grad_out, ws.grad_in);
   }
-
-  // Weight gradients, for all steps at once.
-  gemm(Trans::kYes, Trans::kNo, H, I, rows, T(1), da, H, ws_.x.data(), I, T(0), dweight_ih, I);
-  gemm(Trans::kYes, Trans::kNo, H, H, rows, T(1), da, H, hs, H, T(0), dweight_hh, H);
-  add_column_sums(rows, H, da, dbias);
 }
 
 template <typename T>
 void Network<T>::step(std::span<const T> x_t, std::span<T> state, std::span<T> y_t,
                       int batch_size) {
   const int I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
+  const int L = config_.layers, G = gate_count(config_.cell) * H;
+  if (config_.bidirectional) {
+    throw Error("step: a bidirectional network needs the whole sequence; use forward");
+  }
   const auto rows = static_cast<std::size_t>(batch_size);
-  if (batch_size <= 0 || x_t.size() != rows * I || state.size() != rows * H ||
+  if (batch_size <= 0 || x_t.size() != rows * I || state.size() != state_size(batch_size) ||
       y_t.size() != rows * O) {
     throw Error("step: expected x_t [" + std::to_string(batch_size) + ", " + std::to_string(I) +
-                "], state [" + std::to_string(batch_size) + ", " + std::to_string(H) +
-                "] and y_t [" + std::to_string(batch_size) + ", " + std::to_string(O) + "], got " +
+                "], state of " + std::to_string(state_size(batch_size)) + " values and y_t [" +
+                std::to_string(batch_size) + ", " + std::to_string(O) + "], got " +
                 std::to_string(x_t.size()) + ", " + std::to_string(state.size()) + " and " +
                 std::to_string(y_t.size()) + " values");
   }
-  if (ws_.step_xw.size() < rows * H) ws_.step_xw.resize(rows * H);
-  if (ws_.step_h.size() < rows * H) ws_.step_h.resize(rows * H);
-  const Views param = views(params_);
-  const T* weight_hh_t = transpose_weight_hh();
-  T* xw = ws_.step_xw.data();
-  T* h = ws_.step_h.data();
-  gemm(Trans::kNo, Trans::kYes, batch_size, H, I, T(1), x_t.data(), I, param.weight_ih, I, T(0), xw,
-       H);
-  elman_forward_step(config_.nonlinearity, batch_size, H, xw, state.data(), weight_hh_t, param.bias,
-                     h);
-  std::copy(h, h + rows * H, state.begin());
-  gemm(Trans::kNo, Trans::kYes, batch_size, O, H, T(1), h, H, param.weight_o, H, T(0), y_t.data(),
-       O);
+  Workspace<T>& ws = *ws_;
+  grow(ws.step_xw, rows * G);
+  grow(ws.step_h, rows * H);
+  grow(ws.step_c, rows * H);
+  grow(ws.step_cache, rows * std::max(cache_width(config_.cell, H), 1));
+  ws.scratch.reserve(config_.cell, H, batch_size);
+  const bool lstm = config_.cell == CellKind::kLstm;
+  const std::size_t part = rows * H;
+  for (int l = 0; l < L; ++l) {
+    const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, l, params_);
+    LayerBuffers<T>& buf = ws.layers[l];
+    const T* in = l == 0 ? x_t.data() : state.data() + (l - 1) * part;
+    gemm(Trans::kNo, Trans::kYes, batch_size, G, p.input, T(1), in, p.input, p.weight_ih, p.input,
+         T(0), ws.step_xw.data(), G);
+    transpose_weight_hh(gate_count(config_.cell), H, p.weight_hh, buf);
+    const CellWeights<T> w{config_.nonlinearity,   H,      p.weight_hh,
+                           buf.weight_hh_t.data(), p.bias, p.bias_hh};
+    T* h = state.data() + l * part;
+    T* c = lstm ? state.data() + (L + l) * part : nullptr;
+    const ForwardStep<T> fs{batch_size,
+                            nullptr,
+                            ws.step_xw.data(),
+                            h,
+                            c,
+                            ws.step_h.data(),
+                            ws.step_c.data(),
+                            ws.step_cache.data(),
+                            ws.scratch.gates.data()};
+    cell_forward(config_.cell, w, fs);
+    std::copy(ws.step_h.begin(), ws.step_h.begin() + part, h);
+    if (lstm) std::copy(ws.step_c.begin(), ws.step_c.begin() + part, c);
+  }
+  const TensorInfo& wo = tensors_[tensors_.size() - 2];
+  const T* bias_o = params_.data() + tensors_.back().offset;
+  gemm(Trans::kNo, Trans::kYes, batch_size, O, H, T(1), state.data() + (L - 1) * part, H,
+       params_.data() + wo.offset, H, T(0), y_t.data(), O);
   for (std::size_t r = 0; r < rows; ++r) {
-    for (int o = 0; o < O; ++o) y_t[r * O + o] += param.bias_o[o];
+    for (int o = 0; o < O; ++o) y_t[r * O + o] += bias_o[o];
   }
 }
 
 template <typename T>
 void Network<T>::final_state(std::span<T> out) const {
-  const int H = config_.hidden_size;
   if (seq_len_ == 0) throw Error("final_state: called before forward");
-  if (out.size() != static_cast<std::size_t>(batch_size_) * H) {
-    throw Error("final_state: out has " + std::to_string(out.size()) + " values, expected [" +
-                std::to_string(batch_size_) + ", " + std::to_string(H) + "]");
+  if (out.size() != state_size(batch_size_)) {
+    throw Error("final_state: out has " + std::to_string(out.size()) + " values, expected " +
+                std::to_string(state_size(batch_size_)));
   }
-  for (int b = 0; b < batch_size_; ++b) {
-    const T* h = ws_.hs.data() + (static_cast<std::size_t>(ws_.lengths[b]) * batch_size_ + b) * H;
-    std::copy(h, h + H, out.begin() + static_cast<std::size_t>(b) * H);
+  const int D = config_.directions(), L = config_.layers;
+  const std::size_t step = static_cast<std::size_t>(batch_size_) * config_.hidden_size;
+  const bool lstm = config_.cell == CellKind::kLstm;
+  for (int k = 0; k < L * D; ++k) {
+    const LayerBuffers<T>& buf = ws_->layers[k];
+    const std::size_t at = (k % D ? 0 : seq_len_) * step;  // padding carried the state here
+    std::copy(buf.hs.begin() + at, buf.hs.begin() + at + step, out.begin() + k * step);
+    if (lstm) {
+      std::copy(buf.cs.begin() + at, buf.cs.begin() + at + step, out.begin() + (L * D + k) * step);
+    }
   }
 }
 
 template <typename T>
 std::span<const T> Network<T>::hidden() const {
+  const std::size_t values =
+      static_cast<std::size_t>(seq_len_) * batch_size_ * config_.directions() * config_.hidden_size;
+  if (config_.directions() == 2) return std::span<const T>(ws_->top).first(values);
   const std::size_t step = static_cast<std::size_t>(batch_size_) * config_.hidden_size;
-  return std::span<const T>(ws_.hs).subspan(step, step * seq_len_);
+  return std::span<const T>(ws_->layers[config_.layers - 1].hs).subspan(step, values);
 }
 
 template class Network<float>;

@@ -1,17 +1,23 @@
-// Network: one Elman recurrent layer and a linear readout at every time step.
+// Network: a stack of recurrent layers (Elman, LSTM or GRU cells, one or two directions) and a
+// linear readout at every time step.
 //
-//   h(t) = f(W_ih x(t) + W_hh h(t-1) + b),   h(-1) = h0 or 0,   f = tanh or relu
-//   y(t) = W_o h(t) + c
+//   layer 0 reads x(t); layer k reads layer k-1's output (both directions concatenated, with
+//   dropout between layers in training); y(t) = W_o h_top(t) + c
 //
 // Tensors are time-major and row-major: a batch of sequences is [T, B, F], and the slice for
-// one time step is a contiguous B x F matrix. Weights keep PyTorch's orientation and names.
+// one time step is a contiguous B x F matrix. Weights keep PyTorch's orientation, gate order
+// and names (nn.RNN / nn.LSTM / nn.GRU), so that a model moves between the two as a file.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "recur/random.hpp"
 
 namespace recur {
 
@@ -22,11 +28,31 @@ enum class Nonlinearity { kTanh, kRelu };
 Nonlinearity parse_nonlinearity(const std::string& name);
 const char* nonlinearity_name(Nonlinearity nonlinearity);
 
+// The recurrent cell, with PyTorch's gate order:
+//   elman  h = f(W_ih x + W_hh h' + b)
+//   lstm   gates i, f, g, o: c = f c' + i g, h = o tanh(c)
+//   gru    gates r, z, n:    n = tanh(W_in x + b_in + r (W_hn h' + b_hn)), h = (1 - z) n + z h'
+enum class CellKind { kElman, kLstm, kGru };
+
+// "elman", "lstm" or "gru"; throws Error otherwise.
+CellKind parse_cell(const std::string& name);
+const char* cell_name(CellKind cell);
+// Gates per cell: 1, 4 or 3. Weight matrices stack them: weight_ih is [gates * H, I].
+int gate_count(CellKind cell);
+
 struct NetworkConfig {
   int input_size = 1;
   int hidden_size = 8;
   int output_size = 1;
-  Nonlinearity nonlinearity = Nonlinearity::kTanh;
+  Nonlinearity nonlinearity = Nonlinearity::kTanh;  // Elman only
+  CellKind cell = CellKind::kElman;
+  int layers = 1;
+  bool bidirectional = false;
+  double dropout = 0.0;  // on the inputs of layers 1.., in training only (as nn.LSTM's)
+
+  int directions() const { return bidirectional ? 2 : 1; }
+  // Matrices [layers * directions, batch, H] in the recurrent state: h, and c for an LSTM.
+  int state_parts() const { return (cell == CellKind::kLstm ? 2 : 1) * layers * directions(); }
 };
 
 // One named tensor of a network: a view of `size` elements at `offset` in the flat parameter
@@ -39,15 +65,25 @@ struct TensorInfo {
 };
 
 template <typename T>
+struct Workspace;  // the buffers of one forward and backward (network.cpp)
+
+template <typename T>
 class Network {
  public:
-  // Throws recur::Error if a size is not positive. Parameters start at zero.
+  // Throws recur::Error if a size is not positive or dropout is not in [0, 1). Parameters
+  // start at zero.
   explicit Network(const NetworkConfig& config);
+  ~Network();
+  Network(const Network& other);
+  Network& operator=(const Network& other);
 
   const NetworkConfig& config() const { return config_; }
 
-  // The tensors, in file order: rnn.weight_ih_l0 (H, I), rnn.weight_hh_l0 (H, H),
-  // rnn.bias_l0 (H), readout.weight (O, H), readout.bias (O).
+  // The tensors, in PyTorch's state_dict order: for each layer k and direction (suffix "" or
+  // "_reverse"): rnn.weight_ih_l{k} (G*H, I or D*H), rnn.weight_hh_l{k} (G*H, H), then the
+  // biases: rnn.bias_l{k} (G*H) for Elman and LSTM, whose two PyTorch biases are only ever
+  // summed, or rnn.bias_ih_l{k} and rnn.bias_hh_l{k} (3H each) for GRU, whose b_hn sits
+  // inside r (W_hn h + b_hn). Then readout.weight (O, D*H) and readout.bias (O).
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo& tensor(std::string_view name) const;  // throws Error if unknown
 
@@ -59,78 +95,71 @@ class Network {
   std::span<T> parameter(std::string_view name);
   std::span<T> gradient(std::string_view name);
 
+  // Values in the recurrent state of a batch: state_parts() matrices [B, H], laid out as
+  // PyTorch's h_n [layers * directions, B, H], followed for an LSTM by c_n in the same shape.
+  std::size_t state_size(int batch_size) const;
+
   // Bytes a network of this configuration needs for its parameters, gradients and the
   // workspace of one forward and backward of [seq_len, batch_size], computed without
   // allocating, so that callers can refuse sizes that cannot fit before trying.
   static double memory_bytes(const NetworkConfig& config, int seq_len, int batch_size);
 
-  // Runs x [seq_len, batch, input_size] from a zero hidden state. Returns y
-  // [seq_len, batch, output_size], a view valid until the next forward. Keeps what backward
-  // needs in a workspace that grows only when a larger (seq_len, batch) arrives.
+  // Training mode applies dropout between layers (if the config asks for it); evaluation
+  // mode (the default) does not. Each training forward draws a new mask from a stream
+  // seeded by set_dropout_seed (default 0) and advanced by each forward.
+  void set_training(bool training) { training_ = training; }
+  bool training() const { return training_; }
+  void set_dropout_seed(std::uint32_t seed);
+
+  // Runs x [seq_len, batch, input_size]. Returns y [seq_len, batch, output_size], a view valid
+  // until the next forward. Keeps what backward needs in a workspace that grows only when a
+  // larger (seq_len, batch) arrives.
   //
   // Sequences of different lengths: lengths[b] (0..seq_len) is sequence b's length, and its
-  // steps t >= lengths[b] are padding. Padding never reaches a real step (it comes after), its
-  // outputs are 0, and backward ignores dy there, so a padded batch gives the same outputs and
-  // gradients as its sequences one by one. Empty lengths: every sequence is seq_len long.
+  // steps t >= lengths[b] are padding: their outputs are 0, backward ignores dy there, and the
+  // reverse direction starts at each sequence's own last step, as PyTorch's packed sequences
+  // do. A padded batch gives the same outputs and gradients as its sequences one by one.
+  // Empty lengths: every sequence is seq_len long.
   //
-  // h0 [batch, hidden_size] is the initial hidden state (empty: zeros); final_state() gives
+  // state0 (state_size(batch) values; empty: zeros) is the initial state; final_state() gives
   // each sequence's state after its last real step, so that one call can carry on where the
-  // last stopped. Gradients stop at h0: backward does not reach into an earlier call.
+  // last stopped. Gradients stop at state0: backward does not reach into an earlier call.
   std::span<const T> forward(std::span<const T> x, int seq_len, int batch_size,
-                             std::span<const int> lengths = {}, std::span<const T> h0 = {});
+                             std::span<const int> lengths = {}, std::span<const T> state0 = {});
 
-  // One time step for streaming input: x_t [batch, input_size] and state [batch,
-  // hidden_size] (h(t-1) in, h(t) out) give y_t [batch, output_size]. Stepping through a
-  // sequence gives what forward gives for the whole of it. Nothing is allocated after the
-  // first call with the largest batch; each call transposes W_hh (H^2 copies, the size of the
-  // step's own work at batch 1). Does not disturb what backward needs from the last forward.
+  // One time step for streaming input: x_t [batch, input_size] and state (state_size(batch)
+  // values; in: the state after t-1, out: after t) give y_t [batch, output_size]. Stepping
+  // through a sequence gives what forward gives for the whole of it (in evaluation mode).
+  // Nothing is allocated after the first call with the largest batch. Does not disturb what
+  // backward needs from the last forward. Throws Error for a bidirectional network, whose
+  // reverse direction needs the whole sequence.
   void step(std::span<const T> x_t, std::span<T> state, std::span<T> y_t, int batch_size);
 
-  // [batch, hidden_size] of the last forward: h after each sequence's last real step (h0, or
-  // zeros, for a sequence of length 0). Throws Error if out has another size.
+  // The state after the last forward (state_size(batch) values): for each sequence, the
+  // forward direction's state after its last real step and the reverse direction's after
+  // step 0, as PyTorch's h_n (and c_n). Throws Error if out has another size.
   void final_state(std::span<T> out) const;
 
   // Backpropagation through time for the last forward: dy is dLoss/dy, [seq_len, batch,
   // output_size]. Overwrites gradients() with dLoss/dparameters.
   void backward(std::span<const T> dy);
 
-  // Hidden states of the last forward, [seq_len, batch, hidden_size].
+  // The top layer's outputs of the last forward, [seq_len, batch, directions * hidden_size]
+  // (padded steps unspecified).
   std::span<const T> hidden() const;
 
  private:
-  // The tensors as pointers into a flat buffer (params_ or grads_), taken afresh by each
-  // forward and backward so that copies of a Network stay valid.
-  struct Views {
-    T* weight_ih;  // (H, I)
-    T* weight_hh;  // (H, H)
-    T* bias;       // (H)
-    T* weight_o;   // (O, H)
-    T* bias_o;     // (O)
-  };
-  Views views(std::vector<T>& buffer) const;
-
-  struct Workspace {
-    std::vector<T> weight_hh_t;  // (H, H) W_hh transposed, for the forward time loop
-    std::vector<T> x;            // (T, B, I) copy of the input
-    std::vector<T> hs;           // (T + 1, B, H) hidden states; hs[0] is the initial state
-    std::vector<T> y;            // (T, B, O)
-    std::vector<T> dy;           // (T, B, O) dLoss/dy with padded steps zeroed
-    std::vector<int> lengths;    // (B) of the last forward
-    std::vector<T> dh;           // (T, B, H) dLoss/dh(t) from the readout
-    std::vector<T> da;           // (T, B, H) dLoss/d(pre-activation); x-projection in forward
-    std::vector<T> dh_next;      // (B, H) dLoss/dh(t-1) carried back through time
-    std::vector<T> step_xw;      // (B, H) step(): the input projection
-    std::vector<T> step_h;       // (B, H) step(): the new state
-  };
   void reserve(int seq_len, int batch_size);
-  // W_hh transposed into the workspace, so that the forward step streams its rows.
-  const T* transpose_weight_hh();
+  void check_forward_args(std::span<const T> x, int seq_len, int batch_size,
+                          std::span<const int> lengths, std::span<const T> state0) const;
 
   NetworkConfig config_;
   std::vector<TensorInfo> tensors_;
   std::vector<T> params_;
   std::vector<T> grads_;
-  Workspace ws_;
+  std::unique_ptr<Workspace<T>> ws_;  // copies start with an empty one
+  NumpyRandom dropout_random_;
+  bool training_ = false;
   int seq_len_ = 0;  // of the last forward
   int batch_size_ = 0;
 };

@@ -8,38 +8,41 @@
 namespace recur {
 
 template <typename T>
-void elman_forward_step(Nonlinearity f, int batch_size, int hidden_size, const T* xw,
-                        const T* h_prev, const T* weight_hh_t, const T* bias, T* h) {
-  const int n = batch_size * hidden_size;
-  std::copy(xw, xw + n, h);
-  // The sum is (xw + h_prev W_hh^T) + b, in the seed notebook's order.
-  gemm(Trans::kNo, Trans::kNo, batch_size, hidden_size, hidden_size, T(1), h_prev, hidden_size,
-       weight_hh_t, hidden_size, T(1), h, hidden_size);
-  if (f == Nonlinearity::kTanh) {
-    add_bias_tanh(batch_size, hidden_size, bias, h);
+void elman_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
+  const int H = w.hidden, n = s.batch * H;
+  std::copy(s.xw, s.xw + n, s.h);
+  gemm(Trans::kNo, Trans::kNo, s.batch, H, H, T(1), s.h_prev, H, w.weight_hh_t, H, T(1), s.h, H);
+  if (w.nonlinearity == Nonlinearity::kTanh) {
+    add_bias_tanh(s.batch, H, w.bias, s.h);
   } else {
-    add_bias_relu(batch_size, hidden_size, bias, h);
+    add_bias_relu(s.batch, H, w.bias, s.h);
+  }
+  if (s.active == nullptr) return;
+  for (int b = 0; b < s.batch; ++b) {
+    if (!s.active[b]) std::copy(s.h_prev + b * H, s.h_prev + (b + 1) * H, s.h + b * H);
   }
 }
 
 template <typename T>
-void elman_backward_step(Nonlinearity f, int batch_size, int hidden_size, const T* h,
-                         const T* dh_out, const T* weight_hh, T* da, T* dh_next) {
-  const int n = batch_size * hidden_size;
-  if (f == Nonlinearity::kTanh) {
-    for (int i = 0; i < n; ++i) da[i] = (T(1) - h[i] * h[i]) * (dh_out[i] + dh_next[i]);
+void elman_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
+  const int H = w.hidden, n = s.batch * H;
+  if (w.nonlinearity == Nonlinearity::kTanh) {
+    for (int i = 0; i < n; ++i) s.dxw[i] = (T(1) - s.h[i] * s.h[i]) * s.dh[i];
   } else {
-    for (int i = 0; i < n; ++i) da[i] = h[i] > T(0) ? dh_out[i] + dh_next[i] : T(0);
+    for (int i = 0; i < n; ++i) s.dxw[i] = s.h[i] > T(0) ? s.dh[i] : T(0);
   }
-  gemm(Trans::kNo, Trans::kNo, batch_size, hidden_size, hidden_size, T(1), da, hidden_size,
-       weight_hh, hidden_size, T(0), dh_next, hidden_size);
+  std::fill(s.dh_prev, s.dh_prev + n, T(0));
+  if (s.active == nullptr) return;
+  for (int b = 0; b < s.batch; ++b) {
+    if (s.active[b]) continue;
+    std::fill(s.dxw + b * H, s.dxw + (b + 1) * H, T(0));
+    std::copy(s.dh + b * H, s.dh + (b + 1) * H, s.dh_prev + b * H);
+  }
 }
 
-#define RECUR_INSTANTIATE(T)                                                                     \
-  template void elman_forward_step<T>(Nonlinearity, int, int, const T*, const T*, const T*,      \
-                                      const T*, T*);                                             \
-  template void elman_backward_step<T>(Nonlinearity, int, int, const T*, const T*, const T*, T*, \
-                                       T*);
+#define RECUR_INSTANTIATE(T)                                                    \
+  template void elman_forward<T>(const CellWeights<T>&, const ForwardStep<T>&); \
+  template void elman_backward<T>(const CellWeights<T>&, const BackwardStep<T>&);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)
 RECUR_INSTANTIATE(long double)

@@ -1,0 +1,55 @@
+// What every cell's time step sees: the shared time loop (layer.cpp) hands each cell one step
+// of a batch as these structs, and each cell (elman, lstm, gru) does its pointwise work and
+// its part of the recurrent multiply. The loop does the rest: the input projection for all
+// steps before the loop, dh(t-1) += dhw W_hh after each backward step, and the weight
+// gradients for all steps after it.
+#pragma once
+
+#include "recur/network.hpp"
+
+namespace recur {
+
+template <typename T>
+struct CellWeights {
+  Nonlinearity nonlinearity;  // Elman only
+  int hidden;                 // H
+  const T* weight_hh;         // (G*H, H)
+  const T* weight_hh_t;       // (H, G*H): W_hh transposed, so that the forward step streams rows
+  const T* bias;              // (G*H), added to every gate (GRU: b_ih)
+  const T* bias_hh;           // (3H), GRU only: b_hh, with b_hn inside r * (W_hn h + b_hn)
+};
+
+// One forward step over a batch of B rows. Rows with active[b] == 0 (padding) carry their
+// state through unchanged: h = h_prev, c = c_prev. active == nullptr: every row is real.
+template <typename T>
+struct ForwardStep {
+  int batch;
+  const unsigned char* active;
+  const T* xw;      // (B, G*H): x W_ih^T, bias not yet added
+  const T* h_prev;  // (B, H)
+  const T* c_prev;  // (B, H), LSTM only
+  T* h;             // (B, H) out
+  T* c;             // (B, H) out, LSTM only
+  T* cache;         // (B, cache width) out: what backward needs besides h and c
+  T* scratch;       // (B, G*H)
+};
+
+// One backward step. dh is dLoss/dh(t) from everything (the output and step t+1).
+// Inactive rows pass dh and dc through to t-1 and leave zero gate gradients.
+template <typename T>
+struct BackwardStep {
+  int batch;
+  const unsigned char* active;
+  const T* cache;   // as the forward step wrote it
+  const T* h_prev;  // (B, H)
+  const T* c_prev;  // (B, H), LSTM only
+  const T* h;       // (B, H)
+  const T* c;       // (B, H), LSTM only
+  const T* dh;      // (B, H)
+  T* dc;            // (B, H), LSTM only: in dLoss/dc(t), out dLoss/dc(t-1)
+  T* dxw;           // (B, G*H) out: dLoss/d(pre-activations) on the input side
+  T* dhw;           // (B, G*H) out, GRU only: on the recurrent side (others: the same as dxw)
+  T* dh_prev;       // (B, H) out: the part of dLoss/dh(t-1) that does not pass through W_hh
+};
+
+}  // namespace recur

@@ -1,0 +1,179 @@
+#include "layer.hpp"
+
+#include <algorithm>
+#include <cstddef>
+
+#include "cells/elman.hpp"
+#include "cells/gru.hpp"
+#include "cells/lstm.hpp"
+#include "gemm.hpp"
+
+namespace recur {
+
+int cache_width(CellKind cell, int hidden) {
+  switch (cell) {
+    case CellKind::kLstm:
+      return kLstmCacheGates * hidden;
+    case CellKind::kGru:
+      return kGruCacheGates * hidden;
+    case CellKind::kElman:
+      break;
+  }
+  return 0;
+}
+
+namespace {
+
+template <typename T>
+void grow(std::vector<T>& v, std::size_t size) {
+  if (v.size() < size) v.resize(size);
+}
+
+// Marks the rows whose step t is real; returns nullptr when all are.
+const unsigned char* mark_active(const LayerShape& shape, int t, unsigned char* active) {
+  if (shape.lengths == nullptr) return nullptr;
+  bool all = true;
+  for (int b = 0; b < shape.batch; ++b) {
+    active[b] = t < shape.lengths[b];
+    all = all && active[b];
+  }
+  return all ? nullptr : active;
+}
+
+template <typename T>
+void cell_backward(CellKind cell, const CellWeights<T>& w, const BackwardStep<T>& s) {
+  switch (cell) {
+    case CellKind::kElman:
+      return elman_backward(w, s);
+    case CellKind::kLstm:
+      return lstm_backward(w, s);
+    case CellKind::kGru:
+      return gru_backward(w, s);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void cell_forward(CellKind cell, const CellWeights<T>& w, const ForwardStep<T>& s) {
+  switch (cell) {
+    case CellKind::kElman:
+      return elman_forward(w, s);
+    case CellKind::kLstm:
+      return lstm_forward(w, s);
+    case CellKind::kGru:
+      return gru_forward(w, s);
+  }
+}
+
+template <typename T>
+void LayerBuffers<T>::reserve(CellKind cell, int hidden, int seq_len, int batch_size) {
+  const std::size_t G = static_cast<std::size_t>(gate_count(cell)) * hidden;
+  const std::size_t steps = static_cast<std::size_t>(seq_len) * batch_size;
+  grow(weight_hh_t, G * hidden);
+  grow(xw, steps * G);
+  if (cell == CellKind::kGru) grow(dhw, steps * G);
+  grow(hs, (steps + batch_size) * hidden);
+  if (cell == CellKind::kLstm) grow(cs, (steps + batch_size) * hidden);
+  grow(cache, steps * cache_width(cell, hidden));
+}
+
+template <typename T>
+void StepScratch<T>::reserve(CellKind cell, int hidden, int batch_size) {
+  const std::size_t rows = batch_size;
+  grow(active, rows);
+  grow(gates, rows * gate_count(cell) * hidden);
+  grow(dh, rows * hidden);
+  grow(dh_next, rows * hidden);
+  grow(dc, rows * hidden);
+}
+
+template <typename T>
+void transpose_weight_hh(int gates, int hidden, const T* weight_hh, LayerBuffers<T>& buf) {
+  const int G = gates * hidden;
+  T* out = buf.weight_hh_t.data();
+  for (int j = 0; j < G; ++j) {
+    for (int k = 0; k < hidden; ++k) out[k * G + j] = weight_hh[j * hidden + k];
+  }
+}
+
+template <typename T>
+void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers<T>& buf,
+                   StepScratch<T>& scratch) {
+  const int H = w.hidden, B = shape.batch;
+  const std::size_t G = static_cast<std::size_t>(gate_count(shape.cell)) * H;
+  const std::size_t step = static_cast<std::size_t>(B) * H;
+  const std::size_t cache_step = static_cast<std::size_t>(B) * cache_width(shape.cell, H);
+  const bool lstm = shape.cell == CellKind::kLstm;
+  for (int s = 0; s < shape.seq_len; ++s) {
+    const int t = shape.reverse ? shape.seq_len - 1 - s : s;
+    const std::size_t out = state_index(shape.reverse, t) * step;
+    const std::size_t prev = prev_index(shape.reverse, t) * step;
+    const ForwardStep<T> fs{B,
+                            mark_active(shape, t, scratch.active.data()),
+                            buf.xw.data() + t * B * G,
+                            buf.hs.data() + prev,
+                            lstm ? buf.cs.data() + prev : nullptr,
+                            buf.hs.data() + out,
+                            lstm ? buf.cs.data() + out : nullptr,
+                            buf.cache.data() + t * cache_step,
+                            scratch.gates.data()};
+    cell_forward(shape.cell, w, fs);
+  }
+}
+
+template <typename T>
+void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* dh_out, int ld,
+                    LayerBuffers<T>& buf, StepScratch<T>& scratch) {
+  const int H = w.hidden, B = shape.batch;
+  const int G = gate_count(shape.cell) * H;
+  const std::size_t step = static_cast<std::size_t>(B) * H;
+  const std::size_t cache_step = static_cast<std::size_t>(B) * cache_width(shape.cell, H);
+  const bool lstm = shape.cell == CellKind::kLstm;
+  T* dh = scratch.dh.data();
+  T* dh_next = scratch.dh_next.data();
+  std::fill(dh_next, dh_next + step, T(0));
+  if (lstm) std::fill(scratch.dc.begin(), scratch.dc.begin() + step, T(0));
+  for (int s = 0; s < shape.seq_len; ++s) {
+    const int t = shape.reverse ? s : shape.seq_len - 1 - s;  // the forward loop's order, undone
+    for (int b = 0; b < B; ++b) {
+      const T* from_out = dh_out + (static_cast<std::size_t>(t) * B + b) * ld;
+      for (int j = 0; j < H; ++j) dh[b * H + j] = from_out[j] + dh_next[b * H + j];
+    }
+    const std::size_t out = state_index(shape.reverse, t) * step;
+    const std::size_t prev = prev_index(shape.reverse, t) * step;
+    T* dxw = buf.xw.data() + static_cast<std::size_t>(t) * B * G;  // xw is spent: reuse it
+    T* dhw =
+        shape.cell == CellKind::kGru ? buf.dhw.data() + static_cast<std::size_t>(t) * B * G : dxw;
+    const BackwardStep<T> bs{B,
+                             mark_active(shape, t, scratch.active.data()),
+                             buf.cache.data() + t * cache_step,
+                             buf.hs.data() + prev,
+                             lstm ? buf.cs.data() + prev : nullptr,
+                             buf.hs.data() + out,
+                             lstm ? buf.cs.data() + out : nullptr,
+                             dh,
+                             lstm ? scratch.dc.data() : nullptr,
+                             dxw,
+                             dhw,
+                             dh_next};
+    cell_backward(shape.cell, w, bs);
+    gemm(Trans::kNo, Trans::kNo, B, H, G, T(1), dhw, G, w.weight_hh, H, T(1), dh_next, H);
+  }
+}
+
+#define RECUR_INSTANTIATE(T)                                                                 \
+  template struct LayerBuffers<T>;                                                           \
+  template struct StepScratch<T>;                                                            \
+  template void cell_forward<T>(CellKind, const CellWeights<T>&, const ForwardStep<T>&);     \
+  template void transpose_weight_hh<T>(int, int, const T*, LayerBuffers<T>&);                \
+  template void layer_forward<T>(const LayerShape&, const CellWeights<T>&, LayerBuffers<T>&, \
+                                 StepScratch<T>&);                                           \
+  template void layer_backward<T>(const LayerShape&, const CellWeights<T>&, const T*, int,   \
+                                  LayerBuffers<T>&, StepScratch<T>&);
+RECUR_INSTANTIATE(float)
+RECUR_INSTANTIATE(double)
+RECUR_INSTANTIATE(long double)
+#undef RECUR_INSTANTIATE
+
+}  // namespace recur

@@ -1,0 +1,82 @@
+// The recurrent layer's time loop, shared by every cell: one layer, one direction, over a
+// batch of padded sequences. The cells (cells/*.hpp) do one step each; this loop walks the
+// steps in time order or in reverse, keeps the states BPTT needs, and carries the state of a
+// sequence through its padding, so that the reverse direction starts at each sequence's own
+// last step and the forward direction's final state sits at the end.
+#pragma once
+
+#include <vector>
+
+#include "cells/cell.hpp"
+
+namespace recur {
+
+// Values per row a cell caches for backward: Elman 0, LSTM 5H, GRU 4H.
+int cache_width(CellKind cell, int hidden);
+
+// One layer-direction's buffers for [T, B]. The states sit where both directions can take
+// the same multiplies over all steps: forward, h(t) is hs[t + 1] and the initial state hs[0];
+// reverse, h(t) is hs[t] and the initial state hs[T]. Then h_prev(t) is hs[t] (forward) or
+// hs[t + 1] (reverse), and each is one contiguous [T, B, H] block.
+template <typename T>
+struct LayerBuffers {
+  std::vector<T> weight_hh_t;  // (H, G*H)
+  std::vector<T> xw;           // (T, B, G*H): x W_ih^T; dLoss/dxw after backward
+  std::vector<T> dhw;          // (T, B, G*H): GRU only, dLoss/d(h W_hh^T)
+  std::vector<T> hs;           // (T + 1, B, H)
+  std::vector<T> cs;           // (T + 1, B, H), LSTM only
+  std::vector<T> cache;        // (T, B, cache_width)
+
+  void reserve(CellKind cell, int hidden, int seq_len, int batch_size);
+};
+
+struct LayerShape {
+  CellKind cell;
+  bool reverse;
+  int seq_len;
+  int batch;
+  const int* lengths;  // (B), or nullptr when every sequence is seq_len long
+};
+
+// The per-step buffers the loops share, sized for one batch.
+template <typename T>
+struct StepScratch {
+  std::vector<unsigned char> active;  // (B)
+  std::vector<T> gates;               // (B, G*H)
+  std::vector<T> dh;                  // (B, H) dLoss/dh(t)
+  std::vector<T> dh_next;             // (B, H) dLoss/dh(t - 1), carried back
+  std::vector<T> dc;                  // (B, H) LSTM: dLoss/dc, carried back
+
+  void reserve(CellKind cell, int hidden, int batch_size);
+};
+
+// Index of h(t) and of h_prev(t) in hs, as above.
+inline int state_index(bool reverse, int t) {
+  return reverse ? t : t + 1;
+}
+inline int prev_index(bool reverse, int t) {
+  return reverse ? t + 1 : t;
+}
+
+// One forward step of the given cell (streaming inference uses it alone).
+template <typename T>
+void cell_forward(CellKind cell, const CellWeights<T>& w, const ForwardStep<T>& s);
+
+// W_hh (G*H, H) transposed into buf.weight_hh_t.
+template <typename T>
+void transpose_weight_hh(int gates, int hidden, const T* weight_hh, LayerBuffers<T>& buf);
+
+// Runs the steps; buf.xw must hold x W_ih^T, the initial state must be in place, and
+// buf.weight_hh_t must hold W_hh transposed.
+template <typename T>
+void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers<T>& buf,
+                   StepScratch<T>& scratch);
+
+// BPTT through the steps of the last layer_forward: dh_out(t) (row b at dh_out + (t B + b)
+// ld) is dLoss/dh(t) from outside the layer. Leaves dLoss/dxw in buf.xw (and dLoss/dhw in
+// buf.dhw for GRU); the weight gradients are then one multiply each over all steps.
+template <typename T>
+void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* dh_out, int ld,
+                    LayerBuffers<T>& buf, StepScratch<T>& scratch);
+
+}  // namespace recur
