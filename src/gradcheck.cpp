@@ -9,17 +9,22 @@ namespace recur {
 
 std::vector<double> numeric_gradients(const Network<double>& network, std::span<const double> x,
                                       std::span<const double> target, int seq_len, int batch_size,
-                                      double eps) {
+                                      double eps, const GradcheckInputs& inputs) {
   if (!(eps > 0.0) || !std::isfinite(eps)) throw Error("gradcheck: eps must be finite and > 0");
   using Wide = long double;
   Network<Wide> wide(network.config());
   std::copy(network.parameters().begin(), network.parameters().end(), wide.parameters().begin());
   const std::vector<Wide> wide_x(x.begin(), x.end());
   const std::vector<Wide> wide_target(target.begin(), target.end());
+  const std::vector<Wide> wide_state(inputs.state0.begin(), inputs.state0.end());
   std::span<Wide> params = wide.parameters();
   auto loss_at = [&](std::size_t i, Wide value) {
     params[i] = value;
-    const auto y = wide.forward(wide_x, seq_len, batch_size);
+    if (inputs.dropout) {
+      wide.set_training(true);
+      wide.set_dropout_seed(inputs.dropout_seed);
+    }
+    const auto y = wide.forward(wide_x, seq_len, batch_size, inputs.lengths, wide_state);
     Wide sum = 0;
     for (std::size_t k = 0; k < y.size(); ++k)
       sum += (y[k] - wide_target[k]) * (y[k] - wide_target[k]);

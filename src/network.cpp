@@ -37,7 +37,9 @@ int tensors_per_layer(CellKind cell) {
   return cell == CellKind::kGru ? 4 : 3;
 }
 
-std::vector<TensorInfo> layout(const NetworkConfig& c) {
+}  // namespace
+
+std::vector<TensorInfo> network_tensors(const NetworkConfig& c) {
   const int H = c.hidden_size, D = c.directions(), G = gate_count(c.cell) * H;
   std::vector<TensorInfo> tensors;
   for (int l = 0; l < c.layers; ++l) {
@@ -65,6 +67,8 @@ std::vector<TensorInfo> layout(const NetworkConfig& c) {
   }
   return tensors;
 }
+
+namespace {
 
 void check_size(const char* what, int value) {
   if (value <= 0) {
@@ -156,7 +160,7 @@ Network<T>::Network(const NetworkConfig& config)
     throw Error("network: hidden_size " + std::to_string(config.hidden_size) + " or layers " +
                 std::to_string(config.layers) + " is too large");
   }
-  tensors_ = layout(config);
+  tensors_ = network_tensors(config);
   for (const TensorInfo& t : tensors_) {
     if (t.size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
       throw Error("network: " + t.name + " would hold " + std::to_string(t.size) +

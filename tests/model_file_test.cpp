@@ -107,9 +107,19 @@ TEST(ModelFile, RefusesFilesThatDisagreeWithThemselves) {
       StoredTensor::from_floats(std::vector<float>(with_nan.begin(), with_nan.end()), {3, 2});
   EXPECT_NE(error_of(nan).find("\"rnn.weight_ih_l0\" holds nan at index 3"), std::string::npos);
 
-  Safetensors deeper = good;  // a two-layer nn.RNN: its second layer must not be dropped
+  Safetensors deeper = good;  // half a second layer
   deeper.tensors["rnn.weight_ih_l1"] = StoredTensor::from_floats(std::vector<float>(9), {3, 3});
-  EXPECT_NE(error_of(deeper).find("unexpected tensor \"rnn.weight_ih_l1\""), std::string::npos);
+  EXPECT_NE(error_of(deeper).find("metadata layers is 1 but the tensors' shapes say 2"),
+            std::string::npos);
+  deeper.metadata.erase("layers");
+  EXPECT_NE(error_of(deeper).find("missing tensor \"rnn.bias_ih_l1\""), std::string::npos);
+
+  Safetensors extra = good;
+  extra.tensors["rnn.weight_ih_l0_backward"] =
+      StoredTensor::from_floats(std::vector<float>(1), {1});
+  EXPECT_NE(error_of(extra).find("unexpected tensor \"rnn.weight_ih_l0_backward\" for a 1-layer "
+                                 "elman model"),
+            std::string::npos);
 
   Safetensors sigmoid = good;
   sigmoid.metadata["nonlinearity"] = "sigmoid";
@@ -120,7 +130,41 @@ TEST(ModelFile, RefusesFilesThatDisagreeWithThemselves) {
 
   Safetensors cell = good;
   cell.metadata["cell"] = "lstm";
-  EXPECT_NE(error_of(cell).find("cell \"lstm\" is not supported"), std::string::npos);
+  EXPECT_NE(error_of(cell).find("rnn.weight_hh_l0 has shape [3, 3], expected [4 * 3, 3] for a "
+                                "lstm cell"),
+            std::string::npos);
+  cell.metadata["cell"] = "transformer";
+  EXPECT_NE(error_of(cell).find("cell \"transformer\" is not supported"), std::string::npos);
+
+  Safetensors dropout = good;
+  dropout.metadata["dropout"] = "1.5";
+  EXPECT_NE(error_of(dropout).find("metadata dropout is \"1.5\", expected a number in [0, 1)"),
+            std::string::npos);
+}
+
+TEST(ModelFile, EveryCellStackedAndBidirectionalRoundTrips) {
+  for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
+    const NetworkConfig config{3, 4, 2, Nonlinearity::kTanh, cell, 2, true, 0.25};
+    const auto net = random_network<double>(config, 5);
+    Safetensors file = model_safetensors(net, {});
+    const int G = gate_count(cell) * 4;
+    EXPECT_EQ(file.tensors.at("rnn.weight_ih_l1_reverse").shape, (std::vector<std::int64_t>{G, 8}));
+    EXPECT_EQ(file.tensors.at("rnn.bias_hh_l1_reverse").shape, (std::vector<std::int64_t>{G}));
+    EXPECT_EQ(file.tensors.at("readout.weight").shape, (std::vector<std::int64_t>{2, 8}));
+    const ModelFile with_metadata = parse_model(file, "m");
+    EXPECT_EQ(with_metadata.config.dropout, 0.25);
+    file.metadata.clear();  // as PyTorch writes it: the configuration from names and shapes
+    const ModelFile model = parse_model(file, "torch");
+    EXPECT_EQ(model.config.cell, cell);
+    EXPECT_EQ(model.config.layers, 2);
+    EXPECT_TRUE(model.config.bidirectional);
+    EXPECT_EQ(model.config.input_size, 3);
+    Network<double> back(model.config);
+    load_parameters(model, back);
+    EXPECT_TRUE(
+        std::equal(back.parameters().begin(), back.parameters().end(), net.parameters().begin()))
+        << cell_name(cell);
+  }
 }
 
 }  // namespace

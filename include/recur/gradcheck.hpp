@@ -1,6 +1,7 @@
 // Gradient checking: BPTT gradients against central finite differences of the SSE loss.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -8,6 +9,16 @@
 #include "recur/network.hpp"
 
 namespace recur {
+
+// What a forward sees besides the parameters: lengths and initial state as Network::forward
+// takes them, and, for a network with dropout, the seed of the mask (the network is then put
+// in training mode and reseeded before every forward, so that each one draws the same mask).
+struct GradcheckInputs {
+  std::span<const int> lengths;
+  std::span<const double> state0;
+  bool dropout = false;
+  std::uint32_t dropout_seed = 0;
+};
 
 // dLoss/dparameters of the SSE loss of `network` on (x, target) [seq_len, batch, *], by
 // fourth-order central differences, one parameter at a time:
@@ -18,7 +29,7 @@ namespace recur {
 // O(eps^4) truncation error is negligible at eps = 1e-5. Same layout as network.gradients().
 std::vector<double> numeric_gradients(const Network<double>& network, std::span<const double> x,
                                       std::span<const double> target, int seq_len, int batch_size,
-                                      double eps);
+                                      double eps, const GradcheckInputs& inputs = {});
 
 struct TensorError {
   std::string name;

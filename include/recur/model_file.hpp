@@ -1,14 +1,19 @@
 // Model files: a Network's parameters in safetensors under the names of PyTorch's state_dict
-// for a module holding `rnn = nn.RNN(...)` and `readout = nn.Linear(...)`, so that a model
-// moves between recur and PyTorch as a file copy:
+// for a module holding `rnn = nn.RNN(...)`, `nn.LSTM(...)` or `nn.GRU(...)` and
+// `readout = nn.Linear(...)`, so that a model moves between recur and PyTorch as a file copy:
 //
-//   rnn.weight_ih_l0 [H, I]   rnn.weight_hh_l0 [H, H]   rnn.bias_ih_l0 [H]   rnn.bias_hh_l0 [H]
-//   readout.weight [O, H]     readout.bias [O]
+//   rnn.weight_ih_l{k}[_reverse] [G*H, I or D*H]   rnn.weight_hh_l{k}[_reverse] [G*H, H]
+//   rnn.bias_ih_l{k}[_reverse] [G*H]               rnn.bias_hh_l{k}[_reverse] [G*H]
+//   readout.weight [O, D*H]                        readout.bias [O]
 //
-// recur's Elman cell has one hidden bias: it is written as bias_ih with bias_hh zero, and a
-// file from PyTorch loads with bias_ih + bias_hh summed into it. "__metadata__" holds what is
-// needed to rebuild and use the model (format, cell, sizes, layers, dtype) plus whatever the
-// caller adds (loss, column names, normalisation statistics).
+// recur's Elman and LSTM cells have one bias per layer (PyTorch's two are only ever summed):
+// it is written as bias_ih with bias_hh zero, and a file from PyTorch loads with the two summed.
+// GRU keeps both, since b_hn sits inside r * (W_hn h + b_hn). A file without metadata (written
+// from PyTorch) is read by its shapes and names alone: the cell from weight_hh's rows per
+// hidden unit (1, 4 or 3), the layers and directions from which tensors exist.
+// "__metadata__" holds what is needed to rebuild and use the model (format, cell,
+// nonlinearity, sizes, layers, bidirectional, dropout, dtype) plus whatever the caller adds
+// (loss, column names, normalisation statistics, vocabulary).
 #pragma once
 
 #include <map>

@@ -64,6 +64,10 @@ struct TensorInfo {
   std::size_t size = 0;
 };
 
+// The tensors of a network of this configuration (see Network::tensors), computed without
+// allocating any of them.
+std::vector<TensorInfo> network_tensors(const NetworkConfig& config);
+
 template <typename T>
 struct Workspace;  // the buffers of one forward and backward (network.cpp)
 
