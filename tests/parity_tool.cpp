@@ -1,10 +1,11 @@
 // parity_tool CASE OUT: runs one parity case for tests/python/test_pytorch_parity.py.
 //
 // CASE is a safetensors file holding a model (PyTorch's names, F32 or F64), "x" [T, B, I],
-// "target" [T, B, O] and "lengths" [B], with metadata "loss" (sse | mse), "lr" and "steps".
-// OUT receives, all as F64: "y" (the first forward), "loss" [1], "grad.<name>" for each of
-// recur's tensors, and "after.<name>" once `steps` optimizer steps have been taken
-// (metadata "optimizer", "lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2",
+// "target" [T, B, O], "lengths" [B] and optionally "state0" (the initial state, PyTorch's h0
+// followed for an LSTM by c0), with metadata "loss" (sse | mse), "lr" and "steps".
+// OUT receives, all as F64: "y" (the first forward), "state" (its final state), "loss" [1],
+// "grad.<name>" for each of recur's tensors, and "after.<name>" once `steps` optimizer steps have
+// been taken (metadata "optimizer", "lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2",
 // "alpha", "eps" and "clip", as torch.optim and clip_grad_norm_ name them).
 #include <cstdio>
 #include <string>
@@ -29,6 +30,8 @@ recur::Safetensors run(const recur::Safetensors& input, const recur::ModelFile& 
   const std::vector<T> target = as(input.tensors.at("target").to_doubles());
   std::vector<int> lengths;
   for (double v : input.tensors.at("lengths").to_doubles()) lengths.push_back(static_cast<int>(v));
+  std::vector<T> state0;
+  if (input.tensors.count("state0")) state0 = as(input.tensors.at("state0").to_doubles());
   const recur::LossKind kind = recur::parse_loss(input.metadata.at("loss"));
   std::vector<int> first;  // "target": "last" counts only each sequence's last step
   if (input.metadata.count("target") && input.metadata.at("target") == "last") {
@@ -57,12 +60,17 @@ recur::Safetensors run(const recur::Safetensors& input, const recur::ModelFile& 
   std::vector<T> dy(target.size());
   const std::vector<std::int64_t> y_shape = {T_len, B, model.config.output_size};
   for (int step = 0; step < steps; ++step) {
-    const auto y = net.forward(x, T_len, B, lengths);
+    const auto y = net.forward(x, T_len, B, lengths, state0);
     const double loss = recur::masked_loss<T>(kind, y, target, dy, T_len, B, lengths, first);
     net.backward(dy);
     if (step == 0) {
       out.tensors["y"] =
           recur::StoredTensor::from_doubles(std::vector<double>(y.begin(), y.end()), y_shape);
+      std::vector<T> state(net.state_size(B));
+      net.final_state(state);
+      out.tensors["state"] =
+          recur::StoredTensor::from_doubles(std::vector<double>(state.begin(), state.end()),
+                                            {static_cast<std::int64_t>(state.size())});
       out.tensors["loss"] = recur::StoredTensor::from_doubles(std::vector<double>{loss}, {1});
       for (const recur::TensorInfo& info : net.tensors()) {
         const auto g = net.gradient(info.name);
@@ -91,7 +99,7 @@ int main(int argc, char** argv) {
   try {
     const recur::Safetensors input = recur::read_safetensors(argv[1]);
     recur::Safetensors model_only = input;  // the case's data is not part of the model
-    for (const char* data : {"x", "target", "lengths"}) model_only.tensors.erase(data);
+    for (const char* data : {"x", "target", "lengths", "state0"}) model_only.tensors.erase(data);
     const recur::ModelFile model = recur::parse_model(model_only, argv[1]);
     const recur::Safetensors out =
         model.dtype == "float32" ? run<float>(input, model) : run<double>(input, model);
