@@ -18,18 +18,27 @@ void draw_transposed(NumpyRandom& random, int rows, int cols, double scale, std:
   }
 }
 
+bool is_weight(const TensorInfo& t) {
+  return t.shape.size() == 2;
+}
+bool is_recurrent_weight(const TensorInfo& t) {
+  return t.name.starts_with("rnn.weight_hh");
+}
+
+template <typename T>
+std::span<T> values(Network<T>& network, const TensorInfo& t) {
+  return network.parameters().subspan(t.offset, t.size);
+}
+
 }  // namespace
 
 template <typename T>
 void init_numpy(Network<T>& network, NumpyRandom& random, double init_scale) {
-  const NetworkConfig& c = network.config();
   std::fill(network.parameters().begin(), network.parameters().end(), T(0));
-  draw_transposed(random, c.input_size, c.hidden_size, init_scale,
-                  network.parameter("rnn.weight_ih_l0"));
-  draw_transposed(random, c.hidden_size, c.hidden_size, init_scale,
-                  network.parameter("rnn.weight_hh_l0"));
-  draw_transposed(random, c.hidden_size, c.output_size, init_scale,
-                  network.parameter("readout.weight"));
+  for (const TensorInfo& t : network.tensors()) {
+    if (is_weight(t))
+      draw_transposed(random, t.shape[1], t.shape[0], init_scale, values(network, t));
+  }
 }
 
 template void init_numpy<float>(Network<float>&, NumpyRandom&, double);
@@ -37,48 +46,50 @@ template void init_numpy<double>(Network<double>&, NumpyRandom&, double);
 
 template <typename T>
 void init_pytorch(Network<T>& network, NumpyRandom& random) {
-  const double bound = 1.0 / std::sqrt(static_cast<double>(network.config().hidden_size));
-  for (T& p : network.parameters()) {
-    p = static_cast<T>((2.0 * random.random_sample() - 1.0) * bound);
+  const NetworkConfig& c = network.config();
+  const double rnn_bound = 1.0 / std::sqrt(static_cast<double>(c.hidden_size));
+  const double readout_bound = 1.0 / std::sqrt(static_cast<double>(c.directions() * c.hidden_size));
+  for (const TensorInfo& t : network.tensors()) {
+    const double bound = t.name.starts_with("rnn.") ? rnn_bound : readout_bound;
+    for (T& p : values(network, t))
+      p = static_cast<T>((2.0 * random.random_sample() - 1.0) * bound);
   }
 }
 
-namespace {
-
-template <typename T>
-void xavier_uniform(std::span<T> weight, int fan_in, int fan_out, NumpyRandom& random) {
-  const double bound = std::sqrt(6.0 / (fan_in + fan_out));
-  for (T& w : weight) w = static_cast<T>((2.0 * random.random_sample() - 1.0) * bound);
-}
-
-}  // namespace
-
 template <typename T>
 void init_xavier(Network<T>& network, NumpyRandom& random) {
-  const NetworkConfig& c = network.config();
   std::fill(network.parameters().begin(), network.parameters().end(), T(0));
-  xavier_uniform(network.parameter("rnn.weight_ih_l0"), c.input_size, c.hidden_size, random);
-  xavier_uniform(network.parameter("rnn.weight_hh_l0"), c.hidden_size, c.hidden_size, random);
-  xavier_uniform(network.parameter("readout.weight"), c.hidden_size, c.output_size, random);
+  for (const TensorInfo& t : network.tensors()) {
+    if (!is_weight(t)) continue;
+    const double bound = std::sqrt(6.0 / (t.shape[0] + t.shape[1]));
+    for (T& w : values(network, t))
+      w = static_cast<T>((2.0 * random.random_sample() - 1.0) * bound);
+  }
 }
 
 template <typename T>
 void init_orthogonal(Network<T>& network, NumpyRandom& random) {
   init_xavier(network, random);
   const int H = network.config().hidden_size;
-  Eigen::MatrixXd gaussian(H, H);
-  for (int i = 0; i < H; ++i) {
-    for (int j = 0; j < H; ++j) gaussian(i, j) = random.randn();
-  }
-  const Eigen::HouseholderQR<Eigen::MatrixXd> qr(gaussian);
-  Eigen::MatrixXd q = qr.householderQ();
-  const Eigen::MatrixXd r = qr.matrixQR().triangularView<Eigen::Upper>();
-  for (int j = 0; j < H; ++j) {
-    if (r(j, j) < 0) q.col(j) = -q.col(j);  // a unique Q, uniformly distributed
-  }
-  std::span<T> weight_hh = network.parameter("rnn.weight_hh_l0");
-  for (int i = 0; i < H; ++i) {
-    for (int j = 0; j < H; ++j) weight_hh[i * H + j] = static_cast<T>(q(i, j));
+  for (const TensorInfo& t : network.tensors()) {
+    if (!is_recurrent_weight(t)) continue;
+    std::span<T> weight_hh = values(network, t);
+    for (int gate = 0; gate < t.shape[0] / H; ++gate) {  // each gate's H x H block
+      Eigen::MatrixXd gaussian(H, H);
+      for (int i = 0; i < H; ++i) {
+        for (int j = 0; j < H; ++j) gaussian(i, j) = random.randn();
+      }
+      const Eigen::HouseholderQR<Eigen::MatrixXd> qr(gaussian);
+      Eigen::MatrixXd q = qr.householderQ();
+      const Eigen::MatrixXd r = qr.matrixQR().triangularView<Eigen::Upper>();
+      for (int j = 0; j < H; ++j) {
+        if (r(j, j) < 0) q.col(j) = -q.col(j);  // a unique Q, uniformly distributed
+      }
+      T* block = weight_hh.data() + static_cast<std::size_t>(gate) * H * H;
+      for (int i = 0; i < H; ++i) {
+        for (int j = 0; j < H; ++j) block[i * H + j] = static_cast<T>(q(i, j));
+      }
+    }
   }
 }
 

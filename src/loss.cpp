@@ -1,5 +1,7 @@
 #include "recur/loss.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "recur/error.hpp"
@@ -9,12 +11,47 @@ namespace recur {
 LossKind parse_loss(const std::string& name) {
   if (name == "sse") return LossKind::kSse;
   if (name == "mse") return LossKind::kMse;
-  throw Error("loss: expected sse or mse, got '" + name + "'");
+  if (name == "cross-entropy") return LossKind::kCrossEntropy;
+  throw Error("loss: expected sse, mse or cross-entropy, got '" + name + "'");
 }
 
 const char* loss_name(LossKind kind) {
-  return kind == LossKind::kSse ? "sse" : "mse";
+  switch (kind) {
+    case LossKind::kMse:
+      return "mse";
+    case LossKind::kCrossEntropy:
+      return "cross-entropy";
+    case LossKind::kSse:
+      break;
+  }
+  return "sse";
 }
+
+namespace {
+
+// -sum(target * log_softmax(y)) of one step, with dLoss/dy = softmax(y) * sum(target) -
+// target written to dy (unscaled).
+template <typename T>
+double cross_entropy_step(const T* y, const T* target, T* dy, std::size_t features) {
+  double top = static_cast<double>(y[0]);
+  for (std::size_t f = 1; f < features; ++f) top = std::max(top, static_cast<double>(y[f]));
+  double sum_exp = 0.0, mass = 0.0;
+  for (std::size_t f = 0; f < features; ++f) {
+    sum_exp += std::exp(static_cast<double>(y[f]) - top);
+    mass += static_cast<double>(target[f]);
+  }
+  const double log_sum = top + std::log(sum_exp);
+  double loss = 0.0;
+  for (std::size_t f = 0; f < features; ++f) {
+    const double t = static_cast<double>(target[f]);
+    const double log_p = static_cast<double>(y[f]) - log_sum;
+    if (t != 0.0) loss -= t * log_p;
+    dy[f] = static_cast<T>(std::exp(log_p) * mass - t);
+  }
+  return loss;
+}
+
+}  // namespace
 
 template <typename T>
 double masked_loss(LossKind kind, std::span<const T> y, std::span<const T> target, std::span<T> dy,
@@ -39,6 +76,15 @@ double masked_loss(LossKind kind, std::span<const T> y, std::span<const T> targe
     for (int b = 0; b < batch_size; ++b) {
       const bool real = (lengths.empty() || t < lengths[b]) && (first.empty() || t >= first[b]);
       const std::size_t at = (static_cast<std::size_t>(t) * batch_size + b) * features;
+      if (kind == LossKind::kCrossEntropy) {
+        if (real) {
+          sum += cross_entropy_step(y.data() + at, target.data() + at, dy.data() + at, features);
+          ++count;
+        } else {
+          std::fill(dy.begin() + at, dy.begin() + at + features, T(0));
+        }
+        continue;
+      }
       for (std::size_t f = at; f < at + features; ++f) {
         const T diff = real ? y[f] - target[f] : T(0);
         dy[f] = diff;
@@ -49,7 +95,7 @@ double masked_loss(LossKind kind, std::span<const T> y, std::span<const T> targe
   }
   if (kind == LossKind::kSse) return 0.5 * sum;
   if (count == 0) return 0.0;  // nothing real in this batch (a chunk past every sequence's end)
-  const T scale = static_cast<T>(2.0 / static_cast<double>(count));
+  const T scale = static_cast<T>((kind == LossKind::kMse ? 2.0 : 1.0) / static_cast<double>(count));
   for (T& g : dy) g *= scale;
   return sum / static_cast<double>(count);
 }

@@ -27,6 +27,11 @@ Trainer<T>::Trainer(Network<T>& network, const std::vector<Sequence>& train,
   if (train.empty()) throw Error("train: no training sequences");
   if (settings.batch_size <= 0) throw Error("train: batch size must be positive");
   if (settings.bptt < 0) throw Error("train: bptt must be 0 (full) or positive");
+  if (settings.bptt > 0 && network.config().bidirectional) {
+    throw Error(
+        "train: truncated BPTT carries the state forward in time, which a bidirectional "
+        "network's reverse direction cannot use; use full BPTT");
+  }
   for (const auto* set : {&train, &validation}) {
     for (const Sequence& s : *set) {
       if (s.inputs.size() != static_cast<std::size_t>(s.length) * inputs_ ||
@@ -80,7 +85,7 @@ double Trainer<T>::forward_chunk(int start, int steps, std::span<const T> h0, Lo
       masked_loss<T>(settings_.loss, y, target, dy_, steps, count, chunk_lengths_, chunk_first_);
   double counted_steps = 0;
   for (int b = 0; b < count; ++b) counted_steps += chunk_lengths_[b] - chunk_first_[b];
-  const double values = counted_steps * targets_;
+  const double values = counted_steps * counted_per_step(settings_.loss, targets_);
   chunk_counted_ = values;
   total.sum += settings_.loss == LossKind::kSse ? loss : loss * values;
   total.count += values;
@@ -112,6 +117,9 @@ double Trainer<T>::run_epoch(int epoch,
                              const std::function<void(int, int, double, double)>& on_step) {
   const std::vector<int> order = epoch_order(epoch);
   const int n = static_cast<int>(order.size());
+  // Dropout masks, like the order, depend on (seed, epoch) alone.
+  network_.set_training(true);
+  network_.set_dropout_seed(settings_.seed ^ (0x85ebca6bU * static_cast<std::uint32_t>(epoch + 1)));
   LossTotal total;
   int batch = 0, updates = 0;
   double norm_sum = 0.0;
@@ -132,13 +140,14 @@ double Trainer<T>::run_epoch(int epoch,
         ++updates;
       }
       if (start + steps < batch_.seq_len) {
-        state_.resize(static_cast<std::size_t>(count) * network_.config().hidden_size);
+        state_.resize(network_.state_size(count));
         network_.final_state(state_);
       }
     }
     ++batch;
     if (on_step) on_step(batch, batches_per_epoch(), total.value(settings_.loss), norm);
   }
+  network_.set_training(false);
   mean_grad_norm_ = updates > 0 ? norm_sum / updates : 0.0;
   return total.value(settings_.loss);
 }
@@ -146,6 +155,7 @@ double Trainer<T>::run_epoch(int epoch,
 template <typename T>
 double Trainer<T>::evaluate(const std::vector<Sequence>& sequences) {
   if (sequences.empty()) throw Error("evaluate: no sequences");
+  network_.set_training(false);
   std::vector<int> order(sequences.size());
   std::iota(order.begin(), order.end(), 0);
   const int n = static_cast<int>(order.size());

@@ -57,6 +57,28 @@ TEST(Init, OrthogonalRecurrentWeights) {
   EXPECT_LE(max_abs(net.parameter("rnn.weight_ih_l0")), std::sqrt(6.0 / (3 + H)));
 }
 
+TEST(Init, GatedCellsGetAnOrthogonalBlockPerGateAndTheReadoutItsOwnFanIn) {
+  const int H = 6;
+  const NetworkConfig config{2, H, 3, Nonlinearity::kTanh, CellKind::kLstm, 2, true};
+  Network<double> net(config);
+  NumpyRandom random(4);
+  init_orthogonal(net, random);
+  const auto w = net.parameter("rnn.weight_hh_l1_reverse");  // [4H, H]
+  for (int gate = 0; gate < 4; ++gate) {
+    for (int i = 0; i < H; ++i) {
+      for (int j = 0; j < H; ++j) {
+        double dot = 0;
+        for (int k = 0; k < H; ++k) dot += w[(gate * H + i) * H + k] * w[(gate * H + j) * H + k];
+        EXPECT_NEAR(dot, i == j ? 1.0 : 0.0, 1e-12);
+      }
+    }
+  }
+  init_pytorch(net, random);  // nn.Linear(2H, O): bound 1/sqrt(2H), the LSTM's 1/sqrt(H)
+  EXPECT_LE(max_abs(net.parameter("readout.weight")), 1.0 / std::sqrt(2.0 * H));
+  EXPECT_GT(max_abs(net.parameter("rnn.weight_ih_l1")), 1.0 / std::sqrt(2.0 * H));
+  EXPECT_LE(max_abs(net.parameter("rnn.weight_ih_l1")), 1.0 / std::sqrt(1.0 * H));
+}
+
 TEST(Init, NumpyMethodIsTheSeedsInitialisation) {
   Network<double> a({1, 8, 1}), b({1, 8, 1});
   NumpyRandom ra(42), rb(42);

@@ -46,6 +46,10 @@ def masked_loss(kind, y, target, lengths, last=False):
     steps = torch.arange(y.shape[0]).unsqueeze(1)
     ends = torch.tensor(lengths).unsqueeze(0)
     counted = (steps == ends - 1) if last else (steps < ends)
+    if kind == "cross-entropy":  # torch's own loss over the counted steps, classes by index
+        rows = counted.reshape(-1)
+        return torch.nn.functional.cross_entropy(y.reshape(-1, y.shape[2])[rows],
+                                                 target.reshape(-1, y.shape[2])[rows].argmax(1))
     mask = counted.unsqueeze(2).to(y.dtype)
     squares = mask * (y - target) ** 2
     if kind == "sse":
@@ -149,13 +153,16 @@ def recur_names(model):
 
 def run_case(tmp_path, seed, dtype, loss, optimizer_meta, make_optimizer, clip=0.0,
              nonlinearity="tanh", last=False, cell="elman", layers=1, bidirectional=False,
-             state0=False):
+             state0=False, classes=0):
     torch.manual_seed(100 + seed)
     T, B, I, H, O, lengths = random_case(seed)
+    O = classes or O
     model = Model(I, H, O, nonlinearity, cell, layers, bidirectional).to(dtype)
     params = recur_names(model)
     x = torch.randn(T, B, I, dtype=dtype)
     target = torch.randn(T, B, O, dtype=dtype)
+    if classes:  # one-hot targets
+        target = torch.nn.functional.one_hot(torch.randint(0, O, (T, B)), O).to(dtype)
     for b, n in enumerate(lengths):  # padding holds garbage, which must not matter
         x[n:, b] = 1e3
         target[n:, b] = -1e3
@@ -218,6 +225,16 @@ def test_every_cell_matches_pytorch(tmp_path, cell, layers, bidirectional, dtype
              lambda params: torch.optim.SGD(params, lr=0.05, momentum=0.9), cell=cell,
              layers=layers,
              bidirectional=bidirectional, state0=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("last", [False, True], ids=["every", "last"])
+def test_cross_entropy_matches_pytorch(tmp_path, last, dtype):
+    """Softmax cross-entropy over one-hot classes, as torch.nn.CrossEntropyLoss's mean."""
+    run_case(tmp_path, 5, dtype, "cross-entropy",
+             {"optimizer": "sgd", "lr": 0.1, **({"target": "last"} if last else {})},
+             lambda params: torch.optim.SGD(params, lr=0.1), cell="lstm", layers=2,
+             classes=7, last=last)
 
 
 def test_pytorch_written_file_loads_with_biases_summed(tmp_path, run):
