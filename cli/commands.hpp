@@ -16,5 +16,6 @@ Command add_bench(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_predict(CLI::App& app);
 Command add_info(CLI::App& app);
+Command add_generate(CLI::App& app);
 
 }  // namespace recur::cli

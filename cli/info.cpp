@@ -41,10 +41,15 @@ Command add_info(CLI::App& app) {
     const NetworkConfig& c = model.config;
     long parameters = 0;
     for (const auto& [name, values] : model.tensors) parameters += static_cast<long>(values.size());
-    std::printf("%s: Elman RNN (tanh) with a linear readout, %s\n", path->c_str(),
-                model.dtype.c_str());
-    std::printf("  sizes       input %d, hidden %d, output %d, 1 layer\n", c.input_size,
-                c.hidden_size, c.output_size);
+    const std::string cell =
+        c.cell == CellKind::kElman
+            ? std::string("Elman RNN (") + nonlinearity_name(c.nonlinearity) + ")"
+        : c.cell == CellKind::kLstm ? "LSTM"
+                                    : "GRU";
+    std::printf("%s: %s%s with a linear readout, %s\n", path->c_str(),
+                c.bidirectional ? "bidirectional " : "", cell.c_str(), model.dtype.c_str());
+    std::printf("  sizes       input %d, hidden %d, output %d, %d layer%s\n", c.input_size,
+                c.hidden_size, c.output_size, c.layers, c.layers == 1 ? "" : "s");
     std::printf("  parameters  %ld\n", parameters);
     std::printf("  tensors\n");
     for (const auto& [name, t] : file.tensors) {

@@ -25,8 +25,9 @@ int main(int argc, char** argv) {
                "recur");
   app.require_subcommand(1);
   const std::map<std::string, Command> commands = {
-      {"demo", add_demo(app)}, {"train", add_train(app)},         {"predict", add_predict(app)},
-      {"info", add_info(app)}, {"gradcheck", add_gradcheck(app)}, {"bench", add_bench(app)}};
+      {"demo", add_demo(app)},         {"train", add_train(app)}, {"predict", add_predict(app)},
+      {"generate", add_generate(app)}, {"info", add_info(app)},   {"gradcheck", add_gradcheck(app)},
+      {"bench", add_bench(app)}};
   std::string names;
   for (const CLI::App* command : app.get_subcommands({})) {
     names += (names.empty() ? "" : ", ") + command->get_name();

@@ -4,12 +4,20 @@
 #include <nlohmann/json.hpp>
 
 #include "recur/error.hpp"
+#include "recur/text.hpp"
 
 namespace recur::cli {
 
 std::map<std::string, std::string> to_metadata(const DataMetadata& data) {
+  if (!data.vocabulary.empty()) {
+    return {{"data", "text"},
+            {"vocabulary", nlohmann::json(data.vocabulary).dump()},
+            {"loss", loss_name(data.loss)},
+            {"target", "every"}};
+  }
   const Normalization& n = data.normalization;
   return {
+      {"data", "csv"},
       {"input_columns", nlohmann::json(data.spec.input_columns).dump()},
       {"target_columns", nlohmann::json(data.spec.target_columns).dump()},
       {"sequence_column", data.spec.sequence_column},
@@ -36,7 +44,25 @@ DataMetadata data_metadata(const std::map<std::string, std::string>& metadata,
     return it->second;
   };
   DataMetadata data;
+  const auto kind = metadata.find("data");
   try {
+    const std::string& loss = get("loss");
+    if (loss != "sse" && loss != "mse" && loss != "cross-entropy") {
+      throw Error(source + ": metadata loss is \"" + loss +
+                  "\", expected sse, mse or cross-entropy");
+    }
+    data.loss = parse_loss(loss);
+    if (kind != metadata.end() && kind->second == "text") {
+      data.vocabulary = nlohmann::json::parse(get("vocabulary")).get<std::vector<std::uint32_t>>();
+      Vocabulary::from_symbols(data.vocabulary, source);  // checks each symbol
+      if (data.vocabulary.empty() || data.loss != LossKind::kCrossEntropy) {
+        throw Error(source + ": a text model needs a vocabulary and the cross-entropy loss");
+      }
+      return data;
+    }
+    if (kind != metadata.end() && kind->second != "csv") {
+      throw Error(source + ": metadata data is \"" + kind->second + "\", expected csv or text");
+    }
     data.spec.input_columns =
         nlohmann::json::parse(get("input_columns")).get<std::vector<std::string>>();
     data.spec.target_columns =
@@ -47,11 +73,6 @@ DataMetadata data_metadata(const std::map<std::string, std::string>& metadata,
       throw Error(source + ": metadata forecast is \"" + forecast + "\", expected true or false");
     }
     data.spec.forecast = forecast == "true";
-    const std::string& loss = get("loss");
-    if (loss != "sse" && loss != "mse") {
-      throw Error(source + ": metadata loss is \"" + loss + "\", expected sse or mse");
-    }
-    data.loss = parse_loss(loss);
     const auto target = metadata.find("target");
     if (target != metadata.end() && target->second != "every" && target->second != "last") {
       throw Error(source + ": metadata target is \"" + target->second +

@@ -1,7 +1,9 @@
 // What `recur train` stores in a model file's metadata besides the network, so that
-// `recur predict` can read the same columns and undo the same normalisation.
+// `recur predict` can read the same columns and undo the same normalisation, and
+// `recur generate` can map classes back to characters.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -11,6 +13,9 @@
 namespace recur::cli {
 
 struct DataMetadata {
+  // Character models (trained with --text): the vocabulary's code points, class i being
+  // vocabulary[i]; empty for models of CSV columns.
+  std::vector<std::uint32_t> vocabulary;
   DataSpec spec;
   std::string normalize = "zscore";  // or "none"
   Normalization normalization;

@@ -1,5 +1,7 @@
 // recur predict: a trained model's predictions for a CSV file, in the data's own units.
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -63,6 +65,20 @@ std::vector<InputSequence> read_inputs(const CsvTable& table, const DataSpec& sp
   return out;
 }
 
+// Outputs [rows, O] as the targets were given: normalisation undone, or for cross-entropy,
+// each row's class probabilities (softmax).
+void to_data_units(const DataMetadata& meta, std::vector<double>& outputs) {
+  if (meta.loss != LossKind::kCrossEntropy) return meta.normalization.invert_targets(outputs);
+  const std::size_t O = meta.spec.target_columns.size();
+  for (std::size_t row = 0; row + O <= outputs.size(); row += O) {
+    double* y = outputs.data() + row;
+    const double top = *std::max_element(y, y + O);
+    double sum = 0;
+    for (std::size_t f = 0; f < O; ++f) sum += (y[f] = std::exp(y[f] - top));
+    for (std::size_t f = 0; f < O; ++f) y[f] /= sum;
+  }
+}
+
 template <typename T>
 int predict(const PredictOptions& o, const ModelFile& model, const DataMetadata& meta) {
   const int horizon = o.horizon == "0" ? 0 : parse_positive_int("--horizon", o.horizon);
@@ -72,6 +88,10 @@ int predict(const PredictOptions& o, const ModelFile& model, const DataMetadata&
   if (horizon > 0) {
     if (!spec.forecast) {
       throw UsageError("--horizon: " + o.model + " was not trained with --forecast");
+    }
+    if (model.config.bidirectional) {
+      throw UsageError("--horizon: " + o.model +
+                       " is bidirectional; its reverse direction needs the whole sequence");
     }
     for (const std::string& name : spec.input_columns) {
       const auto it = std::find(spec.target_columns.begin(), spec.target_columns.end(), name);
@@ -92,7 +112,7 @@ int predict(const PredictOptions& o, const ModelFile& model, const DataMetadata&
   out += "step";
   for (const std::string& name : spec.target_columns) out += "," + csv_field(name);
   out += "\n";
-  std::vector<T> x, state(model.config.hidden_size), x_t(I), y_t(O);
+  std::vector<T> x, state(network.state_size(1)), x_t(I), y_t(O);
   for (const InputSequence& s : sequences) {
     std::vector<double> inputs = s.inputs;
     meta.normalization.apply_inputs(inputs);
@@ -100,7 +120,7 @@ int predict(const PredictOptions& o, const ModelFile& model, const DataMetadata&
     x.assign(inputs.begin(), inputs.end());
     const auto y = network.forward(x, s.rows, 1);
     std::vector<double> predictions(y.begin(), y.end());  // [rows + extra, O], data units
-    meta.normalization.invert_targets(predictions);
+    to_data_units(meta, predictions);
     // Past the end: each forecast becomes the next step's input, one streaming step at a time.
     network.final_state(state);
     for (int k = 0; k < extra; ++k) {
@@ -110,7 +130,7 @@ int predict(const PredictOptions& o, const ModelFile& model, const DataMetadata&
       x_t.assign(next.begin(), next.end());
       network.step(x_t, state, y_t, 1);
       std::vector<double> values(y_t.begin(), y_t.end());
-      meta.normalization.invert_targets(values);
+      to_data_units(meta, values);
       predictions.insert(predictions.end(), values.begin(), values.end());
     }
     const int rows = static_cast<int>(predictions.size()) / O;
@@ -146,6 +166,10 @@ Command add_predict(CLI::App& app) {
     if (o->data.empty()) throw UsageError("--data: expected a CSV file");
     const ModelFile model = read_model(o->model);
     const DataMetadata meta = data_metadata(model.metadata, o->model);
+    if (!meta.vocabulary.empty()) {
+      throw UsageError("--model: " + o->model +
+                       " is a character model (trained with --text); use recur generate");
+    }
     if (meta.spec.input_columns.size() != static_cast<std::size_t>(model.config.input_size) ||
         meta.spec.target_columns.size() != static_cast<std::size_t>(model.config.output_size)) {
       throw Error(o->model + ": its column names do not match its sizes");

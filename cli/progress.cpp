@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string>
 
 namespace recur::cli {
 
@@ -20,8 +21,9 @@ std::string clock_text(double seconds) {
 
 }  // namespace
 
-Progress::Progress(int epochs)
+Progress::Progress(int epochs, bool bits_per_step)
     : terminal_(isatty(STDERR_FILENO) != 0),
+      bits_(bits_per_step),
       epochs_(epochs),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_),
@@ -53,11 +55,18 @@ void Progress::step(int epoch, int step, int steps, double loss, double grad_nor
 void Progress::epoch_done(int epoch, double loss, double validation_loss, double grad_norm) {
   last_validation_ = validation_loss;
   if (terminal_) std::fprintf(stderr, "\r\033[K");
+  const auto bits = [&](double nats) {
+    char text[48] = "";
+    if (bits_) std::snprintf(text, sizeof text, " (%.4f bits/char)", nats / std::log(2.0));
+    return std::string(text);
+  };
   if (std::isnan(validation_loss)) {
-    std::fprintf(stderr, "epoch %d/%d loss %.6g |g| %.4g\n", epoch, epochs_, loss, grad_norm);
+    std::fprintf(stderr, "epoch %d/%d loss %.6g%s |g| %.4g\n", epoch, epochs_, loss,
+                 bits(loss).c_str(), grad_norm);
   } else {
-    std::fprintf(stderr, "epoch %d/%d loss %.6g validation %.6g |g| %.4g\n", epoch, epochs_, loss,
-                 validation_loss, grad_norm);
+    std::fprintf(stderr, "epoch %d/%d loss %.6g%s validation %.6g%s |g| %.4g\n", epoch, epochs_,
+                 loss, bits(loss).c_str(), validation_loss, bits(validation_loss).c_str(),
+                 grad_norm);
   }
 }
 

@@ -8,7 +8,8 @@ namespace recur::cli {
 
 class Progress {
  public:
-  explicit Progress(int epochs);
+  // bits_per_step: also show losses (cross-entropy, in nats) in bits, as bits per character.
+  explicit Progress(int epochs, bool bits_per_step = false);
   // After each optimizer step of an epoch (1-based).
   void step(int epoch, int step, int steps, double loss, double grad_norm);
   // At the end of an epoch; validation_loss is NaN without validation data.
@@ -16,6 +17,7 @@ class Progress {
 
  private:
   bool terminal_;
+  bool bits_;
   int epochs_;
   long total_steps_ = 0;
   std::chrono::steady_clock::time_point start_, last_draw_;

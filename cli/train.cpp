@@ -1,4 +1,4 @@
-// recur train: fit a model to a CSV file and save it as safetensors.
+// recur train: fit a model to a CSV file or a text file and save it as safetensors.
 #include "recur/train.hpp"
 
 #include <charconv>
@@ -18,29 +18,42 @@
 #include "recur/model_file.hpp"
 #include "recur/safetensors.hpp"
 #include "recur/schedule.hpp"
+#include "train_data.hpp"
 
 namespace recur::cli {
 
 namespace {
 
 struct TrainOptions {
-  std::string data, input_columns, target_columns, sequence_column;
+  std::string data, text, input_columns, target_columns, sequence_column;
   bool forecast = false;
   std::string window = "0", stride = "0", normalize = "zscore", validation = "0";
   std::string batch_size = "32", hidden = "32", epochs = "50", lr = "1e-2";
-  std::string optimizer = "sgd", loss = "mse", dtype = "float32", seed = "0";
+  std::string optimizer = "sgd", loss, dtype = "float32", seed = "0";
+  std::string cell = "elman", layers = "1", dropout = "0";
+  bool bidirectional = false;
   std::string momentum = "0", weight_decay, clip = "0", bptt = "0";
   std::string nonlinearity = "tanh", init_method = "pytorch", target = "every";
   std::string schedule = "constant", step_size = "10", gamma = "0.1", min_lr = "0", warmup = "0";
   bool nesterov = false;
   std::string save, init, log, checkpoint_every = "0", resume;
-  const CLI::Option* hidden_flag = nullptr;  // to tell a given --hidden from the default
+  // To tell a given flag from its default: a model from --init or --resume keeps its own.
+  const CLI::Option* hidden_flag = nullptr;
   const CLI::Option* nonlinearity_flag = nullptr;
+  const CLI::Option* cell_flag = nullptr;
+  const CLI::Option* layers_flag = nullptr;
+  const CLI::Option* bidirectional_flag = nullptr;
+  const CLI::Option* dropout_flag = nullptr;
 };
 
 // Everything a resumed run must share with the run it continues.
 nlohmann::json run_identity(const TrainOptions& o, const std::string& data_checksum) {
   return {{"data_checksum", data_checksum},
+          {"text", !o.text.empty()},
+          {"cell", o.cell},
+          {"layers", o.layers},
+          {"bidirectional", o.bidirectional},
+          {"dropout", o.dropout},
           {"input_columns", o.input_columns},
           {"target_columns", o.target_columns},
           {"sequence_column", o.sequence_column},
@@ -87,17 +100,39 @@ std::string checksum(const std::string& path) {
 template <typename T>
 int train(const TrainOptions& o) {
   // Every flag is checked before anything is read or written.
-  if (o.data.empty()) throw UsageError("--data: expected a CSV file");
+  const bool text = !o.text.empty();
+  if (o.data.empty() == !text) {
+    throw UsageError("--data or --text: expected one of them, a CSV file or a text file");
+  }
   if (o.save.empty()) throw UsageError("--save: expected the path of the model file to write");
+  if (text) {
+    const std::pair<const char*, bool> csv_only[] = {
+        {"--input-columns", !o.input_columns.empty()},
+        {"--target-columns", !o.target_columns.empty()},
+        {"--sequence-column", !o.sequence_column.empty()},
+        {"--forecast", o.forecast},
+        {"--stride", o.stride != "0"},
+        {"--target", o.target != "every"}};
+    for (const auto& [flag, given] : csv_only) {
+      if (given) throw UsageError(std::string(flag) + ": applies to --data (CSV), not --text");
+    }
+    if (!o.loss.empty() && o.loss != "cross-entropy") {
+      throw UsageError("--loss: a text model is trained with cross-entropy, got " + o.loss);
+    }
+  }
   DataMetadata meta;
-  meta.spec.input_columns = parse_names("--input-columns", o.input_columns);
-  meta.spec.target_columns = parse_names("--target-columns", o.target_columns);
+  if (!text) {
+    meta.spec.input_columns = parse_names("--input-columns", o.input_columns);
+    meta.spec.target_columns = parse_names("--target-columns", o.target_columns);
+  }
   meta.spec.sequence_column = o.sequence_column;
   meta.spec.forecast = o.forecast;
-  meta.spec.window = o.window == "0" ? 0 : parse_positive_int("--window", o.window);
+  meta.spec.window = o.window == "0" ? (text ? 100 : 0) : parse_positive_int("--window", o.window);
   meta.spec.stride = o.stride == "0" ? 0 : parse_positive_int("--stride", o.stride);
   meta.normalize = parse_choice("--normalize", o.normalize, {"zscore", "none"});
-  meta.loss = parse_loss(parse_choice("--loss", o.loss, {"sse", "mse"}));
+  meta.loss =
+      parse_loss(parse_choice("--loss", o.loss.empty() ? (text ? "cross-entropy" : "mse") : o.loss,
+                              {"sse", "mse", "cross-entropy"}));
   TrainSettings settings;
   settings.optimizer.kind = parse_optimizer(
       parse_choice("--optimizer", o.optimizer, {"sgd", "adam", "adamw", "rmsprop"}));
@@ -140,36 +175,37 @@ int train(const TrainOptions& o) {
   settings.optimizer.learning_rate = parse_positive_finite("--lr", o.lr);
   settings.loss = meta.loss;
   settings.seed = parse_seed("--seed", o.seed);
-  int hidden = parse_positive_int("--hidden", o.hidden);
   const InitMethod init_method = parse_init_method(
       parse_choice("--init-method", o.init_method, {"pytorch", "xavier", "orthogonal", "numpy"}));
-  Nonlinearity nonlinearity =
+  NetworkConfig config;
+  config.hidden_size = parse_positive_int("--hidden", o.hidden);
+  config.nonlinearity =
       parse_nonlinearity(parse_choice("--nonlinearity", o.nonlinearity, {"tanh", "relu"}));
+  config.cell = parse_cell(parse_choice("--cell", o.cell, {"elman", "lstm", "gru"}));
+  config.layers = parse_positive_int("--layers", o.layers);
+  config.bidirectional = o.bidirectional;
+  config.dropout = parse_fraction("--dropout", o.dropout);
+  if (config.dropout >= 1) throw UsageError("--dropout: expected a probability below 1");
   const int epochs = parse_positive_int("--epochs", o.epochs);
   const int checkpoint_every =
       o.checkpoint_every == "0" ? 0 : parse_positive_int("--checkpoint-every", o.checkpoint_every);
 
-  // Data: sequences, the validation split (the last sequences), normalisation from training.
-  std::vector<Sequence> sequences = build_sequences(read_csv(o.data), meta.spec);
-  const int n = static_cast<int>(sequences.size());
-  int n_validation = static_cast<int>(std::lround(validation * n));
-  if (validation > 0 && n_validation == 0) n_validation = 1;
-  if (n_validation >= n) {
-    throw Error(o.data + ": " + std::to_string(n) +
-                " sequence(s) (after windows), too few to hold out " +
-                std::to_string(n_validation) + " for --validation " + o.validation);
+  if (settings.bptt > 0 && config.bidirectional) {
+    throw UsageError(
+        "--bptt: truncated BPTT carries the state forward in time, which the "
+        "reverse direction of --bidirectional cannot use");
   }
-  std::vector<Sequence> validation_set(sequences.end() - n_validation, sequences.end());
-  sequences.resize(n - n_validation);
-  const int inputs = static_cast<int>(meta.spec.input_columns.size());
-  const int targets = static_cast<int>(meta.spec.target_columns.size());
-  meta.normalization = meta.normalize == "zscore" ? Normalization::fit(sequences, inputs, targets)
-                                                  : Normalization::identity(inputs, targets);
-  for (Sequence& s : sequences) meta.normalization.apply(s);
-  for (Sequence& s : validation_set) meta.normalization.apply(s);
+
+  // Data: sequences, the validation split (the last sequences), normalisation from training.
+  const std::string& source = text ? o.text : o.data;
+  TrainingData data = text ? load_text(o.text, meta.spec.window, validation, meta)
+                           : load_csv(o.data, validation, meta);
+  const int inputs = data.inputs, targets = data.targets;
+  const std::vector<Sequence>& sequences = data.train;
+  const std::vector<Sequence>& validation_set = data.validation;
 
   // The network: resumed, started from a file, or new.
-  const nlohmann::json identity = run_identity(o, checksum(o.data));
+  const nlohmann::json identity = run_identity(o, checksum(source));
   int first_epoch = 0;
   std::unique_ptr<ModelFile> start;
   Safetensors resumed;  // the checkpoint, for the optimizer's state
@@ -212,20 +248,31 @@ int train(const TrainOptions& o) {
                   std::to_string(start->config.output_size) + " outputs; the data has " +
                   std::to_string(inputs) + " and " + std::to_string(targets));
     }
-    if (o.hidden_flag->count() > 0 && hidden != start->config.hidden_size) {
-      throw UsageError("--hidden: " + std::to_string(hidden) + ", but " +
-                       (o.resume.empty() ? o.init : o.resume) + " has hidden size " +
-                       std::to_string(start->config.hidden_size));
-    }
-    if (o.nonlinearity_flag->count() > 0 && nonlinearity != start->config.nonlinearity) {
-      throw UsageError("--nonlinearity: " + o.nonlinearity + ", but " +
-                       (o.resume.empty() ? o.init : o.resume) + " uses " +
-                       nonlinearity_name(start->config.nonlinearity));
-    }
-    hidden = start->config.hidden_size;
-    nonlinearity = start->config.nonlinearity;
+    // A model from a file keeps its own shape; a flag given explicitly must agree with it.
+    const std::string& from = o.resume.empty() ? o.init : o.resume;
+    const NetworkConfig& c = start->config;
+    const auto agree = [&](const CLI::Option* flag, bool same, const std::string& given,
+                           const std::string& has) {
+      if (flag->count() > 0 && !same) {
+        throw UsageError(flag->get_name() + ": " + given + ", but " + from + " has " + has);
+      }
+    };
+    agree(o.hidden_flag, config.hidden_size == c.hidden_size, o.hidden,
+          "hidden size " + std::to_string(c.hidden_size));
+    agree(o.nonlinearity_flag, config.nonlinearity == c.nonlinearity, o.nonlinearity,
+          nonlinearity_name(c.nonlinearity));
+    agree(o.cell_flag, config.cell == c.cell, o.cell, std::string("cell ") + cell_name(c.cell));
+    agree(o.layers_flag, config.layers == c.layers, o.layers,
+          std::to_string(c.layers) + " layer(s)");
+    agree(o.bidirectional_flag, config.bidirectional == c.bidirectional, "given",
+          c.bidirectional ? "two directions" : "one direction");
+    const double dropout = o.dropout_flag->count() > 0 ? config.dropout : c.dropout;
+    config = c;
+    config.dropout = dropout;
   }
-  Network<T> network({inputs, hidden, targets, nonlinearity});
+  config.input_size = inputs;
+  config.output_size = targets;
+  Network<T> network(config);
   if (start) {
     load_parameters(*start, network);
   } else {
@@ -250,7 +297,7 @@ int train(const TrainOptions& o) {
     add_optimizer_state(trainer.optimizer(), file);
     write_safetensors(o.save, file);
   };
-  Progress progress(epochs);
+  Progress progress(epochs, text);
   for (int epoch = first_epoch; epoch < epochs; ++epoch) {
     const auto started = std::chrono::steady_clock::now();
     const double lr =
@@ -280,6 +327,12 @@ int train(const TrainOptions& o) {
                              {"seconds", seconds}};
       line["validation_loss"] =
           validation_set.empty() ? nlohmann::json() : nlohmann::json(validation_loss);
+      if (text) {  // cross-entropy in nats, also as bits per character
+        line["bpc"] = loss / std::log(2.0);
+        line["validation_bpc"] = validation_set.empty()
+                                     ? nlohmann::json()
+                                     : nlohmann::json(validation_loss / std::log(2.0));
+      }
       *log << line.dump() << '\n' << std::flush;
     }
     if (checkpoint_every > 0 && (epoch + 1) % checkpoint_every == 0) save(epoch + 1);
@@ -294,12 +347,16 @@ Command add_train(CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* cmd = app.add_subcommand("train", "Train a model on a CSV file and save it");
   cmd->add_option("--data", o->data, "CSV file with a header row");
+  cmd->add_option("--text", o->text,
+                  "UTF-8 text file: a character model (vocabulary from the file, one-hot "
+                  "inputs, cross-entropy on the next character)");
   cmd->add_option("--input-columns", o->input_columns, "input features, comma-separated");
   cmd->add_option("--target-columns", o->target_columns, "targets, comma-separated");
   cmd->add_option("--sequence-column", o->sequence_column,
                   "column whose value names each row's sequence (consecutive rows)");
   cmd->add_flag("--forecast", o->forecast, "targets are the next step's values");
-  cmd->add_option("--window", o->window, "cut sequences into windows of N steps (0: whole)")
+  cmd->add_option("--window", o->window,
+                  "cut sequences into windows of N steps (0: whole; --text: 100)")
       ->capture_default_str();
   cmd->add_option("--stride", o->stride, "steps between window starts (0: the window)")
       ->capture_default_str();
@@ -314,6 +371,14 @@ Command add_train(CLI::App& app) {
   o->nonlinearity_flag =
       cmd->add_option("--nonlinearity", o->nonlinearity, "the Elman cell's: tanh or relu")
           ->capture_default_str();
+  o->cell_flag = cmd->add_option("--cell", o->cell, "elman, lstm or gru")->capture_default_str();
+  o->layers_flag =
+      cmd->add_option("--layers", o->layers, "stacked recurrent layers")->capture_default_str();
+  o->bidirectional_flag = cmd->add_flag("--bidirectional", o->bidirectional,
+                                        "run each layer both ways and concatenate the outputs");
+  o->dropout_flag = cmd->add_option("--dropout", o->dropout,
+                                    "dropout on the inputs of layers 2.., in training only")
+                        ->capture_default_str();
   cmd->add_option("--epochs", o->epochs, "passes over the training data")->capture_default_str();
   cmd->add_option("--lr", o->lr, "learning rate")->capture_default_str();
   cmd->add_option("--optimizer", o->optimizer, "sgd, adam, adamw or rmsprop (torch.optim's)")
@@ -343,7 +408,9 @@ Command add_train(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "epochs of linear warm-up (0: none)")
       ->capture_default_str();
-  cmd->add_option("--loss", o->loss, "mse or sse")->capture_default_str();
+  cmd->add_option("--loss", o->loss,
+                  "mse, sse or cross-entropy (softmax over the targets, one-hot classes; "
+                  "default: mse, or cross-entropy for --text)");
   cmd->add_option("--dtype", o->dtype, "float32 or float64")->capture_default_str();
   cmd->add_option("--seed", o->seed, "initialisation and shuffling seed")->capture_default_str();
   cmd->add_option("--save", o->save, "model file to write (safetensors)");

@@ -190,11 +190,19 @@ void make_batch(const std::vector<Sequence>& sequences, const std::vector<int>& 
     const Sequence& s = sequences[indices[first + b]];
     for (int t = 0; t < s.length; ++t) {
       const std::size_t row = static_cast<std::size_t>(t) * count + b;
-      for (int f = 0; f < inputs; ++f) {
-        batch.x[row * inputs + f] = static_cast<T>(s.inputs[t * inputs + f]);
+      if (!s.input_classes.empty()) {
+        batch.x[row * inputs + s.input_classes[t]] = T(1);
+      } else {
+        for (int f = 0; f < inputs; ++f) {
+          batch.x[row * inputs + f] = static_cast<T>(s.inputs[t * inputs + f]);
+        }
       }
-      for (int f = 0; f < targets; ++f) {
-        batch.target[row * targets + f] = static_cast<T>(s.targets[t * targets + f]);
+      if (!s.target_classes.empty()) {
+        batch.target[row * targets + s.target_classes[t]] = T(1);
+      } else {
+        for (int f = 0; f < targets; ++f) {
+          batch.target[row * targets + f] = static_cast<T>(s.targets[t * targets + f]);
+        }
       }
     }
   }

@@ -34,8 +34,15 @@ Trainer<T>::Trainer(Network<T>& network, const std::vector<Sequence>& train,
   }
   for (const auto* set : {&train, &validation}) {
     for (const Sequence& s : *set) {
-      if (s.inputs.size() != static_cast<std::size_t>(s.length) * inputs_ ||
-          s.targets.size() != static_cast<std::size_t>(s.length) * targets_) {
+      const auto fits = [&](const std::vector<double>& values, const std::vector<int>& classes,
+                            int features) {
+        if (classes.empty()) return values.size() == static_cast<std::size_t>(s.length) * features;
+        return classes.size() == static_cast<std::size_t>(s.length) &&
+               std::all_of(classes.begin(), classes.end(),
+                           [&](int c) { return c >= 0 && c < features; });
+      };
+      if (!fits(s.inputs, s.input_classes, inputs_) ||
+          !fits(s.targets, s.target_classes, targets_)) {
         throw Error("train: a sequence's features do not match the network's sizes");
       }
     }

@@ -25,7 +25,10 @@ struct Sequence {
   int length = 0;               // steps
   std::vector<double> inputs;   // [length, I]
   std::vector<double> targets;  // [length, O]
-  int first_line = 0;           // of its first row, for messages
+  // Symbols (a character model's): when set, [length] class indices that stand for one-hot
+  // inputs or targets, and inputs or targets above are empty. Batches expand them.
+  std::vector<int> input_classes, target_classes;
+  int first_line = 0;  // of its first row, for messages
 };
 
 // Throws Error naming the file, line and column for a missing column, a cell that is not a
@@ -53,7 +56,8 @@ struct Batch {
   std::vector<int> lengths;
 };
 
-// Pads sequences[indices[first .. first + count)] into `batch`, reusing its storage.
+// Pads sequences[indices[first .. first + count)] into `batch`, reusing its storage; class
+// indices become one-hot rows.
 template <typename T>
 void make_batch(const std::vector<Sequence>& sequences, const std::vector<int>& indices, int first,
                 int count, int inputs, int targets, Batch<T>& batch);
