@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "recur/network.hpp"
@@ -31,12 +32,13 @@ namespace recur {
 namespace {
 
 template <typename T>
-void expect_step_equals_forward(Nonlinearity f, double tolerance) {
+void expect_step_equals_forward(Nonlinearity f, double tolerance, CellKind cell = CellKind::kElman,
+                                int layers = 1) {
   const int T_len = 9, B = 3, I = 2, H = 7, O = 2;
   NumpyRandom random(21);
-  Network<T> net({I, H, O, f});
+  Network<T> net({I, H, O, f, cell, layers});
   for (T& p : net.parameters()) p = static_cast<T>(0.5 * random.randn());
-  std::vector<T> x(T_len * B * I), h0(B * H);
+  std::vector<T> x(T_len * B * I), h0(net.state_size(B));
   for (T& v : x) v = static_cast<T>(random.randn());
   for (T& v : h0) v = static_cast<T>(0.3 * random.randn());
   const auto whole_view = net.forward(x, T_len, B, {}, h0);
@@ -47,35 +49,57 @@ void expect_step_equals_forward(Nonlinearity f, double tolerance) {
     net.step(std::span<const T>(x).subspan(t * B * I, B * I), state, y, B);
     for (int i = 0; i < B * O; ++i) EXPECT_NEAR(y[i], whole[t * B * O + i], tolerance);
   }
-  std::vector<T> final_state(B * H);
+  std::vector<T> final_state(net.state_size(B));
   net.final_state(final_state);
-  for (int i = 0; i < B * H; ++i) EXPECT_NEAR(state[i], final_state[i], tolerance);
+  for (std::size_t i = 0; i < state.size(); ++i) EXPECT_NEAR(state[i], final_state[i], tolerance);
 }
 
 TEST(Step, EqualsForwardOverTheWholeSequence) {
   expect_step_equals_forward<double>(Nonlinearity::kTanh, 1e-14);
   expect_step_equals_forward<float>(Nonlinearity::kTanh, 1e-6);
   expect_step_equals_forward<double>(Nonlinearity::kRelu, 1e-14);
+  for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
+    for (int layers : {1, 3}) {
+      SCOPED_TRACE(std::string(cell_name(cell)) + " layers " + std::to_string(layers));
+      expect_step_equals_forward<double>(Nonlinearity::kTanh, 1e-14, cell, layers);
+      expect_step_equals_forward<float>(Nonlinearity::kTanh, 1e-5, cell, layers);
+    }
+  }
+}
+
+TEST(Step, RefusesABidirectionalNetwork) {
+  Network<double> net({2, 3, 1, Nonlinearity::kTanh, CellKind::kGru, 1, true});
+  std::vector<double> x(2), state(net.state_size(1)), y(1);
+  EXPECT_ANY_THROW(net.step(x, state, y, 1));
 }
 
 TEST(Step, AllocatesNothingAfterTheFirstCall) {
-  Network<float> net({4, 32, 3});
-  std::vector<float> x(2 * 4, 0.5f), state(2 * 32, 0.0f), y(2 * 3);
-  net.step(x, state, y, 2);
-  const long before = allocations.load();
-  for (int t = 0; t < 1000; ++t) net.step(x, state, y, 2);
-  EXPECT_EQ(allocations.load(), before);
+  for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
+    Network<float> net({4, 32, 3, Nonlinearity::kTanh, cell, 2});
+    std::vector<float> x(2 * 4, 0.5f), state(net.state_size(2), 0.0f), y(2 * 3);
+    net.step(x, state, y, 2);
+    const long before = allocations.load();
+    for (int t = 0; t < 1000; ++t) net.step(x, state, y, 2);
+    EXPECT_EQ(allocations.load(), before) << cell_name(cell);
+  }
 }
 
 // The brief's rule, checked: after the first training step of a shape, forward, loss,
 // backward and the optimizer allocate nothing, for small networks (recur's own loops) and
 // larger ones (Eigen's blocked products).
-void expect_training_step_allocates_nothing(int seq_len, int batch, int input, int hidden) {
-  Network<float> net({input, hidden, 2});
+void expect_training_step_allocates_nothing(int seq_len, int batch, int input, int hidden,
+                                            const NetworkConfig& shape = {}) {
+  NetworkConfig config = shape;
+  config.input_size = input;
+  config.hidden_size = hidden;
+  config.output_size = 2;
+  Network<float> net(config);
+  net.set_training(true);
   NumpyRandom random(3);
   for (float& p : net.parameters()) p = static_cast<float>(0.1 * random.randn());
   std::vector<float> x(seq_len * batch * input, 0.25f), dy(seq_len * batch * 2, 0.01f);
-  const std::vector<int> lengths(batch, seq_len);
+  std::vector<int> lengths(batch, seq_len);
+  lengths[0] = seq_len / 2 + 1;  // padded
   OptimizerSettings settings;
   settings.kind = OptimizerKind::kAdam;
   Optimizer<float> adam(settings, net.parameters().size());
@@ -95,6 +119,10 @@ TEST(Training, AllocatesNothingAfterTheFirstStep) {
   expect_training_step_allocates_nothing(10, 1, 1, 8);
   expect_training_step_allocates_nothing(20, 4, 3, 32);
   expect_training_step_allocates_nothing(50, 32, 32, 128);
+  for (CellKind cell : {CellKind::kLstm, CellKind::kGru}) {
+    expect_training_step_allocates_nothing(
+        12, 3, 4, 16, {1, 1, 1, Nonlinearity::kTanh, cell, 2, true, 0.2});
+  }
 }
 
 TEST(Step, ChecksShapes) {
