@@ -120,8 +120,8 @@ TEST(Training, AllocatesNothingAfterTheFirstStep) {
   expect_training_step_allocates_nothing(20, 4, 3, 32);
   expect_training_step_allocates_nothing(50, 32, 32, 128);
   for (CellKind cell : {CellKind::kLstm, CellKind::kGru}) {
-    expect_training_step_allocates_nothing(
-        12, 3, 4, 16, {1, 1, 1, Nonlinearity::kTanh, cell, 2, true, 0.2});
+    expect_training_step_allocates_nothing(12, 3, 4, 16,
+                                           {1, 1, 1, Nonlinearity::kTanh, cell, 2, true, 0.2});
   }
 }
 

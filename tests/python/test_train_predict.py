@@ -33,10 +33,18 @@ def train_flags(tmp_path, **extra):
     return out
 
 
+NETWORKS = {
+    "elman": [],
+    "lstm-2-layers-dropout": ["--cell", "lstm", "--layers", "2", "--dropout", "0.2"],
+    "gru-bidirectional": ["--cell", "gru", "--bidirectional"],
+}
+
+
+@pytest.mark.parametrize("network", list(NETWORKS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_pytorch_predicts_what_recur_predicts(tmp_path, run, dtype):
+def test_pytorch_predicts_what_recur_predicts(tmp_path, run, dtype, network):
     write_series(tmp_path / "d.csv")
-    result = run("train", *train_flags(tmp_path, dtype=dtype, validation=0.3))
+    result = run("train", *train_flags(tmp_path, dtype=dtype, validation=0.3), *NETWORKS[network])
     assert result.returncode == 0, result.stderr
     assert "validation" in result.stderr  # reported every epoch
     predicted = run("predict", "--model", tmp_path / "m.safetensors", "--data",
@@ -49,9 +57,11 @@ def test_pytorch_predicts_what_recur_predicts(tmp_path, run, dtype):
 
     tensors, meta = load(tmp_path / "m.safetensors")
     torch_dtype = torch.float32 if dtype == "float32" else torch.float64
-    model = Model(int(meta["input_size"]), int(meta["hidden_size"]),
-                  int(meta["output_size"])).to(torch_dtype)
-    model.load_state_dict(tensors)
+    model = Model(int(meta["input_size"]), int(meta["hidden_size"]), int(meta["output_size"]),
+                  cell=meta["cell"], layers=int(meta["layers"]),
+                  bidirectional=meta["bidirectional"] == "true").to(torch_dtype)
+    model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("optimizer.")})
+    model.eval()  # no dropout in prediction
     norm = json.loads(meta["normalization"])
     with open(tmp_path / "d.csv") as f:
         data = [line.strip().split(",") for line in f.readlines()[1:]]
