@@ -41,7 +41,7 @@ const unsigned char* mark_active(const LayerShape& shape, int t, unsigned char* 
 }
 
 template <typename T>
-void cell_backward(CellKind cell, const CellWeights<T>& w, const BackwardStep<T>& s) {
+bool cell_backward(CellKind cell, const CellWeights<T>& w, const BackwardStep<T>& s) {
   switch (cell) {
     case CellKind::kElman:
       return elman_backward(w, s);
@@ -50,6 +50,7 @@ void cell_backward(CellKind cell, const CellWeights<T>& w, const BackwardStep<T>
     case CellKind::kGru:
       return gru_backward(w, s);
   }
+  return false;
 }
 
 }  // namespace
@@ -157,8 +158,9 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
                              dxw,
                              dhw,
                              dh_next};
-    cell_backward(shape.cell, w, bs);
-    gemm(Trans::kNo, Trans::kNo, B, H, G, T(1), dhw, G, w.weight_hh, H, T(1), dh_next, H);
+    const bool direct = cell_backward(shape.cell, w, bs);
+    gemm(Trans::kNo, Trans::kNo, B, H, G, T(1), dhw, G, w.weight_hh, H, T(direct ? 1 : 0), dh_next,
+         H);
   }
 }
 

@@ -35,7 +35,8 @@ struct ForwardStep {
 };
 
 // One backward step. dh is dLoss/dh(t) from everything (the output and step t+1).
-// Inactive rows pass dh and dc through to t-1 and leave zero gate gradients.
+// Inactive rows pass dh and dc through to t-1 and leave zero gate gradients. A cell's
+// backward returns whether it wrote dh_prev; if not, all of dLoss/dh(t-1) is dhw W_hh.
 template <typename T>
 struct BackwardStep {
   int batch;

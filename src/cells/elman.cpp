@@ -24,25 +24,26 @@ void elman_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
 }
 
 template <typename T>
-void elman_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
+bool elman_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
   const int H = w.hidden, n = s.batch * H;
   if (w.nonlinearity == Nonlinearity::kTanh) {
     for (int i = 0; i < n; ++i) s.dxw[i] = (T(1) - s.h[i] * s.h[i]) * s.dh[i];
   } else {
     for (int i = 0; i < n; ++i) s.dxw[i] = s.h[i] > T(0) ? s.dh[i] : T(0);
   }
+  if (s.active == nullptr) return false;  // all of dh(t-1) comes through W_hh
   std::fill(s.dh_prev, s.dh_prev + n, T(0));
-  if (s.active == nullptr) return;
   for (int b = 0; b < s.batch; ++b) {
     if (s.active[b]) continue;
     std::fill(s.dxw + b * H, s.dxw + (b + 1) * H, T(0));
     std::copy(s.dh + b * H, s.dh + (b + 1) * H, s.dh_prev + b * H);
   }
+  return true;
 }
 
 #define RECUR_INSTANTIATE(T)                                                    \
   template void elman_forward<T>(const CellWeights<T>&, const ForwardStep<T>&); \
-  template void elman_backward<T>(const CellWeights<T>&, const BackwardStep<T>&);
+  template bool elman_backward<T>(const CellWeights<T>&, const BackwardStep<T>&);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)
 RECUR_INSTANTIATE(long double)

@@ -37,7 +37,7 @@ void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
 }
 
 template <typename T>
-void gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
+bool gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
   const int H = w.hidden, G = 3 * H;
   for (int b = 0; b < s.batch; ++b) {
     T* dxw = s.dxw + b * G;
@@ -64,11 +64,12 @@ void gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
       dh_prev[j] = dh[j] * z;
     }
   }
+  return true;
 }
 
 #define RECUR_INSTANTIATE(T)                                                  \
   template void gru_forward<T>(const CellWeights<T>&, const ForwardStep<T>&); \
-  template void gru_backward<T>(const CellWeights<T>&, const BackwardStep<T>&);
+  template bool gru_backward<T>(const CellWeights<T>&, const BackwardStep<T>&);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)
 RECUR_INSTANTIATE(long double)

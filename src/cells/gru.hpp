@@ -19,6 +19,6 @@ template <typename T>
 void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s);
 
 template <typename T>
-void gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s);
+bool gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s);
 
 }  // namespace recur

@@ -42,9 +42,9 @@ void lstm_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
 }
 
 template <typename T>
-void lstm_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
+bool lstm_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
   const int H = w.hidden, G = 4 * H;
-  std::fill(s.dh_prev, s.dh_prev + s.batch * H, T(0));
+  if (s.active != nullptr) std::fill(s.dh_prev, s.dh_prev + s.batch * H, T(0));
   for (int b = 0; b < s.batch; ++b) {
     T* da = s.dxw + b * G;
     if (s.active != nullptr && !s.active[b]) {  // dc passes through untouched
@@ -67,11 +67,12 @@ void lstm_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
       dc[j] = dc_t * f;
     }
   }
+  return s.active != nullptr;  // padded rows pass dh through; real rows go through W_hh
 }
 
 #define RECUR_INSTANTIATE(T)                                                   \
   template void lstm_forward<T>(const CellWeights<T>&, const ForwardStep<T>&); \
-  template void lstm_backward<T>(const CellWeights<T>&, const BackwardStep<T>&);
+  template bool lstm_backward<T>(const CellWeights<T>&, const BackwardStep<T>&);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)
 RECUR_INSTANTIATE(long double)

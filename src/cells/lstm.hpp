@@ -7,7 +7,7 @@
 //   backward:  dc_t = dc + dh o (1 - tanh(c)^2)
 //              da_i = dc_t g i (1 - i)     da_f = dc_t c_prev f (1 - f)
 //              da_g = dc_t i (1 - g^2)     da_o = dh tanh(c) o (1 - o)
-//              dc_prev = dc_t f            dh_prev = 0 (all of it passes through W_hh)
+//              dc_prev = dc_t f            dh_prev: none but padding's (all through W_hh)
 #pragma once
 
 #include "cells/cell.hpp"
@@ -20,6 +20,6 @@ template <typename T>
 void lstm_forward(const CellWeights<T>& w, const ForwardStep<T>& s);
 
 template <typename T>
-void lstm_backward(const CellWeights<T>& w, const BackwardStep<T>& s);
+bool lstm_backward(const CellWeights<T>& w, const BackwardStep<T>& s);
 
 }  // namespace recur
