@@ -409,12 +409,18 @@ def torch_tbptt(model, x, y, lr, epochs, bptt):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            h = h.detach()
+            h = tuple(s.detach() for s in h) if isinstance(h, tuple) else h.detach()
 
 
+TBPTT_NETWORKS = {"elman": ("elman", 1), "lstm-2-layers": ("lstm", 2), "gru": ("gru", 1)}
+
+
+@pytest.mark.parametrize("network", list(TBPTT_NETWORKS))
 @pytest.mark.parametrize("bptt", [4, 7, 100])
-def test_truncated_bptt_matches_a_pytorch_loop_with_detach(tmp_path, run, bptt):
+def test_truncated_bptt_matches_a_pytorch_loop_with_detach(tmp_path, run, bptt, network):
     from recur_safetensors import save
+    from test_pytorch_parity import recur_names
+    cell, layers = TBPTT_NETWORKS[network]
     torch.manual_seed(4)
     steps = 30
     x = torch.randn(steps, 1, 2, dtype=torch.float64)
@@ -423,10 +429,8 @@ def test_truncated_bptt_matches_a_pytorch_loop_with_detach(tmp_path, run, bptt):
         f.write("a,b,c\n")
         for t in range(steps):
             f.write(f"{float(x[t, 0, 0])!r},{float(x[t, 0, 1])!r},{float(y[t, 0, 0])!r}\n")
-    model = Model(2, 5, 1).double()
-    with torch.no_grad():
-        model.rnn.bias_hh_l0.zero_()
-    model.rnn.bias_hh_l0.requires_grad_(False)
+    model = Model(2, 5, 1, cell=cell, layers=layers).double()
+    params = recur_names(model)  # zeroes and freezes bias_hh where recur sums the two
     save(tmp_path / "init.safetensors", model.state_dict())
     result = run("train", "--data", tmp_path / "d.csv", "--input-columns", "a,b",
                  "--target-columns", "c", "--normalize", "none", "--dtype", "float64",
@@ -435,12 +439,9 @@ def test_truncated_bptt_matches_a_pytorch_loop_with_detach(tmp_path, run, bptt):
     assert result.returncode == 0, result.stderr
     torch_tbptt(model, x, y, 0.05, 2, bptt)
     ours, _ = load(tmp_path / "m.safetensors")
-    for name in ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "readout.weight", "readout.bias"]:
-        expected = getattr(model.rnn if name.startswith("rnn") else model.readout,
-                           name.split(".")[1]).detach()
-        assert torch.allclose(ours[name], expected, rtol=1e-10, atol=1e-12), name
-    assert torch.allclose(ours["rnn.bias_ih_l0"], model.rnn.bias_ih_l0.detach(), rtol=1e-10,
-                          atol=1e-12)
+    for name, p in params.items():
+        stored = "rnn.bias_ih_" + name[len("rnn.bias_"):] if name.startswith("rnn.bias_l") else name
+        assert torch.allclose(ours[stored], p.detach(), rtol=1e-10, atol=1e-12), name
     if bptt >= steps:  # a chunk as long as the sequence is full BPTT
         full = run("train", "--data", tmp_path / "d.csv", "--input-columns", "a,b",
                    "--target-columns", "c", "--normalize", "none", "--dtype", "float64",
