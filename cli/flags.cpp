@@ -2,8 +2,11 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <system_error>
+
+#include "recur/safetensors.hpp"
 
 namespace recur::cli {
 
@@ -105,6 +108,14 @@ std::string parse_choice(const std::string& flag, const std::string& text,
     expected += (expected.empty() ? "" : " or ") + c;
   }
   fail(flag, expected, text);
+}
+
+void write_output(const std::string& path, const std::string& text) {
+  if (path.empty() || path == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  } else {
+    write_file_atomic(path, {reinterpret_cast<const unsigned char*>(text.data()), text.size()});
+  }
 }
 
 }  // namespace recur::cli

@@ -27,4 +27,8 @@ std::vector<std::string> parse_names(const std::string& flag, const std::string&
 std::string parse_choice(const std::string& flag, const std::string& text,
                          const std::vector<std::string>& choices);
 
+// The value of an --output flag: text written atomically to path, or to standard output when
+// path is empty or "-".
+void write_output(const std::string& path, const std::string& text);
+
 }  // namespace recur::cli

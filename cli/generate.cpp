@@ -79,11 +79,7 @@ int generate(const GenerateOptions& o, const ModelFile& model, const Vocabulary&
     feed(k);
   }
   const std::string out = encode_utf8(text) + "\n";
-  if (o.output.empty() || o.output == "-") {
-    std::fwrite(out.data(), 1, out.size(), stdout);
-  } else {
-    write_file_atomic(o.output, {reinterpret_cast<const unsigned char*>(out.data()), out.size()});
-  }
+  write_output(o.output, out);
   return 0;
 }
 

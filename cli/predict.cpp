@@ -142,11 +142,7 @@ int predict(const PredictOptions& o, const ModelFile& model, const DataMetadata&
       out += "\n";
     }
   }
-  if (o.output.empty() || o.output == "-") {
-    std::fwrite(out.data(), 1, out.size(), stdout);
-  } else {
-    write_file_atomic(o.output, {reinterpret_cast<const unsigned char*>(out.data()), out.size()});
-  }
+  write_output(o.output, out);
   return 0;
 }
 

@@ -185,7 +185,6 @@ int train(const TrainOptions& o) {
   config.layers = parse_positive_int("--layers", o.layers);
   config.bidirectional = o.bidirectional;
   config.dropout = parse_fraction("--dropout", o.dropout);
-  if (config.dropout >= 1) throw UsageError("--dropout: expected a probability below 1");
   const int epochs = parse_positive_int("--epochs", o.epochs);
   const int checkpoint_every =
       o.checkpoint_every == "0" ? 0 : parse_positive_int("--checkpoint-every", o.checkpoint_every);
