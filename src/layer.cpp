@@ -84,7 +84,6 @@ void StepScratch<T>::reserve(CellKind cell, int hidden, int batch_size) {
   const std::size_t rows = batch_size;
   grow(active, rows);
   grow(gates, rows * gate_count(cell) * hidden);
-  grow(dh, rows * hidden);
   grow(dh_next, rows * hidden);
   grow(dc, rows * hidden);
 }
@@ -131,16 +130,11 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
   const std::size_t step = static_cast<std::size_t>(B) * H;
   const std::size_t cache_step = static_cast<std::size_t>(B) * cache_width(shape.cell, H);
   const bool lstm = shape.cell == CellKind::kLstm;
-  T* dh = scratch.dh.data();
   T* dh_next = scratch.dh_next.data();
   std::fill(dh_next, dh_next + step, T(0));
   if (lstm) std::fill(scratch.dc.begin(), scratch.dc.begin() + step, T(0));
   for (int s = 0; s < shape.seq_len; ++s) {
     const int t = shape.reverse ? s : shape.seq_len - 1 - s;  // the forward loop's order, undone
-    for (int b = 0; b < B; ++b) {
-      const T* from_out = dh_out + (static_cast<std::size_t>(t) * B + b) * ld;
-      for (int j = 0; j < H; ++j) dh[b * H + j] = from_out[j] + dh_next[b * H + j];
-    }
     const std::size_t out = state_index(shape.reverse, t) * step;
     const std::size_t prev = prev_index(shape.reverse, t) * step;
     T* dxw = buf.xw.data() + static_cast<std::size_t>(t) * B * G;  // xw is spent: reuse it
@@ -153,7 +147,8 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
                              lstm ? buf.cs.data() + prev : nullptr,
                              buf.hs.data() + out,
                              lstm ? buf.cs.data() + out : nullptr,
-                             dh,
+                             dh_out + static_cast<std::size_t>(t) * B * ld,
+                             ld,
                              lstm ? scratch.dc.data() : nullptr,
                              dxw,
                              dhw,

@@ -43,7 +43,6 @@ template <typename T>
 struct StepScratch {
   std::vector<unsigned char> active;  // (B)
   std::vector<T> gates;               // (B, G*H)
-  std::vector<T> dh;                  // (B, H) dLoss/dh(t)
   std::vector<T> dh_next;             // (B, H) dLoss/dh(t - 1), carried back
   std::vector<T> dc;                  // (B, H) LSTM: dLoss/dc, carried back
 

@@ -35,18 +35,21 @@ TEST(ElmanStep, ForwardIsTanhOfProjectionPlusRecurrencePlusBias) {
 }
 
 TEST(ElmanStep, BackwardAppliesTheDerivativeAndPadsPassThrough) {
-  // B = 2, H = 2; row 1 is padding at this step.
-  const double h[] = {0.5, -0.2, 0.9, 0.9}, dh[] = {1.5, 1.0, 3.0, -4.0};
+  // B = 2, H = 2; row 1 is padding at this step. dLoss/dh(t) = dh_out + dh_next.
+  const double h[] = {0.5, -0.2, 0.9, 0.9}, dh_out[] = {1.0, 0.5, 3.0, -4.0};
+  double dh_next[] = {0.5, 0.5, 0.0, 0.0};
   const unsigned char active[] = {1, 0};
-  double dxw[4], dh_prev[4];
+  double dxw[4];
   const CellWeights<double> w{Nonlinearity::kTanh, 2, nullptr, nullptr, nullptr, nullptr};
-  EXPECT_TRUE(elman_backward(w, BackwardStep<double>{2, active, nullptr, nullptr, nullptr, h,
-                                                     nullptr, dh, nullptr, dxw, dxw, dh_prev}));
+  EXPECT_TRUE(
+      elman_backward(w, BackwardStep<double>{2, active, nullptr, nullptr, nullptr, h, nullptr,
+                                             dh_out, 2, nullptr, dxw, dxw, dh_next}));
   EXPECT_DOUBLE_EQ(dxw[0], 0.75 * 1.5);
   EXPECT_DOUBLE_EQ(dxw[1], 0.96 * 1.0);
-  EXPECT_EQ(dh_prev[0], 0.0);  // all of a real row's gradient goes through W_hh
+  EXPECT_EQ(dh_next[0], 0.0);  // all of a real row's gradient goes through W_hh
   EXPECT_EQ(dxw[2], 0.0);      // padding: no gate gradient, dh passes to t-1 as it is
-  EXPECT_EQ(dh_prev[3], -4.0);
+  EXPECT_EQ(dh_next[2], 3.0);
+  EXPECT_EQ(dh_next[3], -4.0);
 }
 
 TEST(LstmStep, OneUnitByHand) {
@@ -62,10 +65,10 @@ TEST(LstmStep, OneUnitByHand) {
   EXPECT_NEAR(c[0], c_new, 1e-15);
   EXPECT_NEAR(h[0], o * std::tanh(c_new), 1e-15);
 
-  const double dh[] = {2.0};
-  double dc[] = {-1.0}, dxw[4], dh_prev[1];
-  const bool direct = lstm_backward(
-      w, BackwardStep<double>{1, nullptr, cache, h_prev, c_prev, h, c, dh, dc, dxw, dxw, dh_prev});
+  const double dh_out[] = {1.5};
+  double dc[] = {-1.0}, dxw[4], dh_next[] = {0.5};  // dLoss/dh(t) = 2
+  const bool direct = lstm_backward(w, BackwardStep<double>{1, nullptr, cache, h_prev, c_prev, h, c,
+                                                            dh_out, 1, dc, dxw, dxw, dh_next});
   const double tc = std::tanh(c_new), dc_t = -1.0 + 2.0 * o * (1 - tc * tc);
   EXPECT_NEAR(dxw[0], dc_t * g * i * (1 - i), 1e-15);
   EXPECT_NEAR(dxw[1], dc_t * -0.7 * f * (1 - f), 1e-15);
@@ -86,17 +89,17 @@ TEST(GruStep, OneUnitByHand) {
   const double hn = 0.18 - 0.06, n = std::tanh(0.8 + 0.03 + r * hn);
   EXPECT_NEAR(h[0], (1 - z) * n + z * 0.6, 1e-15);
 
-  const double dh[] = {2.0};
-  double dxw[3], dhw[3], dh_prev[1];
+  const double dh_out[] = {2.0};
+  double dxw[3], dhw[3], dh_next[] = {0.0};
   EXPECT_TRUE(gru_backward(w, BackwardStep<double>{1, nullptr, cache, h_prev, nullptr, h, nullptr,
-                                                   dh, nullptr, dxw, dhw, dh_prev}));
+                                                   dh_out, 1, nullptr, dxw, dhw, dh_next}));
   const double dn = 2.0 * (1 - z) * (1 - n * n), dr = dn * hn * r * (1 - r);
   EXPECT_NEAR(dxw[0], dr, 1e-15);
   EXPECT_NEAR(dxw[1], 2.0 * (0.6 - n) * z * (1 - z), 1e-15);
   EXPECT_NEAR(dxw[2], dn, 1e-15);
   EXPECT_NEAR(dhw[2], dn * r, 1e-15);
   EXPECT_EQ(dhw[0], dxw[0]);
-  EXPECT_NEAR(dh_prev[0], 2.0 * z, 1e-15);
+  EXPECT_NEAR(dh_next[0], 2.0 * z, 1e-15);
 }
 
 TEST(GruStep, PaddedRowCarriesItsState) {

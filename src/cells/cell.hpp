@@ -34,9 +34,11 @@ struct ForwardStep {
   T* scratch;       // (B, G*H)
 };
 
-// One backward step. dh is dLoss/dh(t) from everything (the output and step t+1).
-// Inactive rows pass dh and dc through to t-1 and leave zero gate gradients. A cell's
-// backward returns whether it wrote dh_prev; if not, all of dLoss/dh(t-1) is dhw W_hh.
+// One backward step. dLoss/dh(t) is dh_out (from the layer's output) + dh_next (from step
+// t+1), summed by the cell as it reads them. Inactive rows pass dh and dc through to t-1 and
+// leave zero gate gradients. A cell's backward returns whether it wrote into dh_next the part
+// of dLoss/dh(t-1) that does not pass through W_hh; if not, dh_next is left for the layer to
+// overwrite with dhw W_hh.
 template <typename T>
 struct BackwardStep {
   int batch;
@@ -46,11 +48,12 @@ struct BackwardStep {
   const T* c_prev;  // (B, H), LSTM only
   const T* h;       // (B, H)
   const T* c;       // (B, H), LSTM only
-  const T* dh;      // (B, H)
-  T* dc;            // (B, H), LSTM only: in dLoss/dc(t), out dLoss/dc(t-1)
-  T* dxw;           // (B, G*H) out: dLoss/d(pre-activations) on the input side
-  T* dhw;           // (B, G*H) out, GRU only: on the recurrent side (others: the same as dxw)
-  T* dh_prev;       // (B, H) out: the part of dLoss/dh(t-1) that does not pass through W_hh
+  const T* dh_out;  // (B, H), row b at dh_out + b * ld
+  int ld;
+  T* dc;       // (B, H), LSTM only: in dLoss/dc(t), out dLoss/dc(t-1)
+  T* dxw;      // (B, G*H) out: dLoss/d(pre-activations) on the input side
+  T* dhw;      // (B, G*H) out, GRU only: on the recurrent side (others: the same as dxw)
+  T* dh_next;  // (B, H) in: dLoss/dh(t) from step t+1; out: as above
 };
 
 }  // namespace recur

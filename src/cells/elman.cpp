@@ -25,20 +25,28 @@ void elman_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
 
 template <typename T>
 bool elman_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
-  const int H = w.hidden, n = s.batch * H;
-  if (w.nonlinearity == Nonlinearity::kTanh) {
-    for (int i = 0; i < n; ++i) s.dxw[i] = (T(1) - s.h[i] * s.h[i]) * s.dh[i];
-  } else {
-    for (int i = 0; i < n; ++i) s.dxw[i] = s.h[i] > T(0) ? s.dh[i] : T(0);
-  }
-  if (s.active == nullptr) return false;  // all of dh(t-1) comes through W_hh
-  std::fill(s.dh_prev, s.dh_prev + n, T(0));
+  const int H = w.hidden;
+  const bool tanh = w.nonlinearity == Nonlinearity::kTanh;
   for (int b = 0; b < s.batch; ++b) {
-    if (s.active[b]) continue;
-    std::fill(s.dxw + b * H, s.dxw + (b + 1) * H, T(0));
-    std::copy(s.dh + b * H, s.dh + (b + 1) * H, s.dh_prev + b * H);
+    const T* h = s.h + b * H;
+    const T* dh_out = s.dh_out + b * s.ld;
+    T* dh_next = s.dh_next + b * H;
+    T* da = s.dxw + b * H;
+    if (s.active != nullptr && !s.active[b]) {  // padding: dh(t) passes to t-1 as it is
+      for (int j = 0; j < H; ++j) {
+        dh_next[j] += dh_out[j];
+        da[j] = T(0);
+      }
+      continue;
+    }
+    if (tanh) {
+      for (int j = 0; j < H; ++j) da[j] = (T(1) - h[j] * h[j]) * (dh_out[j] + dh_next[j]);
+    } else {
+      for (int j = 0; j < H; ++j) da[j] = h[j] > T(0) ? dh_out[j] + dh_next[j] : T(0);
+    }
+    if (s.active != nullptr) std::fill(dh_next, dh_next + H, T(0));
   }
-  return true;
+  return s.active != nullptr;  // only padding has a direct term
 }
 
 #define RECUR_INSTANTIATE(T)                                                    \

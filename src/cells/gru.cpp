@@ -42,26 +42,27 @@ bool gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
   for (int b = 0; b < s.batch; ++b) {
     T* dxw = s.dxw + b * G;
     T* dhw = s.dhw + b * G;
-    const T* dh = s.dh + b * H;
-    T* dh_prev = s.dh_prev + b * H;
-    if (s.active != nullptr && !s.active[b]) {
+    const T* dh_out = s.dh_out + b * s.ld;
+    T* dh_next = s.dh_next + b * H;
+    if (s.active != nullptr && !s.active[b]) {  // padding: dh(t) passes to t-1 as it is
       std::fill(dxw, dxw + G, T(0));
       std::fill(dhw, dhw + G, T(0));
-      std::copy(dh, dh + H, dh_prev);
+      for (int j = 0; j < H; ++j) dh_next[j] += dh_out[j];
       continue;
     }
     const T* cache = s.cache + b * kGruCacheGates * H;
     const T* h_prev = s.h_prev + b * H;
     for (int j = 0; j < H; ++j) {
       const T r = cache[j], z = cache[H + j], n = cache[2 * H + j], hw_n = cache[3 * H + j];
-      const T dn = dh[j] * (T(1) - z) * (T(1) - n * n);
-      const T dz = dh[j] * (h_prev[j] - n) * z * (T(1) - z);
+      const T dh = dh_out[j] + dh_next[j];
+      const T dn = dh * (T(1) - z) * (T(1) - n * n);
+      const T dz = dh * (h_prev[j] - n) * z * (T(1) - z);
       const T dr = dn * hw_n * r * (T(1) - r);
       dxw[j] = dhw[j] = dr;
       dxw[H + j] = dhw[H + j] = dz;
       dxw[2 * H + j] = dn;
       dhw[2 * H + j] = dn * r;
-      dh_prev[j] = dh[j] * z;
+      dh_next[j] = dh * z;  // h = (1 - z) n + z h_prev: the direct path to t-1
     }
   }
   return true;

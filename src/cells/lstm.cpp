@@ -44,30 +44,31 @@ void lstm_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
 template <typename T>
 bool lstm_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
   const int H = w.hidden, G = 4 * H;
-  if (s.active != nullptr) std::fill(s.dh_prev, s.dh_prev + s.batch * H, T(0));
   for (int b = 0; b < s.batch; ++b) {
     T* da = s.dxw + b * G;
-    if (s.active != nullptr && !s.active[b]) {  // dc passes through untouched
+    const T* dh_out = s.dh_out + b * s.ld;
+    T* dh_next = s.dh_next + b * H;
+    if (s.active != nullptr && !s.active[b]) {  // padding: dh and dc pass through untouched
       std::fill(da, da + G, T(0));
-      std::copy(s.dh + b * H, s.dh + (b + 1) * H, s.dh_prev + b * H);
+      for (int j = 0; j < H; ++j) dh_next[j] += dh_out[j];
       continue;
     }
     const T* cache = s.cache + b * kLstmCacheGates * H;
     const T* c_prev = s.c_prev + b * H;
-    const T* dh = s.dh + b * H;
     T* dc = s.dc + b * H;
     for (int j = 0; j < H; ++j) {
       const T i = cache[j], f = cache[H + j], g = cache[2 * H + j], o = cache[3 * H + j];
-      const T tanh_c = cache[4 * H + j];
-      const T dc_t = dc[j] + dh[j] * o * (T(1) - tanh_c * tanh_c);
+      const T tanh_c = cache[4 * H + j], dh = dh_out[j] + dh_next[j];
+      const T dc_t = dc[j] + dh * o * (T(1) - tanh_c * tanh_c);
       da[j] = dc_t * g * i * (T(1) - i);
       da[H + j] = dc_t * c_prev[j] * f * (T(1) - f);
       da[2 * H + j] = dc_t * i * (T(1) - g * g);
-      da[3 * H + j] = dh[j] * tanh_c * o * (T(1) - o);
+      da[3 * H + j] = dh * tanh_c * o * (T(1) - o);
       dc[j] = dc_t * f;
     }
+    if (s.active != nullptr) std::fill(dh_next, dh_next + H, T(0));
   }
-  return s.active != nullptr;  // padded rows pass dh through; real rows go through W_hh
+  return s.active != nullptr;  // only padding has a direct term
 }
 
 #define RECUR_INSTANTIATE(T)                                                   \
