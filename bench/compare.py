@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""bench/compare: recur against PyTorch and oneDNN on the same training workloads.
+
+One float32 training step (forward over the sequence, linear readout at every step, MSE
+loss, BPTT, SGD update) per workload and cell, each implementation in its own process, with
+warm-up and the median of repeats. PyTorch (Debian's python3-torch, over OpenBLAS) runs at
+intra-op threads 1 and 2 with OpenBLAS threads 2, and at 1 and 1; oneDNN (Debian's
+libdnnl) at OMP_NUM_THREADS 1 and 2; each peer's best setting is the one compared, and the
+table says which it was. GFLOP/s count the same products for everyone (step_timing.hpp);
+the GEMM bound is that count at 480 GFLOP/s, what oneDNN's sgemm reached on this machine's
+recurrent shapes. Run it through `make bench`, which unsets OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE so that OpenBLAS picks its own kernels.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GEMM_BOUND_GFLOPS = 480.0
+
+WORKLOADS = {  # name: (T, B, I, H, O)
+    "small": (50, 16, 16, 64, 16),
+    "medium": (100, 64, 64, 256, 64),
+    "charrnn": (100, 32, 65, 512, 65),
+    "large": (100, 64, 256, 1024, 256),
+    "tiny": (5, 2, 3, 7, 2),  # CI: keeps this program from rotting, says nothing of speed
+}
+
+
+def gates(cell):
+    return {"elman": 1, "lstm": 4, "gru": 3}[cell]
+
+
+def step_gflop(cell, T, B, I, H, O):
+    """The same count as bench/step_timing.hpp's step_flops, in GFLOP."""
+    G, rows = gates(cell) * H, T * B
+    forward = rows * (I * G + H * G + H * O)
+    backward = rows * (I * G + H * G + H * O) + rows * (H * O + G * H)
+    return 2 * (forward + backward) / 1e9
+
+
+def run_json(command, env_extra):
+    env = dict(os.environ, **env_extra)
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def shape_flags(cell, shape, repeats, warmup):
+    T, B, I, H, O = shape
+    return ["--cell", cell, "--T", str(T), "--B", str(B), "--I", str(I), "--H", str(H),
+            "--O", str(O), "--repeats", str(repeats), "--warmup", str(warmup)]
+
+
+def best(runs):
+    """(median ms, setting) of the fastest setting."""
+    return min(runs, key=lambda r: r[0])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default=os.path.join(HERE, "..", "build"),
+                        help="recur's build folder")
+    parser.add_argument("--workloads", default="small,medium,charrnn,large")
+    parser.add_argument("--cells", default="elman,lstm,gru")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--python", default=sys.executable)
+    args = parser.parse_args()
+    recur_bin = os.path.join(args.build, "bench", "compare_recur")
+    onednn_bin = os.path.join(args.build, "bench", "compare_onednn")
+    have_onednn = os.path.exists(onednn_bin)
+
+    header = (f"{'workload':9} {'cell':5} {'recur ms':>9} {'GFLOP/s':>7} {'torch ms':>9} "
+              f"{'(threads)':>10} {'oneDNN ms':>9} {'(thr)':>5} {'bound ms':>8} "
+              f"{'vs torch':>8} {'vs oneDNN':>9} {'of bound':>8}")
+    print(header)
+    print("-" * len(header))
+    for name in args.workloads.split(","):
+        shape = WORKLOADS[name]
+        warmup = 1 if name != "tiny" else 0
+        for cell in args.cells.split(","):
+            flags = shape_flags(cell, shape, args.repeats, warmup)
+            gflop = step_gflop(cell, *shape)
+            recur_ms = run_json([recur_bin] + flags, {})["median_ms"]
+            torch_runs = []
+            for intra, blas in ((1, 2), (2, 2), (1, 1)):
+                r = run_json([args.python, os.path.join(HERE, "compare_torch.py"), *flags,
+                              "--threads", str(intra)], {"OPENBLAS_NUM_THREADS": str(blas)})
+                torch_runs.append((r["median_ms"], f"{intra}/{blas}"))
+            torch_ms, torch_setting = best(torch_runs)
+            onednn_ms, onednn_setting = float("nan"), "-"
+            if have_onednn:
+                onednn_runs = [(run_json([onednn_bin] + flags,
+                                         {"OMP_NUM_THREADS": str(t)})["median_ms"], str(t))
+                               for t in (1, 2)]
+                onednn_ms, onednn_setting = best(onednn_runs)
+            bound_ms = gflop / GEMM_BOUND_GFLOPS * 1e3
+            print(f"{name:9} {cell:5} {recur_ms:9.3f} {gflop / recur_ms * 1e3:7.1f} "
+                  f"{torch_ms:9.3f} {torch_setting:>10} {onednn_ms:9.3f} {onednn_setting:>5} "
+                  f"{bound_ms:8.3f} {torch_ms / recur_ms:7.2f}x {onednn_ms / recur_ms:8.2f}x "
+                  f"{bound_ms / recur_ms:7.0%}", flush=True)
+    print("\nthreads: torch intra-op/OpenBLAS, oneDNN OMP_NUM_THREADS; recur: 1 thread. "
+          "Ratios above 1 mean recur is faster.")
+
+
+if __name__ == "__main__":
+    main()
