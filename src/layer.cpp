@@ -89,12 +89,33 @@ void StepScratch<T>::reserve(CellKind cell, int hidden, int batch_size) {
 }
 
 template <typename T>
-void transpose_weight_hh(int gates, int hidden, const T* weight_hh, LayerBuffers<T>& buf) {
+const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, int batch, const T* weight_hh,
+                                               LayerBuffers<T>& buf) {
   const int G = gates * hidden;
   T* out = buf.weight_hh_t.data();
   for (int j = 0; j < G; ++j) {
     for (int k = 0; k < hidden; ++k) out[k * G + j] = weight_hh[j * hidden + k];
   }
+  if constexpr (sizeof(T) <= sizeof(double)) {
+    if (use_packed<T>(batch, hidden, G)) {
+      buf.packed_hh_t.pack(Trans::kYes, hidden, G, weight_hh, hidden);
+      return &buf.packed_hh_t;
+    }
+  }
+  return nullptr;
+}
+
+template <typename T>
+const PackedMatrix<T>* prepare_backward_weights(int gates, int hidden, int batch,
+                                                const T* weight_hh, LayerBuffers<T>& buf) {
+  if constexpr (sizeof(T) <= sizeof(double)) {
+    const int G = gates * hidden;
+    if (use_packed<T>(batch, G, hidden)) {
+      buf.packed_hh.pack(Trans::kNo, G, hidden, weight_hh, hidden);
+      return &buf.packed_hh;
+    }
+  }
+  return nullptr;
 }
 
 template <typename T>
@@ -163,7 +184,10 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
   template struct LayerBuffers<T>;                                                           \
   template struct StepScratch<T>;                                                            \
   template void cell_forward<T>(CellKind, const CellWeights<T>&, const ForwardStep<T>&);     \
-  template void transpose_weight_hh<T>(int, int, const T*, LayerBuffers<T>&);                \
+  template const PackedMatrix<T>* prepare_forward_weights<T>(int, int, int, const T*,             \
+                                                             LayerBuffers<T>&);                  \
+  template const PackedMatrix<T>* prepare_backward_weights<T>(int, int, int, const T*,            \
+                                                              LayerBuffers<T>&);                 \
   template void layer_forward<T>(const LayerShape&, const CellWeights<T>&, LayerBuffers<T>&, \
                                  StepScratch<T>&);                                           \
   template void layer_backward<T>(const LayerShape&, const CellWeights<T>&, const T*, int,   \

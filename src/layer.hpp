@@ -26,6 +26,8 @@ struct LayerBuffers {
   std::vector<T> hs;           // (T + 1, B, H)
   std::vector<T> cs;           // (T + 1, B, H), LSTM only
   std::vector<T> cache;        // (T, B, cache_width)
+  PackedMatrix<T> packed_hh_t;  // W_hh^T packed for the forward steps, when large enough
+  PackedMatrix<T> packed_hh;    // W_hh packed for the backward steps, when large enough
 
   void reserve(CellKind cell, int hidden, int seq_len, int batch_size);
 };
@@ -61,9 +63,15 @@ inline int prev_index(bool reverse, int t) {
 template <typename T>
 void cell_forward(CellKind cell, const CellWeights<T>& w, const ForwardStep<T>& s);
 
-// W_hh (G*H, H) transposed into buf.weight_hh_t.
+// W_hh (G*H, H) transposed into buf.weight_hh_t, and packed for a batch whose recurrent
+// products are large enough (packed_gemm.hpp); returns the packed matrix or nullptr.
 template <typename T>
-void transpose_weight_hh(int gates, int hidden, const T* weight_hh, LayerBuffers<T>& buf);
+const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, int batch, const T* weight_hh,
+                                               LayerBuffers<T>& buf);
+// W_hh packed for the backward steps when large enough; returns it or nullptr.
+template <typename T>
+const PackedMatrix<T>* prepare_backward_weights(int gates, int hidden, int batch,
+                                                const T* weight_hh, LayerBuffers<T>& buf);
 
 // Runs the steps; buf.xw must hold x W_ih^T, the initial state must be in place, and
 // buf.weight_hh_t must hold W_hh transposed.

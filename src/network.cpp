@@ -352,7 +352,8 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
       const int k = l * D + d;
       LayerBuffers<T>& buf = ws.layers[k];
       const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, k, params_);
-      transpose_weight_hh(gate_count(config_.cell), H, p.weight_hh, buf);
+      const PackedMatrix<T>* packed =
+          prepare_forward_weights(gate_count(config_.cell), H, B, p.weight_hh, buf);
       gemm(Trans::kNo, Trans::kYes, rows, G, p.input, T(1), in, p.input, p.weight_ih, p.input, T(0),
            buf.xw.data(), G);
       const std::size_t init = (d ? seq_len : 0) * step;
@@ -365,8 +366,8 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
           std::copy(from, from + step, s);
         }
       }
-      const CellWeights<T> w{config_.nonlinearity,   H,      p.weight_hh,
-                             buf.weight_hh_t.data(), p.bias, p.bias_hh};
+      const CellWeights<T> w{config_.nonlinearity, H,         p.weight_hh, buf.weight_hh_t.data(),
+                             p.bias,               p.bias_hh, packed,      nullptr};
       const LayerShape shape{config_.cell, d == 1, seq_len, B,
                              ws.padded ? ws.lengths.data() : nullptr};
       layer_forward(shape, w, buf, ws.scratch);
@@ -458,8 +459,10 @@ void Network<T>::backward(std::span<const T> dy) {
       LayerBuffers<T>& buf = ws.layers[k];
       const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, k, params_);
       const LayerViews<T> g = layer_views<T>(tensors_, config_.cell, k, grads_);
-      const CellWeights<T> w{config_.nonlinearity,   H,      p.weight_hh,
-                             buf.weight_hh_t.data(), p.bias, p.bias_hh};
+      const PackedMatrix<T>* packed =
+          prepare_backward_weights(gate_count(config_.cell), H, B, p.weight_hh, buf);
+      const CellWeights<T> w{config_.nonlinearity, H,         p.weight_hh, buf.weight_hh_t.data(),
+                             p.bias,               p.bias_hh, nullptr,     packed};
       const LayerShape shape{config_.cell, d == 1, seq_len_, B,
                              ws.padded ? ws.lengths.data() : nullptr};
       layer_backward(shape, w, ws.grad_out.data() + d * H, D * H, buf, ws.scratch);
@@ -521,9 +524,10 @@ void Network<T>::step(std::span<const T> x_t, std::span<T> state, std::span<T> y
     const T* in = l == 0 ? x_t.data() : state.data() + (l - 1) * part;
     gemm(Trans::kNo, Trans::kYes, batch_size, G, p.input, T(1), in, p.input, p.weight_ih, p.input,
          T(0), ws.step_xw.data(), G);
-    transpose_weight_hh(gate_count(config_.cell), H, p.weight_hh, buf);
-    const CellWeights<T> w{config_.nonlinearity,   H,      p.weight_hh,
-                           buf.weight_hh_t.data(), p.bias, p.bias_hh};
+    const PackedMatrix<T>* packed =
+        prepare_forward_weights(gate_count(config_.cell), H, batch_size, p.weight_hh, buf);
+    const CellWeights<T> w{config_.nonlinearity, H,         p.weight_hh, buf.weight_hh_t.data(),
+                           p.bias,               p.bias_hh, packed,      nullptr};
     T* h = state.data() + l * part;
     T* c = lstm ? state.data() + (L + l) * part : nullptr;
     const ForwardStep<T> fs{batch_size,

@@ -5,6 +5,8 @@
 // gradients for all steps after it.
 #pragma once
 
+#include "gemm.hpp"
+#include "packed_gemm.hpp"
 #include "recur/network.hpp"
 
 namespace recur {
@@ -17,7 +19,20 @@ struct CellWeights {
   const T* weight_hh_t;       // (H, G*H): W_hh transposed, so that the forward step streams rows
   const T* bias;              // (G*H), added to every gate (GRU: b_ih)
   const T* bias_hh;           // (3H), GRU only: b_hh, with b_hn inside r * (W_hn h + b_hn)
+  const PackedMatrix<T>* packed_hh_t = nullptr;  // W_hh^T packed for the forward steps
+  const PackedMatrix<T>* packed_hh = nullptr;    // W_hh packed for the backward steps
 };
+
+// out [B, G*H] = h_prev W_hh^T + beta out: the forward step's recurrent product.
+template <typename T>
+inline void recurrent_product(const CellWeights<T>& w, int batch, int gates, const T* h_prev,
+                              T beta, T* out) {
+  const int H = w.hidden, G = gates * H;
+  if constexpr (sizeof(T) <= sizeof(double)) {
+    if (w.packed_hh_t != nullptr) return gemm_packed(batch, h_prev, H, *w.packed_hh_t, beta, out, G);
+  }
+  gemm(Trans::kNo, Trans::kNo, batch, G, H, T(1), h_prev, H, w.weight_hh_t, G, beta, out, G);
+}
 
 // One forward step over a batch of B rows. Rows with active[b] == 0 (padding) carry their
 // state through unchanged: h = h_prev, c = c_prev. active == nullptr: every row is real.

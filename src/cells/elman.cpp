@@ -11,7 +11,7 @@ template <typename T>
 void elman_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
   const int H = w.hidden, n = s.batch * H;
   std::copy(s.xw, s.xw + n, s.h);
-  gemm(Trans::kNo, Trans::kNo, s.batch, H, H, T(1), s.h_prev, H, w.weight_hh_t, H, T(1), s.h, H);
+  recurrent_product(w, s.batch, 1, s.h_prev, T(1), s.h);
   if (w.nonlinearity == Nonlinearity::kTanh) {
     add_bias_tanh(s.batch, H, w.bias, s.h);
   } else {

@@ -10,8 +10,7 @@ namespace recur {
 template <typename T>
 void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
   const int H = w.hidden, G = 3 * H;
-  gemm(Trans::kNo, Trans::kNo, s.batch, G, H, T(1), s.h_prev, H, w.weight_hh_t, G, T(0), s.scratch,
-       G);
+  recurrent_product(w, s.batch, 3, s.h_prev, T(0), s.scratch);
   for (int b = 0; b < s.batch; ++b) {
     const T* h_prev = s.h_prev + b * H;
     T* h = s.h + b * H;

@@ -11,8 +11,7 @@ template <typename T>
 void lstm_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
   const int H = w.hidden, G = 4 * H;
   std::copy(s.xw, s.xw + s.batch * G, s.scratch);
-  gemm(Trans::kNo, Trans::kNo, s.batch, G, H, T(1), s.h_prev, H, w.weight_hh_t, G, T(1), s.scratch,
-       G);
+  recurrent_product(w, s.batch, 4, s.h_prev, T(1), s.scratch);
   for (int b = 0; b < s.batch; ++b) {
     const T* c_prev = s.c_prev + b * H;
     T* h = s.h + b * H;

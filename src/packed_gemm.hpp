@@ -1,0 +1,46 @@
+// The recurrent product with its weights packed once per sequence: C = A op(B) + beta C where
+// op(B) [k, n] is fixed for a whole time loop (W_hh^T forward, W_hh backward) and A is one
+// step's [m, k] state. Packing lays op(B) out in panels of kPanel columns, each panel's k rows
+// contiguous, so that the kernel streams it with aligned vector loads while a block of A's
+// rows is broadcast against it; nothing is allocated per product. The kernel file is compiled
+// with FMA contraction (one rounding per multiply-add), unlike the rest of recur: it serves
+// only products too large for the small loop of gemm.hpp, which the seed's sizes never reach.
+#pragma once
+
+#include <vector>
+
+#include "gemm.hpp"
+
+namespace recur {
+
+template <typename T>
+class PackedMatrix {
+ public:
+  // Two 512-bit vectors of T per panel row.
+  static constexpr int kPanel = 2 * 64 / static_cast<int>(sizeof(T));
+
+  // Packs op(B) [k, n] (B stored [n, k] when trans is kYes); grows its storage only when
+  // a larger matrix arrives. The tail of the last panel is zero.
+  void pack(Trans trans, int k, int n, const T* b, int ldb);
+  int rows() const { return k_; }
+  int cols() const { return n_; }
+  const T* panel(int j) const { return data_.data() + static_cast<std::size_t>(j) * k_ * kPanel; }
+
+ private:
+  int k_ = 0, n_ = 0;
+  std::vector<T> data_;
+};
+
+// C [m, n] = A [m, k] op(B) + beta C, for op(B) packed; beta 0 writes C without reading it.
+// For float and double (the finite differences' long double never packs).
+template <typename T>
+void gemm_packed(int m, const T* a, int lda, const PackedMatrix<T>& b, T beta, T* c, int ldc);
+
+// Whether a recurrent product of [batch, k] by [k, n] is better served packed than by
+// gemm.hpp's small loop: above the small loop's size limit.
+template <typename T>
+inline bool use_packed(int batch, int k, int n) {
+  return sizeof(T) <= sizeof(double) && static_cast<long>(batch) * k * n > detail::kSmallGemm;
+}
+
+}  // namespace recur
