@@ -10,11 +10,12 @@ namespace {
 template <typename T>
 using Vector [[gnu::vector_size(64)]] = T;
 
-// C[i0 .. i0 + R, panel columns] for one panel: R rows of A against the panel's k rows, two
-// vectors of accumulators per row.
-template <int R, typename T>
-inline void panel_kernel(int k, const T* a, int lda, const T* panel, T beta, T* c, int ldc,
-                         int width) {
+// C[i0 .. i0 + R, panel columns] = alpha * (R rows of op(A)) (the panel's k rows) + beta C,
+// two vectors of accumulators per row. op(A) row r, column p is a[r * lda + p], or
+// a[p * lda + r] when A is stored transposed.
+template <int R, bool kTransA, typename T>
+inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T beta, T* c,
+                         int ldc, int width) {
   constexpr int L = 64 / sizeof(T);
   Vector<T> acc[R][2] = {};
   for (int p = 0; p < k; ++p) {
@@ -22,7 +23,7 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T beta, T* 
     std::memcpy(&b0, panel + p * 2 * L, sizeof b0);
     std::memcpy(&b1, panel + p * 2 * L + L, sizeof b1);
     for (int r = 0; r < R; ++r) {
-      const T a_rp = a[r * lda + p];
+      const T a_rp = kTransA ? a[p * lda + r] : a[r * lda + p];
       acc[r][0] += a_rp * b0;
       acc[r][1] += a_rp * b1;
     }
@@ -32,25 +33,41 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T beta, T* 
     std::memcpy(out, acc[r], sizeof out);
     T* c_row = c + r * ldc;
     if (beta == T(0)) {
-      for (int j = 0; j < width; ++j) c_row[j] = out[j];
+      for (int j = 0; j < width; ++j) c_row[j] = alpha * out[j];
     } else {
-      for (int j = 0; j < width; ++j) c_row[j] = out[j] + beta * c_row[j];
+      for (int j = 0; j < width; ++j) c_row[j] = alpha * out[j] + beta * c_row[j];
     }
   }
 }
 
-template <typename T>
-void rows_kernel(int rows, int k, const T* a, int lda, const T* panel, T beta, T* c, int ldc,
-                 int width) {
+template <bool kTransA, typename T>
+void rows_kernel(int rows, int k, const T* a, int lda, const T* panel, T alpha, T beta, T* c,
+                 int ldc, int width) {
   switch (rows) {
-    case 1: return panel_kernel<1>(k, a, lda, panel, beta, c, ldc, width);
-    case 2: return panel_kernel<2>(k, a, lda, panel, beta, c, ldc, width);
-    case 3: return panel_kernel<3>(k, a, lda, panel, beta, c, ldc, width);
-    case 4: return panel_kernel<4>(k, a, lda, panel, beta, c, ldc, width);
-    case 5: return panel_kernel<5>(k, a, lda, panel, beta, c, ldc, width);
-    case 6: return panel_kernel<6>(k, a, lda, panel, beta, c, ldc, width);
-    case 7: return panel_kernel<7>(k, a, lda, panel, beta, c, ldc, width);
-    default: return panel_kernel<8>(k, a, lda, panel, beta, c, ldc, width);
+    case 1: return panel_kernel<1, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    case 2: return panel_kernel<2, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    case 3: return panel_kernel<3, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    case 4: return panel_kernel<4, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    case 5: return panel_kernel<5, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    case 6: return panel_kernel<6, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    case 7: return panel_kernel<7, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    default: return panel_kernel<8, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+  }
+}
+
+// C rows [0, m) against every panel of b: op(A) advances by 8 rows at a time.
+template <bool kTransA, typename T>
+void multiply_panels(int m, const T* a, int lda, const PackedMatrix<T>& b, T alpha, T beta, T* c,
+                     int ldc) {
+  constexpr int kRows = 8, W = PackedMatrix<T>::kPanel;
+  const int k = b.rows(), n = b.cols();
+  for (int j0 = 0, jp = 0; j0 < n; j0 += W, ++jp) {
+    const int width = std::min(W, n - j0);
+    for (int i0 = 0; i0 < m; i0 += kRows) {
+      const T* a_rows = kTransA ? a + i0 : a + static_cast<std::size_t>(i0) * lda;
+      rows_kernel<kTransA>(std::min(kRows, m - i0), k, a_rows, lda, b.panel(jp), alpha, beta,
+                           c + static_cast<std::size_t>(i0) * ldc + j0, ldc, width);
+    }
   }
 }
 
@@ -77,20 +94,49 @@ void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
 
 template <typename T>
 void gemm_packed(int m, const T* a, int lda, const PackedMatrix<T>& b, T beta, T* c, int ldc) {
-  constexpr int kRows = 8, W = PackedMatrix<T>::kPanel;
-  const int k = b.rows(), n = b.cols();
-  for (int j0 = 0, jp = 0; j0 < n; j0 += W, ++jp) {
-    const int width = std::min(W, n - j0);
-    for (int i0 = 0; i0 < m; i0 += kRows) {
-      rows_kernel(std::min(kRows, m - i0), k, a + static_cast<std::size_t>(i0) * lda, lda,
-                  b.panel(jp), beta, c + static_cast<std::size_t>(i0) * ldc + j0, ldc, width);
+  multiply_panels<false>(m, a, lda, b, T(1), beta, c, ldc);
+}
+
+template <typename T>
+void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
+                  const T* b, int ldb, T beta, T* c, int ldc) {
+  // Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C
+  // (their op(A) block in L2), packed into a buffer of this thread's that only grows.
+  constexpr int kDepth = 256, kHeight = 128;
+  thread_local PackedMatrix<T> packed;
+  const bool ta = trans_a == Trans::kYes, tb = trans_b == Trans::kYes;
+  if (k == 0) {  // C = beta C
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < n; ++j) {
+        T& v = c[static_cast<std::size_t>(i) * ldc + j];
+        v = beta == T(0) ? T(0) : beta * v;
+      }
+    }
+    return;
+  }
+  for (int p0 = 0; p0 < k; p0 += kDepth) {
+    const int depth = std::min(kDepth, k - p0);
+    packed.pack(trans_b, depth, n, tb ? b + p0 : b + static_cast<std::size_t>(p0) * ldb, ldb);
+    const T block_beta = p0 == 0 ? beta : T(1);  // later blocks add to what the first wrote
+    for (int i0 = 0; i0 < m; i0 += kHeight) {
+      const int height = std::min(kHeight, m - i0);
+      T* c_block = c + static_cast<std::size_t>(i0) * ldc;
+      if (ta) {
+        multiply_panels<true>(height, a + static_cast<std::size_t>(p0) * lda + i0, lda, packed,
+                              alpha, block_beta, c_block, ldc);
+      } else {
+        multiply_panels<false>(height, a + static_cast<std::size_t>(i0) * lda + p0, lda, packed,
+                               alpha, block_beta, c_block, ldc);
+      }
     }
   }
 }
 
 #define RECUR_INSTANTIATE(T)   \
   template class PackedMatrix<T>; \
-  template void gemm_packed<T>(int, const T*, int, const PackedMatrix<T>&, T, T*, int);
+  template void gemm_packed<T>(int, const T*, int, const PackedMatrix<T>&, T, T*, int); \
+  template void gemm_blocked<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T, \
+                                T*, int);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)
 #undef RECUR_INSTANTIATE

@@ -36,6 +36,13 @@ class PackedMatrix {
 template <typename T>
 void gemm_packed(int m, const T* a, int lda, const PackedMatrix<T>& b, T beta, T* c, int ldc);
 
+// The same product as gemm_large, for float and double: op(B) packed block by block into a
+// buffer of the calling thread's that grows to its largest block and is then reused, so that
+// no product allocates after the first of its size.
+template <typename T>
+void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
+                  const T* b, int ldb, T beta, T* c, int ldc);
+
 // Whether a recurrent product of [batch, k] by [k, n] is better served packed than by
 // gemm.hpp's small loop: above the small loop's size limit.
 template <typename T>
