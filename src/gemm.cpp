@@ -65,7 +65,7 @@ void add_column_sums(int rows, int cols, const T* a, T* out) {
 #define RECUR_INSTANTIATE(T)                                                                       \
   template void gemm<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T, T*, int); \
   template void gemm_large<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T, T*, \
-                              int);                                                              \
+                              int);                                                                \
   template void add_column_sums<T>(int, int, const T*, T*);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)

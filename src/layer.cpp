@@ -184,10 +184,10 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
   template struct LayerBuffers<T>;                                                           \
   template struct StepScratch<T>;                                                            \
   template void cell_forward<T>(CellKind, const CellWeights<T>&, const ForwardStep<T>&);     \
-  template const PackedMatrix<T>* prepare_forward_weights<T>(int, int, int, const T*,             \
-                                                             LayerBuffers<T>&);                  \
-  template const PackedMatrix<T>* prepare_backward_weights<T>(int, int, int, const T*,            \
-                                                              LayerBuffers<T>&);                 \
+  template const PackedMatrix<T>* prepare_forward_weights<T>(int, int, int, const T*,        \
+                                                             LayerBuffers<T>&);              \
+  template const PackedMatrix<T>* prepare_backward_weights<T>(int, int, int, const T*,       \
+                                                              LayerBuffers<T>&);             \
   template void layer_forward<T>(const LayerShape&, const CellWeights<T>&, LayerBuffers<T>&, \
                                  StepScratch<T>&);                                           \
   template void layer_backward<T>(const LayerShape&, const CellWeights<T>&, const T*, int,   \

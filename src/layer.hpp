@@ -20,12 +20,12 @@ int cache_width(CellKind cell, int hidden);
 // hs[t + 1] (reverse), and each is one contiguous [T, B, H] block.
 template <typename T>
 struct LayerBuffers {
-  std::vector<T> weight_hh_t;  // (H, G*H)
-  std::vector<T> xw;           // (T, B, G*H): x W_ih^T; dLoss/dxw after backward
-  std::vector<T> dhw;          // (T, B, G*H): GRU only, dLoss/d(h W_hh^T)
-  std::vector<T> hs;           // (T + 1, B, H)
-  std::vector<T> cs;           // (T + 1, B, H), LSTM only
-  std::vector<T> cache;        // (T, B, cache_width)
+  std::vector<T> weight_hh_t;   // (H, G*H)
+  std::vector<T> xw;            // (T, B, G*H): x W_ih^T; dLoss/dxw after backward
+  std::vector<T> dhw;           // (T, B, G*H): GRU only, dLoss/d(h W_hh^T)
+  std::vector<T> hs;            // (T + 1, B, H)
+  std::vector<T> cs;            // (T + 1, B, H), LSTM only
+  std::vector<T> cache;         // (T, B, cache_width)
   PackedMatrix<T> packed_hh_t;  // W_hh^T packed for the forward steps, when large enough
   PackedMatrix<T> packed_hh;    // W_hh packed for the backward steps, when large enough
 

@@ -14,8 +14,8 @@ using Vector [[gnu::vector_size(64)]] = T;
 // two vectors of accumulators per row. op(A) row r, column p is a[r * lda + p], or
 // a[p * lda + r] when A is stored transposed.
 template <int R, bool kTransA, typename T>
-inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T beta, T* c,
-                         int ldc, int width) {
+inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T beta, T* c, int ldc,
+                         int width) {
   constexpr int L = 64 / sizeof(T);
   Vector<T> acc[R][2] = {};
   for (int p = 0; p < k; ++p) {
@@ -44,14 +44,22 @@ template <bool kTransA, typename T>
 void rows_kernel(int rows, int k, const T* a, int lda, const T* panel, T alpha, T beta, T* c,
                  int ldc, int width) {
   switch (rows) {
-    case 1: return panel_kernel<1, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
-    case 2: return panel_kernel<2, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
-    case 3: return panel_kernel<3, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
-    case 4: return panel_kernel<4, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
-    case 5: return panel_kernel<5, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
-    case 6: return panel_kernel<6, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
-    case 7: return panel_kernel<7, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
-    default: return panel_kernel<8, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    case 1:
+      return panel_kernel<1, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    case 2:
+      return panel_kernel<2, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    case 3:
+      return panel_kernel<3, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    case 4:
+      return panel_kernel<4, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    case 5:
+      return panel_kernel<5, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    case 6:
+      return panel_kernel<6, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    case 7:
+      return panel_kernel<7, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+    default:
+      return panel_kernel<8, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
   }
 }
 
@@ -85,8 +93,9 @@ void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
     for (int p = 0; p < k; ++p) {
       for (int j = 0; j < kPanel; ++j) {
         const int col = jp * kPanel + j;
-        out[p * kPanel + j] =
-            col >= n ? T(0) : trans == Trans::kYes ? b[col * ldb + p] : b[p * ldb + col];
+        out[p * kPanel + j] = col >= n               ? T(0)
+                              : trans == Trans::kYes ? b[col * ldb + p]
+                                                     : b[p * ldb + col];
       }
     }
   }
@@ -132,9 +141,9 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
   }
 }
 
-#define RECUR_INSTANTIATE(T)   \
-  template class PackedMatrix<T>; \
-  template void gemm_packed<T>(int, const T*, int, const PackedMatrix<T>&, T, T*, int); \
+#define RECUR_INSTANTIATE(T)                                                                     \
+  template class PackedMatrix<T>;                                                                \
+  template void gemm_packed<T>(int, const T*, int, const PackedMatrix<T>&, T, T*, int);          \
   template void gemm_blocked<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T, \
                                 T*, int);
 RECUR_INSTANTIATE(float)

@@ -18,20 +18,19 @@ void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
       std::copy(h_prev, h_prev + H, h);
       continue;
     }
+    // One simple loop per gate, each of which the compiler vectorizes.
     const T* xw = s.xw + b * G;
     const T* hw = s.scratch + b * G;
+    const T *b_ih = w.bias, *b_hh = w.bias_hh;
     T* cache = s.cache + b * kGruCacheGates * H;
+    T *r = cache, *z = cache + H, *n = cache + 2 * H, *hw_n = cache + 3 * H;
+    for (int j = 0; j < H; ++j) r[j] = sigmoid_of((xw[j] + b_ih[j]) + (hw[j] + b_hh[j]));
     for (int j = 0; j < H; ++j) {
-      const T r = sigmoid_of((xw[j] + w.bias[j]) + (hw[j] + w.bias_hh[j]));
-      const T z = sigmoid_of((xw[H + j] + w.bias[H + j]) + (hw[H + j] + w.bias_hh[H + j]));
-      const T hw_n = hw[2 * H + j] + w.bias_hh[2 * H + j];
-      const T n = tanh_of(xw[2 * H + j] + w.bias[2 * H + j] + r * hw_n);
-      h[j] = (T(1) - z) * n + z * h_prev[j];
-      cache[j] = r;
-      cache[H + j] = z;
-      cache[2 * H + j] = n;
-      cache[3 * H + j] = hw_n;
+      z[j] = sigmoid_of((xw[H + j] + b_ih[H + j]) + (hw[H + j] + b_hh[H + j]));
     }
+    for (int j = 0; j < H; ++j) hw_n[j] = hw[2 * H + j] + b_hh[2 * H + j];
+    for (int j = 0; j < H; ++j) n[j] = tanh_of(xw[2 * H + j] + b_ih[2 * H + j] + r[j] * hw_n[j]);
+    for (int j = 0; j < H; ++j) h[j] = (T(1) - z[j]) * n[j] + z[j] * h_prev[j];
   }
 }
 
@@ -51,18 +50,18 @@ bool gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
     }
     const T* cache = s.cache + b * kGruCacheGates * H;
     const T* h_prev = s.h_prev + b * H;
+    const T *r = cache, *z = cache + H, *n = cache + 2 * H, *hw_n = cache + 3 * H;
+    // One simple loop per quantity, each of which the compiler vectorizes; dh_next first
+    // becomes all of dLoss/dh(t), then its direct part for t-1.
+    for (int j = 0; j < H; ++j) dh_next[j] += dh_out[j];
+    for (int j = 0; j < H; ++j) dxw[2 * H + j] = dh_next[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);
     for (int j = 0; j < H; ++j) {
-      const T r = cache[j], z = cache[H + j], n = cache[2 * H + j], hw_n = cache[3 * H + j];
-      const T dh = dh_out[j] + dh_next[j];
-      const T dn = dh * (T(1) - z) * (T(1) - n * n);
-      const T dz = dh * (h_prev[j] - n) * z * (T(1) - z);
-      const T dr = dn * hw_n * r * (T(1) - r);
-      dxw[j] = dhw[j] = dr;
-      dxw[H + j] = dhw[H + j] = dz;
-      dxw[2 * H + j] = dn;
-      dhw[2 * H + j] = dn * r;
-      dh_next[j] = dh * z;  // h = (1 - z) n + z h_prev: the direct path to t-1
+      dxw[H + j] = dh_next[j] * (h_prev[j] - n[j]) * z[j] * (T(1) - z[j]);
     }
+    for (int j = 0; j < H; ++j) dxw[j] = dxw[2 * H + j] * hw_n[j] * r[j] * (T(1) - r[j]);
+    for (int j = 0; j < 2 * H; ++j) dhw[j] = dxw[j];
+    for (int j = 0; j < H; ++j) dhw[2 * H + j] = dxw[2 * H + j] * r[j];
+    for (int j = 0; j < H; ++j) dh_next[j] *= z[j];  // h = (1 - z) n + z h_prev
   }
   return true;
 }
