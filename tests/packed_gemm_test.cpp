@@ -1,0 +1,170 @@
+// The fast products against a plain triple loop in long double: the blocked kernel for every
+// transpose combination, and the packed recurrent product, at sizes that cut through every
+// edge (rows not a multiple of the 8-row block, columns not a multiple of the panel, depth
+// across the 256-row blocks, one row, one column, depth 1).
+#include "packed_gemm.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "recur/network.hpp"
+#include "recur/random.hpp"
+
+namespace recur {
+namespace {
+
+template <typename T>
+std::vector<T> random_matrix(NumpyRandom& random, std::size_t size) {
+  std::vector<T> v(size);
+  for (T& x : v) x = static_cast<T>(random.randn());
+  return v;
+}
+
+// C = alpha op(A) op(B) + beta C, by the definition, and for each element the sum of the
+// magnitudes of its terms, which bounds the rounding of any order of summation.
+struct Reference {
+  std::vector<long double> value, magnitude;
+};
+
+template <typename T>
+Reference reference(bool ta, bool tb, int m, int n, int k, double alpha, const std::vector<T>& a,
+                    const std::vector<T>& b, double beta, const std::vector<T>& c) {
+  Reference out{std::vector<long double>(static_cast<std::size_t>(m) * n),
+                std::vector<long double>(static_cast<std::size_t>(m) * n)};
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      long double sum = 0, magnitude = 0;
+      for (int p = 0; p < k; ++p) {
+        const long double x = ta ? a[p * m + i] : a[i * k + p];
+        const long double y = tb ? b[j * k + p] : b[p * n + j];
+        sum += x * y;
+        magnitude += std::abs(x * y);
+      }
+      const long double c_ij = static_cast<long double>(c[i * n + j]);
+      out.value[i * n + j] = alpha * sum + beta * c_ij;
+      out.magnitude[i * n + j] = std::abs(alpha) * magnitude + std::abs(beta * c_ij);
+    }
+  }
+  return out;
+}
+
+// Within the classic bound for a sum of k + 2 terms: (k + 2) units of rounding of the terms'
+// magnitudes (a wrong term or a missed block is off by far more).
+template <typename T>
+void expect_close(const std::vector<T>& got, const Reference& want, int k, double epsilon,
+                  const std::string& what) {
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double bound = (k + 2) * epsilon * static_cast<double>(want.magnitude[i]) + 1e-300;
+    ASSERT_NEAR(static_cast<double>(got[i]), static_cast<double>(want.value[i]), bound)
+        << what << " element " << i;
+  }
+}
+
+template <typename T>
+void check_blocked(double epsilon) {
+  NumpyRandom random(3);
+  const int shapes[][3] = {{1, 1, 1},    {8, 32, 16},    {9, 33, 17}, {7, 5, 300},
+                           {130, 70, 3}, {64, 257, 513}, {3, 100, 1}};
+  for (const auto& [m, n, k] : shapes) {
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) {
+        const auto a = random_matrix<T>(random, static_cast<std::size_t>(m) * k);
+        const auto b = random_matrix<T>(random, static_cast<std::size_t>(k) * n);
+        auto c = random_matrix<T>(random, static_cast<std::size_t>(m) * n);
+        const double alpha = 0.75, beta = m % 2 ? 0.0 : -1.5;
+        const auto want = reference(ta, tb, m, n, k, alpha, a, b, beta, c);
+        gemm_blocked(ta ? Trans::kYes : Trans::kNo, tb ? Trans::kYes : Trans::kNo, m, n, k,
+                     static_cast<T>(alpha), a.data(), ta ? m : k, b.data(), tb ? k : n,
+                     static_cast<T>(beta), c.data(), n);
+        expect_close(c, want, k, epsilon,
+                     "m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                         " k=" + std::to_string(k) + (ta ? " A^T" : "") + (tb ? " B^T" : ""));
+      }
+    }
+  }
+}
+
+TEST(PackedGemm, BlockedMatchesTheDefinitionInFloat) {
+  check_blocked<float>(6e-8);
+}
+TEST(PackedGemm, BlockedMatchesTheDefinitionInDouble) {
+  check_blocked<double>(1.2e-16);
+}
+
+TEST(PackedGemm, RecurrentProductWithWeightsPackedOnce) {
+  NumpyRandom random(4);
+  for (const auto& [batch, hidden, gates] : {std::tuple{1, 7, 4}, {16, 64, 3}, {9, 33, 1}}) {
+    const int G = gates * hidden;
+    const auto w = random_matrix<float>(random, static_cast<std::size_t>(G) * hidden);  // [G, H]
+    PackedMatrix<float> forward, backward;
+    forward.pack(Trans::kYes, hidden, G, w.data(), hidden);  // W^T: [H, G]
+    backward.pack(Trans::kNo, G, hidden, w.data(), hidden);  // W: [G, H]
+    for (int step = 0; step < 3; ++step) {                   // the same packing serves every step
+      const auto h = random_matrix<float>(random, static_cast<std::size_t>(batch) * hidden);
+      auto out = random_matrix<float>(random, static_cast<std::size_t>(batch) * G);
+      const auto want = reference(false, true, batch, G, hidden, 1.0, h, w, 1.0, out);
+      gemm_packed(batch, h.data(), hidden, forward, 1.0f, out.data(), G);
+      expect_close(out, want, hidden, 6e-8, "forward");
+      const auto d = random_matrix<float>(random, static_cast<std::size_t>(batch) * G);
+      std::vector<float> dh(static_cast<std::size_t>(batch) * hidden, 1e30f);  // beta 0: unread
+      const auto want_dh = reference(false, false, batch, hidden, G, 1.0, d, w, 0.0,
+                                     std::vector<float>(dh.size(), 0.0f));
+      gemm_packed(batch, d.data(), G, backward, 0.0f, dh.data(), hidden);
+      expect_close(dh, want_dh, G, 6e-8, "backward");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace recur
+
+namespace recur {
+namespace {
+
+// Whole networks whose products take the fast paths (float, packed recurrent weights, the
+// blocked kernel) against the same networks in long double, which take none of them: outputs
+// and gradients agree within float rounding. Sizes cut through the kernels' edges: H not a
+// multiple of the vector width, B = 1, T = 1.
+void expect_fast_network_matches_reference(CellKind cell, int T, int B, int H) {
+  const NetworkConfig config{5, H, 3, Nonlinearity::kTanh, cell, 2, true};
+  Network<float> fast(config);
+  Network<long double> slow(config);
+  NumpyRandom random(8);
+  for (std::size_t i = 0; i < fast.parameters().size(); ++i) {
+    fast.parameters()[i] = static_cast<float>(0.3 * random.randn());
+    slow.parameters()[i] = fast.parameters()[i];
+  }
+  std::vector<float> x(static_cast<std::size_t>(T) * B * 5),
+      dy(static_cast<std::size_t>(T) * B * 3);
+  for (float& v : x) v = static_cast<float>(random.randn());
+  for (float& v : dy) v = static_cast<float>(random.randn());
+  const std::vector<long double> x_slow(x.begin(), x.end()), dy_slow(dy.begin(), dy.end());
+  const auto y = fast.forward(x, T, B);
+  const auto y_slow = slow.forward(x_slow, T, B);
+  fast.backward(dy);
+  slow.backward(dy_slow);
+  const std::string what = std::string(cell_name(cell)) + " T=" + std::to_string(T) +
+                           " B=" + std::to_string(B) + " H=" + std::to_string(H);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    ASSERT_NEAR(y[i], static_cast<double>(y_slow[i]), 2e-5 * (1 + std::abs(y[i]))) << what;
+  }
+  double scale = 0;
+  for (long double g : slow.gradients()) scale = std::max(scale, std::abs(static_cast<double>(g)));
+  for (std::size_t i = 0; i < fast.gradients().size(); ++i) {
+    ASSERT_NEAR(fast.gradients()[i], static_cast<double>(slow.gradients()[i]), 1e-4 * scale)
+        << what << " gradient " << i;
+  }
+}
+
+TEST(FastPaths, NetworksMatchTheLongDoubleReference) {
+  for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
+    expect_fast_network_matches_reference(cell, 7, 9, 67);   // packed, ragged edges
+    expect_fast_network_matches_reference(cell, 1, 1, 181);  // B = T = 1, packed
+    expect_fast_network_matches_reference(cell, 4, 17, 33);
+  }
+}
+
+}  // namespace
+}  // namespace recur
