@@ -28,6 +28,7 @@ test: build
 bench: build
 	@$(BUILD)/bench/train_step_bench --benchmark_min_time=0.2
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PYTHON) bench/seed_compare.py --recur $(BUILD)/cli/recur
+	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PYTHON) bench/compare.py --build $(BUILD)
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')
