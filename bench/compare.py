@@ -100,7 +100,8 @@ def main():
                   f"{torch_ms:9.3f} {torch_setting:>10} {onednn_ms:9.3f} {onednn_setting:>5} "
                   f"{bound_ms:8.3f} {torch_ms / recur_ms:7.2f}x {onednn_ms / recur_ms:8.2f}x "
                   f"{bound_ms / recur_ms:7.0%}", flush=True)
-    print("\nthreads: torch intra-op/OpenBLAS, oneDNN OMP_NUM_THREADS; recur: 1 thread. "
+    print("\nthreads: torch intra-op/OpenBLAS, oneDNN OMP_NUM_THREADS; recur: its default, the "
+          "machine's cores. "
           "Ratios above 1 mean recur is faster.")
 
 

@@ -7,9 +7,8 @@
 // into the backward primitive's layout, as a training loop over these primitives must. The
 // SGD update runs over the raw buffers (the same number of values, so the same cost, though
 // the layouts of weights and gradients may differ: this program measures time, not learning).
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include <cstring>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 #include <vector>
 
@@ -27,8 +26,8 @@ struct Descs {
 
 struct Primitives {
   dnnl::primitive forward, backward;
-  memory::desc workspace, fwd_weights_layer, fwd_weights_iter, bwd_weights_layer,
-      bwd_weights_iter, diff_weights_layer, diff_weights_iter, diff_bias;
+  memory::desc workspace, fwd_weights_layer, fwd_weights_iter, bwd_weights_layer, bwd_weights_iter,
+      diff_weights_layer, diff_weights_iter, diff_bias;
 };
 
 template <typename Fwd, typename Bwd, typename MakeFwd, typename MakeBwd>
@@ -85,15 +84,18 @@ Primitives make_primitives(const std::string& cell, const dnnl::engine& engine, 
                                                d.weights_layer, d.weights_iter, d.bias, d.dst, n);
       },
       [&] {
-        return dnnl::vanilla_rnn_backward::desc(prop_kind::backward, tanh, dir, d.src, n,
-                                                d.weights_layer, d.weights_iter, d.bias, d.dst, n,
-                                                d.src, n, d.weights_layer, d.weights_iter, d.bias,
-                                                d.dst, n);
+        return dnnl::vanilla_rnn_backward::desc(
+            prop_kind::backward, tanh, dir, d.src, n, d.weights_layer, d.weights_iter, d.bias,
+            d.dst, n, d.src, n, d.weights_layer, d.weights_iter, d.bias, d.dst, n);
       });
 }
 
-float* data(const memory& m) { return static_cast<float*>(m.get_data_handle()); }
-std::size_t count(const memory& m) { return m.get_desc().get_size() / sizeof(float); }
+float* data(const memory& m) {
+  return static_cast<float*>(m.get_data_handle());
+}
+std::size_t count(const memory& m) {
+  return m.get_desc().get_size() / sizeof(float);
+}
 
 }  // namespace
 
@@ -111,8 +113,8 @@ int main(int argc, char** argv) {
                 memory::desc()};
   const Primitives p = make_primitives(w.cell, engine, d);
 
-  memory src(d.src, engine), dst(d.dst, engine), diff_src(d.src, engine),
-      diff_dst(d.dst, engine), bias(d.bias, engine), workspace(p.workspace, engine),
+  memory src(d.src, engine), dst(d.dst, engine), diff_src(d.src, engine), diff_dst(d.dst, engine),
+      bias(d.bias, engine), workspace(p.workspace, engine),
       weights_layer(p.fwd_weights_layer, engine), weights_iter(p.fwd_weights_iter, engine),
       bwd_weights_layer(p.bwd_weights_layer, engine), bwd_weights_iter(p.bwd_weights_iter, engine),
       diff_weights_layer(p.diff_weights_layer, engine),
@@ -164,19 +166,18 @@ int main(int argc, char** argv) {
     for (const memory* m : {&diff_weights_layer, &diff_weights_iter, &diff_bias}) {
       std::memset(m->get_data_handle(), 0, m->get_desc().get_size());  // they accumulate
     }
-    p.backward.execute(stream, {{DNNL_ARG_SRC_LAYER, src},
-                                {DNNL_ARG_WEIGHTS_LAYER, reorder_layer ? bwd_weights_layer
-                                                                       : weights_layer},
-                                {DNNL_ARG_WEIGHTS_ITER, reorder_iter ? bwd_weights_iter
-                                                                     : weights_iter},
-                                {DNNL_ARG_BIAS, bias},
-                                {DNNL_ARG_DST_LAYER, dst},
-                                {DNNL_ARG_DIFF_DST_LAYER, diff_dst},
-                                {DNNL_ARG_WORKSPACE, workspace},
-                                {DNNL_ARG_DIFF_SRC_LAYER, diff_src},
-                                {DNNL_ARG_DIFF_WEIGHTS_LAYER, diff_weights_layer},
-                                {DNNL_ARG_DIFF_WEIGHTS_ITER, diff_weights_iter},
-                                {DNNL_ARG_DIFF_BIAS, diff_bias}});
+    p.backward.execute(stream,
+                       {{DNNL_ARG_SRC_LAYER, src},
+                        {DNNL_ARG_WEIGHTS_LAYER, reorder_layer ? bwd_weights_layer : weights_layer},
+                        {DNNL_ARG_WEIGHTS_ITER, reorder_iter ? bwd_weights_iter : weights_iter},
+                        {DNNL_ARG_BIAS, bias},
+                        {DNNL_ARG_DST_LAYER, dst},
+                        {DNNL_ARG_DIFF_DST_LAYER, diff_dst},
+                        {DNNL_ARG_WORKSPACE, workspace},
+                        {DNNL_ARG_DIFF_SRC_LAYER, diff_src},
+                        {DNNL_ARG_DIFF_WEIGHTS_LAYER, diff_weights_layer},
+                        {DNNL_ARG_DIFF_WEIGHTS_ITER, diff_weights_iter},
+                        {DNNL_ARG_DIFF_BIAS, diff_bias}});
     stream.wait();
     sgd(data(weights_layer), data(diff_weights_layer), count(weights_layer));
     sgd(data(weights_iter), data(diff_weights_iter), count(weights_iter));

@@ -7,10 +7,12 @@
 #include "recur/network.hpp"
 #include "recur/optim.hpp"
 #include "recur/random.hpp"
+#include "recur/threads.hpp"
 #include "step_timing.hpp"
 
 int main(int argc, char** argv) {
   const bench::Workload w = bench::parse_workload(argc, argv);
+  if (w.threads > 0) recur::set_threads(w.threads);
   recur::NetworkConfig config{w.I, w.H, w.O};
   config.cell = recur::parse_cell(w.cell);
   recur::Network<float> net(config);

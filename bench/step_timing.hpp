@@ -16,6 +16,7 @@ struct Workload {
   std::string cell = "elman";  // elman, lstm or gru
   int T = 50, B = 16, I = 16, H = 64, O = 16;
   int repeats = 5, warmup = 1;
+  int threads = 0;  // recur's threads; 0: its default
 };
 
 // "--cell lstm --T 100 ..." into a Workload; exits 2 on a flag it does not know.
@@ -33,6 +34,7 @@ inline Workload parse_workload(int argc, char** argv) {
                    : flag == "--O"       ? &w.O
                    : flag == "--repeats" ? &w.repeats
                    : flag == "--warmup"  ? &w.warmup
+                   : flag == "--threads" ? &w.threads
                                          : nullptr;
       if (field == nullptr) {
         std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
@@ -44,7 +46,9 @@ inline Workload parse_workload(int argc, char** argv) {
   return w;
 }
 
-inline int gates(const std::string& cell) { return cell == "lstm" ? 4 : cell == "gru" ? 3 : 1; }
+inline int gates(const std::string& cell) {
+  return cell == "lstm" ? 4 : cell == "gru" ? 3 : 1;
+}
 
 // FLOPs of the products of one training step, the same count for every implementation:
 // forward x W_ih^T, h W_hh^T and the readout; backward the three weight gradients, the
@@ -64,9 +68,8 @@ inline void time_steps(const Workload& w, const std::function<void()>& step) {
   for (int i = 0; i < std::max(w.repeats, 1); ++i) {
     const auto start = std::chrono::steady_clock::now();
     step();
-    ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-            .count());
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
   }
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];

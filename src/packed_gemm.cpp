@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "recur/threads.hpp"
+#include "thread_pool.hpp"
+
 namespace recur {
 
 namespace {
@@ -63,13 +66,13 @@ void rows_kernel(int rows, int k, const T* a, int lda, const T* panel, T alpha, 
   }
 }
 
-// C rows [0, m) against every panel of b: op(A) advances by 8 rows at a time.
+// C rows [0, m) against panels [first, last) of b: op(A) advances by 8 rows at a time.
 template <bool kTransA, typename T>
 void multiply_panels(int m, const T* a, int lda, const PackedMatrix<T>& b, T alpha, T beta, T* c,
-                     int ldc) {
+                     int ldc, int first = 0, int last = -1) {
   constexpr int kRows = 8, W = PackedMatrix<T>::kPanel;
-  const int k = b.rows(), n = b.cols();
-  for (int j0 = 0, jp = 0; j0 < n; j0 += W, ++jp) {
+  const int k = b.rows(), n = last < 0 ? b.cols() : std::min(b.cols(), last * W);
+  for (int j0 = first * W, jp = first; j0 < n; j0 += W, ++jp) {
     const int width = std::min(W, n - j0);
     for (int i0 = 0; i0 < m; i0 += kRows) {
       const T* a_rows = kTransA ? a + i0 : a + static_cast<std::size_t>(i0) * lda;
@@ -78,6 +81,23 @@ void multiply_panels(int m, const T* a, int lda, const PackedMatrix<T>& b, T alp
     }
   }
 }
+
+// Threads for a product of m * n * k multiply-adds over `panels` panels: one below a few
+// microseconds of work, and at least two panels each; at least 1.
+int parts_for(long work, int panels) {
+  constexpr long kWorkPerThread = 1L << 18;
+  return static_cast<int>(
+      std::max<long>(1, std::min<long>({threads(), work / kWorkPerThread, panels / 2})));
+}
+
+// Panels [first, last) of `panels` for part `part` of `parts`.
+inline int split(int panels, int parts, int part) {
+  return static_cast<int>(static_cast<long>(panels) * part / parts);
+}
+
+template <typename T>
+void gemm_blocked_columns(bool ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda,
+                          const T* b, int ldb, T beta, T* c, int ldc);
 
 }  // namespace
 
@@ -103,17 +123,43 @@ void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
 
 template <typename T>
 void gemm_packed(int m, const T* a, int lda, const PackedMatrix<T>& b, T beta, T* c, int ldc) {
-  multiply_panels<false>(m, a, lda, b, T(1), beta, c, ldc);
+  const int panels = (b.cols() + PackedMatrix<T>::kPanel - 1) / PackedMatrix<T>::kPanel;
+  const int parts = parts_for(static_cast<long>(m) * b.cols() * b.rows(), panels);
+  auto part = [&](int t) {
+    multiply_panels<false>(m, a, lda, b, T(1), beta, c, ldc, split(panels, parts, t),
+                           split(panels, parts, t + 1));
+  };
+  parallel_for_parts(parts, part);
 }
 
 template <typename T>
 void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
                   const T* b, int ldb, T beta, T* c, int ldc) {
+  // Columns split among threads, each running the whole blocked product on its own.
+  constexpr int W = PackedMatrix<T>::kPanel;
+  const bool ta = trans_a == Trans::kYes, tb = trans_b == Trans::kYes;
+  const int panels = (n + W - 1) / W;
+  const int parts = parts_for(static_cast<long>(m) * n * k, panels);
+  auto part = [&](int t) {
+    const int j0 = split(panels, parts, t) * W, j1 = std::min(n, split(panels, parts, t + 1) * W);
+    if (j0 >= j1) return;
+    gemm_blocked_columns(ta, tb, m, j1 - j0, k, alpha, a, lda,
+                         tb ? b + static_cast<std::size_t>(j0) * ldb : b + j0, ldb, beta, c + j0,
+                         ldc);
+  };
+  parallel_for_parts(parts, part);
+}
+
+namespace {
+
+template <typename T>
+void gemm_blocked_columns(bool ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda,
+                          const T* b, int ldb, T beta, T* c, int ldc) {
+  const Trans trans_b = tb ? Trans::kYes : Trans::kNo;
   // Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C
   // (their op(A) block in L2), packed into a buffer of this thread's that only grows.
   constexpr int kDepth = 256, kHeight = 128;
   thread_local PackedMatrix<T> packed;
-  const bool ta = trans_a == Trans::kYes, tb = trans_b == Trans::kYes;
   if (k == 0) {  // C = beta C
     for (int i = 0; i < m; ++i) {
       for (int j = 0; j < n; ++j) {
@@ -140,6 +186,8 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
     }
   }
 }
+
+}  // namespace
 
 #define RECUR_INSTANTIATE(T)                                                                     \
   template class PackedMatrix<T>;                                                                \

@@ -11,6 +11,7 @@
 
 #include "recur/network.hpp"
 #include "recur/random.hpp"
+#include "recur/threads.hpp"
 
 namespace recur {
 namespace {
@@ -163,6 +164,37 @@ TEST(FastPaths, NetworksMatchTheLongDoubleReference) {
     expect_fast_network_matches_reference(cell, 7, 9, 67);   // packed, ragged edges
     expect_fast_network_matches_reference(cell, 1, 1, 181);  // B = T = 1, packed
     expect_fast_network_matches_reference(cell, 4, 17, 33);
+  }
+}
+
+}  // namespace
+}  // namespace recur
+
+namespace recur {
+namespace {
+
+// Products split among threads by columns: every element is computed by one thread in the
+// same order, so results are identical, bit for bit, for any thread count.
+TEST(Threads, ResultsDoNotDependOnTheThreadCount) {
+  const NetworkConfig config{24, 160, 40, Nonlinearity::kTanh, CellKind::kLstm, 2};
+  std::vector<std::vector<double>> outputs, gradients;
+  for (int threads : {1, 2, 3}) {
+    set_threads(threads);
+    Network<double> net(config);
+    NumpyRandom random(9);
+    for (double& p : net.parameters()) p = 0.2 * random.randn();
+    std::vector<double> x(12 * 48 * 24), dy(12 * 48 * 40);
+    for (double& v : x) v = random.randn();
+    for (double& v : dy) v = random.randn();
+    const auto y = net.forward(x, 12, 48);
+    outputs.emplace_back(y.begin(), y.end());
+    net.backward(dy);
+    gradients.emplace_back(net.gradients().begin(), net.gradients().end());
+  }
+  set_threads(2);
+  for (std::size_t t = 1; t < outputs.size(); ++t) {
+    EXPECT_EQ(outputs[t], outputs[0]) << "threads " << t + 1;
+    EXPECT_EQ(gradients[t], gradients[0]) << "threads " << t + 1;
   }
 }
 

@@ -1,0 +1,141 @@
+#include "thread_pool.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "recur/threads.hpp"
+
+namespace recur {
+
+namespace {
+
+// A hint to the core that this is a spin-wait loop.
+inline void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+constexpr int kSpins = 50000;
+
+class Pool {
+ public:
+  ~Pool() { stop(); }
+
+  void resize(int workers) {
+    stop();
+    stopping_ = false;
+    // Each worker starts from the generation before any job it must take, read here rather
+    // than by the worker, which may start only after the first job is posted.
+    const unsigned start = generation_.load(std::memory_order_relaxed);
+    for (int w = 0; w < workers; ++w) {
+      threads_.emplace_back([this, w, start] { work(w + 1, start); });
+    }
+  }
+
+  int workers() const { return static_cast<int>(threads_.size()); }
+
+  void run(int parts, PartFunction fn, void* context) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      fn_ = fn;
+      context_ = context;
+      parts_ = parts;
+      pending_.store(parts - 1, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    fn(context, 0);
+    // The workers' parts: spin, since they take microseconds.
+    while (pending_.load(std::memory_order_acquire) > 0) pause();
+  }
+
+ private:
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  void work(int part, unsigned seen) {
+    for (;;) {
+      // Spin for the next job (about a millisecond: a time loop posts one every few
+      // microseconds, with its own single-threaded work between), then sleep until it comes.
+      bool posted = false;
+      for (int spin = 0; spin < kSpins && !posted; ++spin) {
+        pause();
+        posted = generation_.load(std::memory_order_acquire) != seen;
+      }
+      PartFunction fn;
+      void* context;
+      int parts;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (!posted) {
+          wake_.wait(lock, [&] { return generation_.load(std::memory_order_relaxed) != seen; });
+        }
+        if (stopping_) return;
+        // The job and its generation, read together: each job runs at most once here.
+        seen = generation_.load(std::memory_order_relaxed);
+        fn = fn_;
+        context = context_;
+        parts = parts_;
+      }
+      if (part < parts) {
+        fn(context, part);
+        pending_.fetch_sub(1, std::memory_order_acq_rel);
+      }
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::atomic<unsigned> generation_{0};
+  std::atomic<int> pending_{0};
+  PartFunction fn_ = nullptr;
+  void* context_ = nullptr;
+  int parts_ = 0;
+  bool stopping_ = false;
+};
+
+int default_threads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : static_cast<int>(cores);
+}
+
+int thread_count = default_threads();
+
+Pool& pool() {
+  static Pool instance;
+  return instance;
+}
+
+}  // namespace
+
+void set_threads(int threads) {
+  thread_count = std::max(threads, 1);
+}
+
+int threads() {
+  return thread_count;
+}
+
+void parallel_run(int parts, PartFunction fn, void* context) {
+  parts = std::min(parts, thread_count);
+  if (parts <= 1) return fn(context, 0);
+  Pool& p = pool();
+  if (p.workers() != thread_count - 1) p.resize(thread_count - 1);
+  p.run(parts, fn, context);
+}
+
+}  // namespace recur

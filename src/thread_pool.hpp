@@ -1,0 +1,21 @@
+// The pool behind recur::threads(): parallel_run(parts, fn) runs fn(0), ..., fn(parts - 1),
+// the calling thread taking part 0 and the pool's workers the rest, and returns when all are
+// done. Workers spin briefly before sleeping, since a time loop hands them work every few
+// microseconds. Nothing is allocated per call.
+#pragma once
+
+namespace recur {
+
+using PartFunction = void (*)(void* context, int part);
+
+// parts is at most threads(); parts <= 1 runs fn(context, 0) inline.
+void parallel_run(int parts, PartFunction fn, void* context);
+
+// Calls f(part) for each part, f any callable (a lambda), through parallel_run.
+template <typename F>
+void parallel_for_parts(int parts, F& f) {
+  parallel_run(
+      parts, [](void* context, int part) { (*static_cast<F*>(context))(part); }, &f);
+}
+
+}  // namespace recur
