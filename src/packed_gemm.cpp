@@ -82,10 +82,11 @@ void multiply_panels(int m, const T* a, int lda, const PackedMatrix<T>& b, T alp
   }
 }
 
-// Threads for a product of m * n * k multiply-adds over `panels` panels: one below a few
-// microseconds of work, and at least two panels each; at least 1.
+// Threads for a product of m * n * k multiply-adds over `panels` panels: one per 2M
+// multiply-adds (about 10 us; below that, waking a worker costs more than it saves on the
+// small workload) and at least two panels each; at least 1.
 int parts_for(long work, int panels) {
-  constexpr long kWorkPerThread = 1L << 18;
+  constexpr long kWorkPerThread = 1L << 21;
   return static_cast<int>(
       std::max<long>(1, std::min<long>({threads(), work / kWorkPerThread, panels / 2})));
 }

@@ -20,7 +20,7 @@ inline void pause() {
 #endif
 }
 
-constexpr int kSpins = 50000;
+constexpr int kSpins = 2000;
 
 class Pool {
  public:
