@@ -68,8 +68,8 @@ class Pool {
 
   void work(int part, unsigned seen) {
     for (;;) {
-      // Spin for the next job (about a millisecond: a time loop posts one every few
-      // microseconds, with its own single-threaded work between), then sleep until it comes.
+      // Spin for the next job (about 100 us: a time loop posts one every few microseconds,
+      // with its own single-threaded work between), then sleep until it comes.
       bool posted = false;
       for (int spin = 0; spin < kSpins && !posted; ++spin) {
         pause();
