@@ -103,6 +103,16 @@ LayerViews<T> layer_views(const std::vector<TensorInfo>& tensors, CellKind cell,
           tensors[first].shape[1]};
 }
 
+// What a cell step of layer-direction k sees: its weights, and W_hh packed for the
+// direction the loop runs (forward or backward), if packed.
+template <typename T>
+CellWeights<T> cell_weights(const NetworkConfig& c, const LayerViews<T>& p,
+                            const LayerBuffers<T>& buf, const PackedMatrix<T>* forward_packed,
+                            const PackedMatrix<T>* backward_packed) {
+  return {c.nonlinearity, c.hidden_size, p.weight_hh,    buf.weight_hh_t.data(),
+          p.bias,         p.bias_hh,     forward_packed, backward_packed};
+}
+
 }  // namespace
 
 Nonlinearity parse_nonlinearity(const std::string& name) {
@@ -366,14 +376,7 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
           std::copy(from, from + step, s);
         }
       }
-      const CellWeights<T> w{config_.nonlinearity,
-                             H,
-                             p.weight_hh,
-                             buf.weight_hh_t.data(),
-                             p.bias,
-                             p.bias_hh,
-                             packed,
-                             nullptr};
+      const CellWeights<T> w = cell_weights<T>(config_, p, buf, packed, nullptr);
       const LayerShape shape{config_.cell, d == 1, seq_len, B,
                              ws.padded ? ws.lengths.data() : nullptr};
       layer_forward(shape, w, buf, ws.scratch);
@@ -467,14 +470,7 @@ void Network<T>::backward(std::span<const T> dy) {
       const LayerViews<T> g = layer_views<T>(tensors_, config_.cell, k, grads_);
       const PackedMatrix<T>* packed =
           prepare_backward_weights(gate_count(config_.cell), H, B, p.weight_hh, buf);
-      const CellWeights<T> w{config_.nonlinearity,
-                             H,
-                             p.weight_hh,
-                             buf.weight_hh_t.data(),
-                             p.bias,
-                             p.bias_hh,
-                             nullptr,
-                             packed};
+      const CellWeights<T> w = cell_weights<T>(config_, p, buf, nullptr, packed);
       const LayerShape shape{config_.cell, d == 1, seq_len_, B,
                              ws.padded ? ws.lengths.data() : nullptr};
       layer_backward(shape, w, ws.grad_out.data() + d * H, D * H, buf, ws.scratch);
@@ -538,14 +534,7 @@ void Network<T>::step(std::span<const T> x_t, std::span<T> state, std::span<T> y
          T(0), ws.step_xw.data(), G);
     const PackedMatrix<T>* packed =
         prepare_forward_weights(gate_count(config_.cell), H, batch_size, p.weight_hh, buf);
-    const CellWeights<T> w{config_.nonlinearity,
-                           H,
-                           p.weight_hh,
-                           buf.weight_hh_t.data(),
-                           p.bias,
-                           p.bias_hh,
-                           packed,
-                           nullptr};
+    const CellWeights<T> w = cell_weights<T>(config_, p, buf, packed, nullptr);
     T* h = state.data() + l * part;
     T* c = lstm ? state.data() + (L + l) * part : nullptr;
     const ForwardStep<T> fs{batch_size,
