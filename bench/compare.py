@@ -26,16 +26,23 @@ WORKLOADS = {  # name: (T, B, I, H, O)
     "charrnn": (100, 32, 65, 512, 65),
     "large": (100, 64, 256, 1024, 256),
     "tiny": (5, 2, 3, 7, 2),  # CI: keeps this program from rotting, says nothing of speed
+    # Streaming inference: one time step of one sequence, no gradients (Network::step against
+    # the module called on a single step); oneDNN's training primitives do not apply.
+    "stream": (1, 1, 64, 256, 64),
 }
+STREAMING = {"stream"}
 
 
 def gates(cell):
     return {"elman": 1, "lstm": 4, "gru": 3}[cell]
 
 
-def step_gflop(cell, T, B, I, H, O):
-    """The same count as bench/step_timing.hpp's step_flops, in GFLOP."""
+def step_gflop(cell, T, B, I, H, O, stream=False):
+    """The same count as bench/step_timing.hpp's step_flops, in GFLOP (forward only when
+    streaming)."""
     G, rows = gates(cell) * H, T * B
+    if stream:
+        return 2 * rows * (I * G + H * G + H * O) / 1e9
     forward = rows * (I * G + H * G + H * O)
     backward = rows * (I * G + H * G + H * O) + rows * (H * O + G * H)
     return 2 * (forward + backward) / 1e9
@@ -47,10 +54,11 @@ def run_json(command, env_extra):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def shape_flags(cell, shape, repeats, warmup):
+def shape_flags(cell, shape, repeats, warmup, stream):
     T, B, I, H, O = shape
     return ["--cell", cell, "--T", str(T), "--B", str(B), "--I", str(I), "--H", str(H),
-            "--O", str(O), "--repeats", str(repeats), "--warmup", str(warmup)]
+            "--O", str(O), "--repeats", str(repeats), "--warmup", str(warmup),
+            "--stream", "1" if stream else "0"]
 
 
 def best(runs):
@@ -62,7 +70,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default=os.path.join(HERE, "..", "build"),
                         help="recur's build folder")
-    parser.add_argument("--workloads", default="small,medium,charrnn,large")
+    parser.add_argument("--workloads", default="small,medium,charrnn,large,stream")
     parser.add_argument("--cells", default="elman,lstm,gru")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--python", default=sys.executable)
@@ -78,10 +86,12 @@ def main():
     print("-" * len(header))
     for name in args.workloads.split(","):
         shape = WORKLOADS[name]
-        warmup = 1 if name != "tiny" else 0
+        stream = name in STREAMING
+        warmup = 0 if name == "tiny" else 20 if stream else 1
+        repeats = 200 if stream else args.repeats
         for cell in args.cells.split(","):
-            flags = shape_flags(cell, shape, args.repeats, warmup)
-            gflop = step_gflop(cell, *shape)
+            flags = shape_flags(cell, shape, repeats, warmup, stream)
+            gflop = step_gflop(cell, *shape, stream=stream)
             recur_ms = run_json([recur_bin] + flags, {})["median_ms"]
             torch_runs = []
             for intra, blas in ((1, 2), (2, 2), (1, 1)):
@@ -90,7 +100,7 @@ def main():
                 torch_runs.append((r["median_ms"], f"{intra}/{blas}"))
             torch_ms, torch_setting = best(torch_runs)
             onednn_ms, onednn_setting = float("nan"), "-"
-            if have_onednn:
+            if have_onednn and not stream:
                 onednn_runs = [(run_json([onednn_bin] + flags,
                                          {"OMP_NUM_THREADS": str(t)})["median_ms"], str(t))
                                for t in (1, 2)]

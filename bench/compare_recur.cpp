@@ -1,5 +1,6 @@
 // recur's side of bench/compare: one float32 training step (forward over the sequence, MSE
-// loss, BPTT, SGD update) of a workload, timed; see step_timing.hpp.
+// loss, BPTT, SGD update) of a workload, or with --stream 1 one streaming inference step
+// (Network::step), timed; see step_timing.hpp.
 #include <vector>
 
 #include "recur/init.hpp"
@@ -22,6 +23,12 @@ int main(int argc, char** argv) {
   std::vector<float> target(static_cast<std::size_t>(w.T) * w.B * w.O), dy(target.size());
   for (float& v : x) v = static_cast<float>(random.randn());
   for (float& v : target) v = static_cast<float>(random.randn());
+  if (w.stream) {  // one step of streaming inference: x_t [B, I] and the state in, y_t out
+    std::vector<float> state(net.state_size(w.B)), y(static_cast<std::size_t>(w.B) * w.O);
+    const std::span<const float> x_t(x.data(), static_cast<std::size_t>(w.B) * w.I);
+    bench::time_steps(w, [&] { net.step(x_t, state, y, w.B); });
+    return 0;
+  }
   recur::Optimizer<float> sgd({recur::OptimizerKind::kSgd, 1e-3}, net.parameters().size());
   bench::time_steps(w, [&] {
     const auto y = net.forward(x, w.T, w.B);

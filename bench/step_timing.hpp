@@ -17,6 +17,7 @@ struct Workload {
   int T = 50, B = 16, I = 16, H = 64, O = 16;
   int repeats = 5, warmup = 1;
   int threads = 0;  // recur's threads; 0: its default
+  int stream = 0;   // 1: time one streaming inference step (B = 1, no gradients) instead
 };
 
 // "--cell lstm --T 100 ..." into a Workload; exits 2 on a flag it does not know.
@@ -35,6 +36,7 @@ inline Workload parse_workload(int argc, char** argv) {
                    : flag == "--repeats" ? &w.repeats
                    : flag == "--warmup"  ? &w.warmup
                    : flag == "--threads" ? &w.threads
+                   : flag == "--stream"  ? &w.stream
                                          : nullptr;
       if (field == nullptr) {
         std::fprintf(stderr, "unknown flag %s\n", flag.c_str());

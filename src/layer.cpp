@@ -92,15 +92,15 @@ template <typename T>
 const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, int batch, const T* weight_hh,
                                                LayerBuffers<T>& buf) {
   const int G = gates * hidden;
-  T* out = buf.weight_hh_t.data();
-  for (int j = 0; j < G; ++j) {
-    for (int k = 0; k < hidden; ++k) out[k * G + j] = weight_hh[j * hidden + k];
-  }
   if constexpr (sizeof(T) <= sizeof(double)) {
-    if (use_packed<T>(batch, hidden, G)) {
+    if (use_packed<T>(batch, hidden, G)) {  // the packed product never reads weight_hh_t
       buf.packed_hh_t.pack(Trans::kYes, hidden, G, weight_hh, hidden);
       return &buf.packed_hh_t;
     }
+  }
+  T* out = buf.weight_hh_t.data();
+  for (int j = 0; j < G; ++j) {
+    for (int k = 0; k < hidden; ++k) out[k * G + j] = weight_hh[j * hidden + k];
   }
   return nullptr;
 }

@@ -234,6 +234,7 @@ const TensorInfo& Network<T>::tensor(std::string_view name) const {
 
 template <typename T>
 std::span<T> Network<T>::parameter(std::string_view name) {
+  step_ready_ = false;
   const TensorInfo& t = tensor(name);
   return std::span<T>(params_).subspan(t.offset, t.size);
 }
@@ -342,6 +343,7 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
                                        std::span<const int> lengths, std::span<const T> state0) {
   check_forward_args(x, seq_len, batch_size, lengths, state0);
   reserve(seq_len, batch_size);
+  step_ready_ = false;  // forward prepares the recurrent weights for its own batch
   Workspace<T>& ws = *ws_;
   seq_len_ = seq_len;
   batch_size_ = batch_size;
@@ -526,14 +528,20 @@ void Network<T>::step(std::span<const T> x_t, std::span<T> state, std::span<T> y
   ws.scratch.reserve(config_.cell, H, batch_size);
   const bool lstm = config_.cell == CellKind::kLstm;
   const std::size_t part = rows * H;
+  const bool prepare = !step_ready_ || step_batch_ != batch_size;
+  step_ready_ = true;
+  step_batch_ = batch_size;
   for (int l = 0; l < L; ++l) {
     const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, l, params_);
     LayerBuffers<T>& buf = ws.layers[l];
     const T* in = l == 0 ? x_t.data() : state.data() + (l - 1) * part;
     gemm(Trans::kNo, Trans::kYes, batch_size, G, p.input, T(1), in, p.input, p.weight_ih, p.input,
          T(0), ws.step_xw.data(), G);
+    // The weights as the last call prepared them, unless they may have changed since.
     const PackedMatrix<T>* packed =
-        prepare_forward_weights(gate_count(config_.cell), H, batch_size, p.weight_hh, buf);
+        prepare ? prepare_forward_weights(gate_count(config_.cell), H, batch_size, p.weight_hh, buf)
+        : use_packed<T>(batch_size, H, G) ? &buf.packed_hh_t
+                                          : nullptr;
     const CellWeights<T> w = cell_weights<T>(config_, p, buf, packed, nullptr);
     T* h = state.data() + l * part;
     T* c = lstm ? state.data() + (L + l) * part : nullptr;

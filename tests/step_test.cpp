@@ -67,6 +67,26 @@ TEST(Step, EqualsForwardOverTheWholeSequence) {
   }
 }
 
+TEST(Step, SeesParametersChangedBetweenSteps) {
+  // step() prepares the recurrent weights once; asking for writable parameters must make it
+  // prepare them again. H = 128 with an LSTM takes the packed path, H = 8 the transposed one.
+  for (int H : {8, 128}) {
+    Network<float> net({3, H, 2, Nonlinearity::kTanh, CellKind::kLstm});
+    NumpyRandom random(5);
+    for (float& p : net.parameters()) p = static_cast<float>(0.2 * random.randn());
+    std::vector<float> x(3, 0.5f), state(net.state_size(1), 0.1f), y(2), again(2);
+    net.step(x, state, y, 1);
+    for (float& w : net.parameter("rnn.weight_hh_l0")) w *= -1.5f;
+    std::vector<float> state_a = state, state_b = state;
+    net.step(x, state_a, y, 1);
+    Network<float> fresh(net.config());  // never stepped: prepares from scratch
+    std::copy(net.parameters().begin(), net.parameters().end(), fresh.parameters().begin());
+    fresh.step(x, state_b, again, 1);
+    EXPECT_EQ(y, again) << "H " << H;
+    EXPECT_EQ(state_a, state_b) << "H " << H;
+  }
+}
+
 TEST(Step, RefusesABidirectionalNetwork) {
   Network<double> net({2, 3, 1, Nonlinearity::kTanh, CellKind::kGru, 1, true});
   std::vector<double> x(2), state(net.state_size(1)), y(1);

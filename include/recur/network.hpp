@@ -92,7 +92,12 @@ class Network {
   const TensorInfo& tensor(std::string_view name) const;  // throws Error if unknown
 
   // Every parameter and every gradient, each in one flat buffer with the same layout.
-  std::span<T> parameters() { return params_; }
+  // Writable views of the parameters. Asking for one marks the weights step() has prepared
+  // (transposed or packed) as stale; write through a view before the next step(), not after.
+  std::span<T> parameters() {
+    step_ready_ = false;
+    return params_;
+  }
   std::span<const T> parameters() const { return params_; }
   std::span<T> gradients() { return grads_; }
   std::span<const T> gradients() const { return grads_; }
@@ -134,7 +139,9 @@ class Network {
   // One time step for streaming input: x_t [batch, input_size] and state (state_size(batch)
   // values; in: the state after t-1, out: after t) give y_t [batch, output_size]. Stepping
   // through a sequence gives what forward gives for the whole of it (in evaluation mode).
-  // Nothing is allocated after the first call with the largest batch. Does not disturb what
+  // Nothing is allocated after the first call with the largest batch. The recurrent weights
+  // are prepared (transposed or packed) once and reused until parameters() or parameter() is
+  // asked for again, or a forward or another batch size comes. Does not disturb what
   // backward needs from the last forward. Throws Error for a bidirectional network, whose
   // reverse direction needs the whole sequence.
   void step(std::span<const T> x_t, std::span<T> state, std::span<T> y_t, int batch_size);
@@ -164,7 +171,9 @@ class Network {
   std::unique_ptr<Workspace<T>> ws_;  // copies start with an empty one
   NumpyRandom dropout_random_;
   bool training_ = false;
-  int seq_len_ = 0;  // of the last forward
+  bool step_ready_ = false;  // step()'s prepared weights match params_ ...
+  int step_batch_ = 0;       // ... for this batch size
+  int seq_len_ = 0;          // of the last forward
   int batch_size_ = 0;
 };
 
