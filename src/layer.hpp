@@ -28,6 +28,7 @@ struct LayerBuffers {
   std::vector<T> cache;         // (T, B, cache_width)
   PackedMatrix<T> packed_hh_t;  // W_hh^T packed for the forward steps, when large enough
   PackedMatrix<T> packed_hh;    // W_hh packed for the backward steps, when large enough
+  PackedMatrix<T> packed_ih_t;  // W_ih^T packed for Network::step, when large enough
 
   void reserve(CellKind cell, int hidden, int seq_len, int batch_size);
 };

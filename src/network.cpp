@@ -8,6 +8,7 @@
 
 #include "gemm.hpp"
 #include "layer.hpp"
+#include "packed_gemm.hpp"
 #include "recur/error.hpp"
 
 namespace recur {
@@ -28,6 +29,7 @@ struct Workspace {
   bool padded = false;                 // some sequence of the last forward is shorter
   bool dropped = false;                // the last forward applied dropout
   std::vector<T> step_xw, step_h, step_c, step_cache;  // step(): one step of one layer
+  PackedMatrix<T> step_readout;                        // step(): readout.weight^T packed
 };
 
 namespace {
@@ -503,6 +505,24 @@ void Network<T>::backward(std::span<const T> dy) {
   }
 }
 
+namespace {
+
+// out [B, n] = x [B, k] W^T for W [n, k], as step() needs it: with W^T packed (once, when
+// `prepare`) unless the product is small enough for gemm.hpp's loop without a transpose.
+template <typename T>
+void step_projection(bool prepare, int batch, int n, int k, const T* x, const T* weight,
+                     PackedMatrix<T>& packed, T* out) {
+  if constexpr (sizeof(T) <= sizeof(double)) {
+    if (use_packed<T>(batch, k, n) || n * k > detail::kTransposeLimit) {
+      if (prepare) packed.pack(Trans::kYes, k, n, weight, k);
+      return gemm_packed(batch, x, k, packed, T(0), out, n);
+    }
+  }
+  gemm(Trans::kNo, Trans::kYes, batch, n, k, T(1), x, k, weight, k, T(0), out, n);
+}
+
+}  // namespace
+
 template <typename T>
 void Network<T>::step(std::span<const T> x_t, std::span<T> state, std::span<T> y_t,
                       int batch_size) {
@@ -535,9 +555,9 @@ void Network<T>::step(std::span<const T> x_t, std::span<T> state, std::span<T> y
     const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, l, params_);
     LayerBuffers<T>& buf = ws.layers[l];
     const T* in = l == 0 ? x_t.data() : state.data() + (l - 1) * part;
-    gemm(Trans::kNo, Trans::kYes, batch_size, G, p.input, T(1), in, p.input, p.weight_ih, p.input,
-         T(0), ws.step_xw.data(), G);
     // The weights as the last call prepared them, unless they may have changed since.
+    step_projection(prepare, batch_size, G, p.input, in, p.weight_ih, buf.packed_ih_t,
+                    ws.step_xw.data());
     const PackedMatrix<T>* packed =
         prepare ? prepare_forward_weights(gate_count(config_.cell), H, batch_size, p.weight_hh, buf)
         : use_packed<T>(batch_size, H, G) ? &buf.packed_hh_t
@@ -560,8 +580,8 @@ void Network<T>::step(std::span<const T> x_t, std::span<T> state, std::span<T> y
   }
   const TensorInfo& wo = tensors_[tensors_.size() - 2];
   const T* bias_o = params_.data() + tensors_.back().offset;
-  gemm(Trans::kNo, Trans::kYes, batch_size, O, H, T(1), state.data() + (L - 1) * part, H,
-       params_.data() + wo.offset, H, T(0), y_t.data(), O);
+  step_projection(prepare, batch_size, O, H, state.data() + (L - 1) * part,
+                  params_.data() + wo.offset, ws.step_readout, y_t.data());
   for (std::size_t r = 0; r < rows; ++r) {
     for (int o = 0; o < O; ++o) y_t[r * O + o] += bias_o[o];
   }
