@@ -111,12 +111,20 @@ void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
   if (data_.size() < size) data_.resize(size);
   for (int jp = 0; jp < panels; ++jp) {
     T* out = data_.data() + static_cast<std::size_t>(jp) * k * kPanel;
-    for (int p = 0; p < k; ++p) {
-      for (int j = 0; j < kPanel; ++j) {
-        const int col = jp * kPanel + j;
-        out[p * kPanel + j] = col >= n               ? T(0)
-                              : trans == Trans::kYes ? b[col * ldb + p]
-                                                     : b[p * ldb + col];
+    const int j0 = jp * kPanel, width = std::min(kPanel, n - j0);
+    if (trans == Trans::kNo) {  // op(B)'s rows are B's: copy a panel-wide slice of each
+      for (int p = 0; p < k; ++p) {
+        const T* row = b + static_cast<std::size_t>(p) * ldb + j0;
+        std::copy(row, row + width, out + p * kPanel);
+        std::fill(out + p * kPanel + width, out + (p + 1) * kPanel, T(0));
+      }
+    } else {  // op(B)'s columns are B's rows: read each row once, contiguously
+      for (int j = 0; j < width; ++j) {
+        const T* column = b + static_cast<std::size_t>(j0 + j) * ldb;
+        for (int p = 0; p < k; ++p) out[p * kPanel + j] = column[p];
+      }
+      for (int p = 0; p < k; ++p) {
+        std::fill(out + p * kPanel + width, out + (p + 1) * kPanel, T(0));
       }
     }
   }
