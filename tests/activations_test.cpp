@@ -1,4 +1,5 @@
-// recur's own tanh against the C library's, over the whole range and at the edges.
+// recur's own tanh and sigmoid against the C library's, over the whole range and at the edges,
+// in double and in float.
 #include "activations.hpp"
 
 #include <gtest/gtest.h>
@@ -48,14 +49,52 @@ TEST(Tanh, EdgesAndBias) {
   EXPECT_LE(ulps(v[7], std::tanh(0.75)), 4.0);
 }
 
-TEST(Tanh, FloatIsTheDoubleResultRounded) {
-  std::vector<float> v = {-3.0f, -0.1f, 0.0f, 0.3f, 2.5f, 9.0f};
-  const std::vector<float> expected_input = v;
-  const std::vector<float> bias(6, 0.0f);
-  add_bias_tanh(1, 6, bias.data(), v.data());
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    EXPECT_NEAR(v[i], std::tanh(static_cast<double>(expected_input[i])), 1e-7);
+float float_ulps(float actual, double expected) {
+  const auto target = static_cast<float>(expected);
+  if (actual == target) return 0.0f;
+  const float ulp = std::nextafter(std::abs(target), INFINITY) - std::abs(target);
+  return static_cast<float>(std::abs(static_cast<double>(actual) - expected) / ulp);
+}
+
+std::vector<double> spread(NumpyRandom& random, double low_exponent, double high_exponent) {
+  std::vector<double> x;
+  for (int i = 0; i < 200000; ++i) {
+    const double magnitude =
+        std::pow(10.0, low_exponent + (high_exponent - low_exponent) * random.random_sample());
+    x.push_back(random.random_sample() < 0.5 ? -magnitude : magnitude);
   }
+  return x;
+}
+
+TEST(Sigmoid, DoubleWithinFourUlpsOfTheDefinition) {
+  NumpyRandom random(2);
+  double worst = 0.0;
+  for (double x : spread(random, -12.0, 2.8)) {  // 1e-12 .. 630
+    const long double exact = 1.0L / (1.0L + std::exp(-static_cast<long double>(x)));
+    worst = std::max(worst, ulps(sigmoid_of(x), static_cast<double>(exact)));
+  }
+  EXPECT_LE(worst, 4.0);
+  EXPECT_EQ(sigmoid_of(0.0), 0.5);
+  EXPECT_EQ(sigmoid_of(1000.0), 1.0);
+  EXPECT_TRUE(std::isnan(sigmoid_of(std::nan(""))));
+}
+
+TEST(FloatActivations, WithinFourFloatUlpsOfTheExactValues) {
+  NumpyRandom random(3);
+  float worst_tanh = 0.0f, worst_sigmoid = 0.0f;
+  for (double wide : spread(random, -8.0, 1.9)) {  // 1e-8 .. 80
+    const auto x = static_cast<float>(wide);
+    const double exact_x = x;  // the float input, exactly
+    worst_tanh = std::max(worst_tanh, float_ulps(tanh_of(x), std::tanh(exact_x)));
+    worst_sigmoid =
+        std::max(worst_sigmoid, float_ulps(sigmoid_of(x), 1.0 / (1.0 + std::exp(-exact_x))));
+  }
+  EXPECT_LE(worst_tanh, 4.0f);
+  EXPECT_LE(worst_sigmoid, 4.0f);
+  EXPECT_EQ(tanh_of(20.0f), 1.0f);
+  EXPECT_EQ(tanh_of(-20.0f), -1.0f);
+  EXPECT_TRUE(std::isnan(tanh_of(std::nanf(""))));
+  EXPECT_EQ(sigmoid_of(0.0f), 0.5f);
 }
 
 }  // namespace
