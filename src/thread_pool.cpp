@@ -133,6 +133,14 @@ int threads() {
 void parallel_run(int parts, PartFunction fn, void* context) {
   parts = std::min(parts, thread_count);
   if (parts <= 1) return fn(context, 0);
+  // One caller at a time uses the pool; another thread calling meanwhile (two networks
+  // trained in two threads of a program) runs its parts itself, with the same results.
+  static std::mutex busy;
+  std::unique_lock<std::mutex> lock(busy, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    for (int part = 0; part < parts; ++part) fn(context, part);
+    return;
+  }
   Pool& p = pool();
   if (p.workers() != thread_count - 1) p.resize(thread_count - 1);
   p.run(parts, fn, context);

@@ -1,7 +1,8 @@
 // The pool behind recur::threads(): parallel_run(parts, fn) runs fn(0), ..., fn(parts - 1),
 // the calling thread taking part 0 and the pool's workers the rest, and returns when all are
 // done. Workers spin briefly before sleeping, since a time loop hands them work every few
-// microseconds. Nothing is allocated per call.
+// microseconds. Nothing is allocated per call. Safe to call from several threads at once: one
+// caller at a time gets the pool, the others run their parts themselves.
 #pragma once
 
 namespace recur {

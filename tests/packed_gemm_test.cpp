@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <thread>
 #include <vector>
 
 #include "recur/network.hpp"
@@ -196,6 +197,32 @@ TEST(Threads, ResultsDoNotDependOnTheThreadCount) {
     EXPECT_EQ(outputs[t], outputs[0]) << "threads " << t + 1;
     EXPECT_EQ(gradients[t], gradients[0]) << "threads " << t + 1;
   }
+}
+
+TEST(Threads, ProductsFromSeveralThreadsAtOnce) {
+  // Two threads of a program each multiplying: one gets the pool, the other runs its parts
+  // itself; both get the single-threaded answer.
+  const int m = 96, n = 160, k = 300;
+  NumpyRandom random(10);
+  const auto a = random_matrix<double>(random, static_cast<std::size_t>(m) * k);
+  const auto b = random_matrix<double>(random, static_cast<std::size_t>(k) * n);
+  std::vector<double> expected(static_cast<std::size_t>(m) * n);
+  set_threads(1);
+  gemm_blocked(Trans::kNo, Trans::kNo, m, n, k, 1.0, a.data(), k, b.data(), n, 0.0, expected.data(),
+               n);
+  set_threads(2);
+  std::vector<std::vector<double>> results(4, std::vector<double>(expected.size()));
+  std::vector<std::thread> callers;
+  for (auto& c : results) {
+    callers.emplace_back([&] {
+      for (int repeat = 0; repeat < 50; ++repeat) {
+        gemm_blocked(Trans::kNo, Trans::kNo, m, n, k, 1.0, a.data(), k, b.data(), n, 0.0, c.data(),
+                     n);
+      }
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  for (const auto& c : results) EXPECT_EQ(c, expected);
 }
 
 }  // namespace
