@@ -40,17 +40,27 @@ const unsigned char* mark_active(const LayerShape& shape, int t, unsigned char* 
   return all ? nullptr : active;
 }
 
-template <typename T>
-bool cell_backward(CellKind cell, const CellWeights<T>& w, const BackwardStep<T>& s) {
-  switch (cell) {
-    case CellKind::kElman:
-      return elman_backward(w, s);
-    case CellKind::kLstm:
-      return lstm_backward(w, s);
-    case CellKind::kGru:
-      return gru_backward(w, s);
+// One cell's steps, chosen at compile time so that the time loops below inline them.
+template <CellKind kCell, typename T>
+inline void forward_step(const CellWeights<T>& w, const ForwardStep<T>& s) {
+  if constexpr (kCell == CellKind::kElman) {
+    elman_forward(w, s);
+  } else if constexpr (kCell == CellKind::kLstm) {
+    lstm_forward(w, s);
+  } else {
+    gru_forward(w, s);
   }
-  return false;
+}
+
+template <CellKind kCell, typename T>
+inline bool backward_step(const CellWeights<T>& w, const BackwardStep<T>& s) {
+  if constexpr (kCell == CellKind::kElman) {
+    return elman_backward(w, s);
+  } else if constexpr (kCell == CellKind::kLstm) {
+    return lstm_backward(w, s);
+  } else {
+    return gru_backward(w, s);
+  }
 }
 
 }  // namespace
@@ -118,14 +128,16 @@ const PackedMatrix<T>* prepare_backward_weights(int gates, int hidden, int batch
   return nullptr;
 }
 
-template <typename T>
-void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers<T>& buf,
-                   StepScratch<T>& scratch) {
+namespace {
+
+template <CellKind kCell, typename T>
+void forward_loop(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers<T>& buf,
+                  StepScratch<T>& scratch) {
   const int H = w.hidden, B = shape.batch;
   const std::size_t G = static_cast<std::size_t>(gate_count(shape.cell)) * H;
   const std::size_t step = static_cast<std::size_t>(B) * H;
   const std::size_t cache_step = static_cast<std::size_t>(B) * cache_width(shape.cell, H);
-  const bool lstm = shape.cell == CellKind::kLstm;
+  constexpr bool lstm = kCell == CellKind::kLstm;
   for (int s = 0; s < shape.seq_len; ++s) {
     const int t = shape.reverse ? shape.seq_len - 1 - s : s;
     const std::size_t out = state_index(shape.reverse, t) * step;
@@ -139,18 +151,18 @@ void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffer
                             lstm ? buf.cs.data() + out : nullptr,
                             buf.cache.data() + t * cache_step,
                             scratch.gates.data()};
-    cell_forward(shape.cell, w, fs);
+    forward_step<kCell>(w, fs);
   }
 }
 
-template <typename T>
-void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* dh_out, int ld,
-                    LayerBuffers<T>& buf, StepScratch<T>& scratch) {
+template <CellKind kCell, typename T>
+void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh_out, int ld,
+                   LayerBuffers<T>& buf, StepScratch<T>& scratch) {
   const int H = w.hidden, B = shape.batch;
   const int G = gate_count(shape.cell) * H;
   const std::size_t step = static_cast<std::size_t>(B) * H;
   const std::size_t cache_step = static_cast<std::size_t>(B) * cache_width(shape.cell, H);
-  const bool lstm = shape.cell == CellKind::kLstm;
+  constexpr bool lstm = kCell == CellKind::kLstm;
   T* dh_next = scratch.dh_next.data();
   std::fill(dh_next, dh_next + step, T(0));
   if (lstm) std::fill(scratch.dc.begin(), scratch.dc.begin() + step, T(0));
@@ -174,9 +186,43 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
                              dxw,
                              dhw,
                              dh_next};
-    const bool direct = cell_backward(shape.cell, w, bs);
-    gemm(Trans::kNo, Trans::kNo, B, H, G, T(1), dhw, G, w.weight_hh, H, T(direct ? 1 : 0), dh_next,
-         H);
+    const bool direct = backward_step<kCell>(w, bs);
+    const T beta = direct ? T(1) : T(0);
+    if constexpr (sizeof(T) <= sizeof(double)) {
+      if (w.packed_hh != nullptr) {  // W_hh packed once for the whole backward loop
+        gemm_packed(B, dhw, G, *w.packed_hh, beta, dh_next, H);
+        continue;
+      }
+    }
+    gemm(Trans::kNo, Trans::kNo, B, H, G, T(1), dhw, G, w.weight_hh, H, beta, dh_next, H);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers<T>& buf,
+                   StepScratch<T>& scratch) {
+  switch (shape.cell) {
+    case CellKind::kElman:
+      return forward_loop<CellKind::kElman>(shape, w, buf, scratch);
+    case CellKind::kLstm:
+      return forward_loop<CellKind::kLstm>(shape, w, buf, scratch);
+    case CellKind::kGru:
+      return forward_loop<CellKind::kGru>(shape, w, buf, scratch);
+  }
+}
+
+template <typename T>
+void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* dh_out, int ld,
+                    LayerBuffers<T>& buf, StepScratch<T>& scratch) {
+  switch (shape.cell) {
+    case CellKind::kElman:
+      return backward_loop<CellKind::kElman>(shape, w, dh_out, ld, buf, scratch);
+    case CellKind::kLstm:
+      return backward_loop<CellKind::kLstm>(shape, w, dh_out, ld, buf, scratch);
+    case CellKind::kGru:
+      return backward_loop<CellKind::kGru>(shape, w, dh_out, ld, buf, scratch);
   }
 }
 

@@ -29,7 +29,8 @@ inline void recurrent_product(const CellWeights<T>& w, int batch, int gates, con
                               T beta, T* out) {
   const int H = w.hidden, G = gates * H;
   if constexpr (sizeof(T) <= sizeof(double)) {
-    if (w.packed_hh_t != nullptr) return gemm_packed(batch, h_prev, H, *w.packed_hh_t, beta, out, G);
+    if (w.packed_hh_t != nullptr)
+      return gemm_packed(batch, h_prev, H, *w.packed_hh_t, beta, out, G);
   }
   gemm(Trans::kNo, Trans::kNo, batch, G, H, T(1), h_prev, H, w.weight_hh_t, G, beta, out, G);
 }

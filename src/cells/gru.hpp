@@ -9,16 +9,73 @@
 //              dxw = (dr, dz, dn)     dhw = (dr, dz, dn r)     dh_prev = dh z
 #pragma once
 
+#include <algorithm>
+
+#include "activations.hpp"
 #include "cells/cell.hpp"
+#include "gemm.hpp"
 
 namespace recur {
 
 constexpr int kGruCacheGates = 4;
 
 template <typename T>
-void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s);
+inline void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
+  const int H = w.hidden, G = 3 * H;
+  recurrent_product(w, s.batch, 3, s.h_prev, T(0), s.scratch);
+  for (int b = 0; b < s.batch; ++b) {
+    const T* h_prev = s.h_prev + b * H;
+    T* h = s.h + b * H;
+    if (s.active != nullptr && !s.active[b]) {
+      std::copy(h_prev, h_prev + H, h);
+      continue;
+    }
+    // One simple loop per gate, each of which the compiler vectorizes.
+    const T* xw = s.xw + b * G;
+    const T* hw = s.scratch + b * G;
+    const T *b_ih = w.bias, *b_hh = w.bias_hh;
+    T* cache = s.cache + b * kGruCacheGates * H;
+    T *r = cache, *z = cache + H, *n = cache + 2 * H, *hw_n = cache + 3 * H;
+    for (int j = 0; j < H; ++j) r[j] = sigmoid_of((xw[j] + b_ih[j]) + (hw[j] + b_hh[j]));
+    for (int j = 0; j < H; ++j) {
+      z[j] = sigmoid_of((xw[H + j] + b_ih[H + j]) + (hw[H + j] + b_hh[H + j]));
+    }
+    for (int j = 0; j < H; ++j) hw_n[j] = hw[2 * H + j] + b_hh[2 * H + j];
+    for (int j = 0; j < H; ++j) n[j] = tanh_of(xw[2 * H + j] + b_ih[2 * H + j] + r[j] * hw_n[j]);
+    for (int j = 0; j < H; ++j) h[j] = (T(1) - z[j]) * n[j] + z[j] * h_prev[j];
+  }
+}
 
 template <typename T>
-bool gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s);
+inline bool gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
+  const int H = w.hidden, G = 3 * H;
+  for (int b = 0; b < s.batch; ++b) {
+    T* dxw = s.dxw + b * G;
+    T* dhw = s.dhw + b * G;
+    const T* dh_out = s.dh_out + b * s.ld;
+    T* dh_next = s.dh_next + b * H;
+    if (s.active != nullptr && !s.active[b]) {  // padding: dh(t) passes to t-1 as it is
+      std::fill(dxw, dxw + G, T(0));
+      std::fill(dhw, dhw + G, T(0));
+      for (int j = 0; j < H; ++j) dh_next[j] += dh_out[j];
+      continue;
+    }
+    const T* cache = s.cache + b * kGruCacheGates * H;
+    const T* h_prev = s.h_prev + b * H;
+    const T *r = cache, *z = cache + H, *n = cache + 2 * H, *hw_n = cache + 3 * H;
+    // One simple loop per quantity, each of which the compiler vectorizes; dh_next first
+    // becomes all of dLoss/dh(t), then its direct part for t-1.
+    for (int j = 0; j < H; ++j) dh_next[j] += dh_out[j];
+    for (int j = 0; j < H; ++j) dxw[2 * H + j] = dh_next[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);
+    for (int j = 0; j < H; ++j) {
+      dxw[H + j] = dh_next[j] * (h_prev[j] - n[j]) * z[j] * (T(1) - z[j]);
+    }
+    for (int j = 0; j < H; ++j) dxw[j] = dxw[2 * H + j] * hw_n[j] * r[j] * (T(1) - r[j]);
+    for (int j = 0; j < 2 * H; ++j) dhw[j] = dxw[j];
+    for (int j = 0; j < H; ++j) dhw[2 * H + j] = dxw[2 * H + j] * r[j];
+    for (int j = 0; j < H; ++j) dh_next[j] *= z[j];  // h = (1 - z) n + z h_prev
+  }
+  return true;
+}
 
 }  // namespace recur
