@@ -7,6 +7,8 @@ warm-up and the median of repeats. PyTorch (Debian's python3-torch, over OpenBLA
 intra-op threads 1 and 2 with OpenBLAS threads 2, and at 1 and 1; oneDNN (Debian's
 libdnnl) at OMP_NUM_THREADS 1 and 2; each peer's best setting is the one compared, and the
 table says which it was. GFLOP/s count the same products for everyone (step_timing.hpp);
+the last column is each process's peak resident memory (the interpreter and libraries
+included for PyTorch, at its fastest setting);
 the GEMM bound is that count at 480 GFLOP/s, what oneDNN's sgemm reached on this machine's
 recurrent shapes. Run it through `make bench`, which unsets OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE so that OpenBLAS picks its own kernels.
@@ -62,7 +64,7 @@ def shape_flags(cell, shape, repeats, warmup, stream):
 
 
 def best(runs):
-    """(median ms, setting) of the fastest setting."""
+    """The tuple (median ms, setting, ...) of the fastest setting."""
     return min(runs, key=lambda r: r[0])
 
 
@@ -81,7 +83,7 @@ def main():
 
     header = (f"{'workload':9} {'cell':5} {'recur ms':>9} {'GFLOP/s':>7} {'torch ms':>9} "
               f"{'(threads)':>10} {'oneDNN ms':>9} {'(thr)':>5} {'bound ms':>8} "
-              f"{'vs torch':>8} {'vs oneDNN':>9} {'of bound':>8}")
+              f"{'vs torch':>8} {'vs oneDNN':>9} {'of bound':>8} {'MB recur/torch':>14}")
     print(header)
     print("-" * len(header))
     for name in args.workloads.split(","):
@@ -92,24 +94,26 @@ def main():
         for cell in args.cells.split(","):
             flags = shape_flags(cell, shape, repeats, warmup, stream)
             gflop = step_gflop(cell, *shape, stream=stream)
-            recur_ms = run_json([recur_bin] + flags, {})["median_ms"]
+            recur_run = run_json([recur_bin] + flags, {})
+            recur_ms = recur_run["median_ms"]
             torch_runs = []
             for intra, blas in ((1, 2), (2, 2), (1, 1)):
                 r = run_json([args.python, os.path.join(HERE, "compare_torch.py"), *flags,
                               "--threads", str(intra)], {"OPENBLAS_NUM_THREADS": str(blas)})
-                torch_runs.append((r["median_ms"], f"{intra}/{blas}"))
-            torch_ms, torch_setting = best(torch_runs)
+                torch_runs.append((r["median_ms"], f"{intra}/{blas}", r["peak_mb"]))
+            torch_ms, torch_setting, torch_mb = best(torch_runs)
             onednn_ms, onednn_setting = float("nan"), "-"
             if have_onednn and not stream:
                 onednn_runs = [(run_json([onednn_bin] + flags,
                                          {"OMP_NUM_THREADS": str(t)})["median_ms"], str(t))
                                for t in (1, 2)]
-                onednn_ms, onednn_setting = best(onednn_runs)
+                onednn_ms, onednn_setting = best(onednn_runs)[:2]
             bound_ms = gflop / GEMM_BOUND_GFLOPS * 1e3
             print(f"{name:9} {cell:5} {recur_ms:9.3f} {gflop / recur_ms * 1e3:7.1f} "
                   f"{torch_ms:9.3f} {torch_setting:>10} {onednn_ms:9.3f} {onednn_setting:>5} "
                   f"{bound_ms:8.3f} {torch_ms / recur_ms:7.2f}x {onednn_ms / recur_ms:8.2f}x "
-                  f"{bound_ms / recur_ms:7.0%}", flush=True)
+                  f"{bound_ms / recur_ms:7.0%} {recur_run['peak_mb']:7.0f}/{torch_mb:<6.0f}",
+                  flush=True)
     print("\nthreads: torch intra-op/OpenBLAS, oneDNN OMP_NUM_THREADS; recur: its default, the "
           "machine's cores. "
           "Ratios above 1 mean recur is faster.")

@@ -6,6 +6,7 @@ bench/step_timing.hpp times recur's. Prints one JSON line. Threads: --threads se
 torch.set_num_threads; OpenBLAS's come from OPENBLAS_NUM_THREADS, set by the caller."""
 import argparse
 import json
+import resource
 import statistics
 import time
 
@@ -48,7 +49,8 @@ def main():
         start = time.perf_counter()
         step()
         ms.append((time.perf_counter() - start) * 1e3)
-    print(json.dumps({"median_ms": statistics.median(ms), "min_ms": min(ms)}))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"median_ms": statistics.median(ms), "min_ms": min(ms), "peak_mb": peak_mb}))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 // of it, and the median of timed repeats after warm-up, printed as one JSON line.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -63,7 +65,7 @@ inline double step_flops(const Workload& w) {
 }
 
 // Runs step warmup times, then repeats timed times, and prints
-// {"median_ms": .., "min_ms": .., "gflops": ..}.
+// {"median_ms": .., "min_ms": .., "gflops": .., "peak_mb": peak resident memory of the process}.
 inline void time_steps(const Workload& w, const std::function<void()>& step) {
   for (int i = 0; i < w.warmup; ++i) step();
   std::vector<double> ms;
@@ -75,8 +77,10 @@ inline void time_steps(const Workload& w, const std::function<void()>& step) {
   }
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];
-  std::printf("{\"median_ms\": %.6g, \"min_ms\": %.6g, \"gflops\": %.6g}\n", median, ms[0],
-              step_flops(w) / (median * 1e6));
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);  // ru_maxrss: the peak resident set, in KiB
+  std::printf("{\"median_ms\": %.6g, \"min_ms\": %.6g, \"gflops\": %.6g, \"peak_mb\": %.1f}\n",
+              median, ms[0], step_flops(w) / (median * 1e6), usage.ru_maxrss / 1024.0);
 }
 
 }  // namespace bench
