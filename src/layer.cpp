@@ -24,11 +24,6 @@ int cache_width(CellKind cell, int hidden) {
 
 namespace {
 
-template <typename T>
-void grow(std::vector<T>& v, std::size_t size) {
-  if (v.size() < size) v.resize(size);
-}
-
 // Marks the rows whose step t is real; returns nullptr when all are.
 const unsigned char* mark_active(const LayerShape& shape, int t, unsigned char* active) {
   if (shape.lengths == nullptr) return nullptr;

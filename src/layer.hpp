@@ -11,6 +11,13 @@
 
 namespace recur {
 
+// Grows v to at least size values, never shrinking it: workspaces reach their largest shape
+// once and are then reused.
+template <typename T>
+void grow(std::vector<T>& v, std::size_t size) {
+  if (v.size() < size) v.resize(size);
+}
+
 // Values per row a cell caches for backward: Elman 0, LSTM 5H, GRU 4H.
 int cache_width(CellKind cell, int hidden);
 

@@ -79,11 +79,6 @@ void check_size(const char* what, int value) {
   }
 }
 
-template <typename T>
-void grow(std::vector<T>& v, std::size_t size) {
-  if (v.size() < size) v.resize(size);
-}
-
 // The parameters (or gradients) of layer-direction k as pointers into a flat buffer.
 template <typename T>
 struct LayerViews {
