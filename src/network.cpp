@@ -210,6 +210,7 @@ Network<T>& Network<T>::operator=(const Network& other) {
     std::swap(ws_, copy.ws_);
     std::swap(dropout_random_, copy.dropout_random_);
     training_ = copy.training_;
+    step_ready_ = false;  // the copied workspace may hold weights prepared for other values
     seq_len_ = copy.seq_len_;
     batch_size_ = copy.batch_size_;
   }

@@ -87,6 +87,23 @@ TEST(Step, SeesParametersChangedBetweenSteps) {
   }
 }
 
+TEST(Step, AnAssignedNetworkStepsWithItsNewWeights) {
+  // a has prepared its weights for step(); after a = b it must step as b does.
+  const NetworkConfig config{3, 128, 2, Nonlinearity::kTanh, CellKind::kGru};
+  Network<float> a(config), b(config);
+  NumpyRandom random(6);
+  for (float& p : a.parameters()) p = static_cast<float>(0.2 * random.randn());
+  for (float& p : b.parameters()) p = static_cast<float>(0.2 * random.randn());
+  std::vector<float> x(3, 0.5f), state_a(a.state_size(1), 0.1f), y_a(2), y_b(2);
+  std::vector<float> state_b = state_a;
+  a.step(x, state_a, y_a, 1);
+  state_a = state_b;
+  a = b;
+  a.step(x, state_a, y_a, 1);
+  b.step(x, state_b, y_b, 1);
+  EXPECT_EQ(y_a, y_b);
+}
+
 TEST(Step, RefusesABidirectionalNetwork) {
   Network<double> net({2, 3, 1, Nonlinearity::kTanh, CellKind::kGru, 1, true});
   std::vector<double> x(2), state(net.state_size(1)), y(1);
