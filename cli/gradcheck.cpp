@@ -35,6 +35,10 @@ int run_gradcheck(const GradcheckOptions& options) {
   config.nonlinearity =
       parse_nonlinearity(parse_choice("--nonlinearity", options.nonlinearity, {"tanh", "relu"}));
   config.layers = parse_positive_int("--layers", options.layers);
+  if (options.nonlinearity != "tanh" && config.cell != CellKind::kElman) {
+    throw UsageError("--nonlinearity: applies to the elman cell; " + options.cell +
+                     " has its own gates' functions");
+  }
   config.bidirectional = options.bidirectional;
   Network<double> network(config);
   init_numpy(network, random, s.init_scale);

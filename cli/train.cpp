@@ -185,6 +185,10 @@ int train(const TrainOptions& o) {
   config.cell = parse_cell(parse_choice("--cell", o.cell, {"elman", "lstm", "gru"}));
   config.layers = parse_positive_int("--layers", o.layers);
   config.bidirectional = o.bidirectional;
+  if (o.nonlinearity_flag->count() > 0 && config.cell != CellKind::kElman) {
+    throw UsageError("--nonlinearity: applies to the elman cell; " + o.cell +
+                     " has its own gates' functions");
+  }
   config.dropout = parse_fraction("--dropout", o.dropout);
   const int epochs = parse_positive_int("--epochs", o.epochs);
   if (!o.threads.empty()) set_threads(parse_positive_int("--threads", o.threads));

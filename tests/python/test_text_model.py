@@ -99,6 +99,7 @@ def test_generate_refuses_bad_flags(tmp_path, run, args, words):
     (["--dropout", "1"], "--dropout"),
     (["--cell", "rnn"], "--cell"),
     (["--layers", "0"], "--layers"),
+    (["--cell", "lstm", "--nonlinearity", "relu"], "--nonlinearity: applies to the elman cell"),
 ])
 def test_train_refuses_bad_network_flags(tmp_path, run, flags, words):
     (tmp_path / "t.txt").write_text(TEXT, encoding="utf-8")
