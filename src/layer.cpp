@@ -95,14 +95,15 @@ void StepScratch<T>::reserve(CellKind cell, int hidden, int batch_size) {
 
 template <typename T>
 const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, int batch, const T* weight_hh,
-                                               LayerBuffers<T>& buf) {
+                                               LayerBuffers<T>& buf, bool refresh) {
   const int G = gates * hidden;
   if constexpr (sizeof(T) <= sizeof(double)) {
     if (use_packed<T>(batch, hidden, G)) {  // the packed product never reads weight_hh_t
-      buf.packed_hh_t.pack(Trans::kYes, hidden, G, weight_hh, hidden);
+      if (refresh) buf.packed_hh_t.pack(Trans::kYes, hidden, G, weight_hh, hidden);
       return &buf.packed_hh_t;
     }
   }
+  if (!refresh) return nullptr;
   T* out = buf.weight_hh_t.data();
   for (int j = 0; j < G; ++j) {
     for (int k = 0; k < hidden; ++k) out[k * G + j] = weight_hh[j * hidden + k];
@@ -226,7 +227,7 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
   template struct StepScratch<T>;                                                            \
   template void cell_forward<T>(CellKind, const CellWeights<T>&, const ForwardStep<T>&);     \
   template const PackedMatrix<T>* prepare_forward_weights<T>(int, int, int, const T*,        \
-                                                             LayerBuffers<T>&);              \
+                                                             LayerBuffers<T>&, bool);        \
   template const PackedMatrix<T>* prepare_backward_weights<T>(int, int, int, const T*,       \
                                                               LayerBuffers<T>&);             \
   template void layer_forward<T>(const LayerShape&, const CellWeights<T>&, LayerBuffers<T>&, \

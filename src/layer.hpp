@@ -72,10 +72,11 @@ template <typename T>
 void cell_forward(CellKind cell, const CellWeights<T>& w, const ForwardStep<T>& s);
 
 // W_hh (G*H, H) transposed into buf.weight_hh_t, and packed for a batch whose recurrent
-// products are large enough (packed_gemm.hpp); returns the packed matrix or nullptr.
+// products are large enough (packed_gemm.hpp); returns the packed matrix or nullptr. With
+// refresh false, only says which the last refresh for this batch size prepared.
 template <typename T>
 const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, int batch, const T* weight_hh,
-                                               LayerBuffers<T>& buf);
+                                               LayerBuffers<T>& buf, bool refresh = true);
 // W_hh packed for the backward steps when large enough; returns it or nullptr.
 template <typename T>
 const PackedMatrix<T>* prepare_backward_weights(int gates, int hidden, int batch,

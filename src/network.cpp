@@ -555,9 +555,7 @@ void Network<T>::step(std::span<const T> x_t, std::span<T> state, std::span<T> y
     step_projection(prepare, batch_size, G, p.input, in, p.weight_ih, buf.packed_ih_t,
                     ws.step_xw.data());
     const PackedMatrix<T>* packed =
-        prepare ? prepare_forward_weights(gate_count(config_.cell), H, batch_size, p.weight_hh, buf)
-        : use_packed<T>(batch_size, H, G) ? &buf.packed_hh_t
-                                          : nullptr;
+        prepare_forward_weights(gate_count(config_.cell), H, batch_size, p.weight_hh, buf, prepare);
     const CellWeights<T> w = cell_weights<T>(config_, p, buf, packed, nullptr);
     T* h = state.data() + l * part;
     T* c = lstm ? state.data() + (L + l) * part : nullptr;
