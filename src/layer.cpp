@@ -4,6 +4,7 @@
 #include <cstddef>
 
 #include "cells/elman.hpp"
+#include "cells/elman_rows.hpp"
 #include "cells/gru.hpp"
 #include "cells/lstm.hpp"
 #include "gemm.hpp"
@@ -199,6 +200,12 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
 template <typename T>
 void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers<T>& buf,
                    StepScratch<T>& scratch) {
+  if constexpr (elman_rows_fit<T>(1)) {
+    if (shape.cell == CellKind::kElman && elman_rows_fit<T>(w.hidden)) {
+      return for_row_groups(shape.batch,
+                            [&]<int R>(int b0) { elman_rows_forward<R>(shape, w, b0, buf); });
+    }
+  }
   switch (shape.cell) {
     case CellKind::kElman:
       return forward_loop<CellKind::kElman>(shape, w, buf, scratch);
@@ -212,6 +219,13 @@ void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffer
 template <typename T>
 void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* dh_out, int ld,
                     LayerBuffers<T>& buf, StepScratch<T>& scratch) {
+  if constexpr (elman_rows_fit<T>(1)) {
+    if (shape.cell == CellKind::kElman && elman_rows_fit<T>(w.hidden)) {
+      return for_row_groups(shape.batch, [&]<int R>(int b0) {
+        elman_rows_backward<R>(shape, w, dh_out, ld, b0, buf);
+      });
+    }
+  }
   switch (shape.cell) {
     case CellKind::kElman:
       return backward_loop<CellKind::kElman>(shape, w, dh_out, ld, buf, scratch);
