@@ -56,9 +56,17 @@ void gemm_large(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, cons
 
 template <typename T>
 void add_column_sums(int rows, int cols, const T* a, T* out) {
-  for (int i = 0; i < rows; ++i) {
-    const T* row = a + static_cast<long>(i) * cols;
-    for (int j = 0; j < cols; ++j) out[j] += row[j];
+  // A block of columns at a time, summed in locals: summing into out directly made the
+  // compiler reload it for every row, since out might alias a.
+  constexpr int kBlock = 16;
+  for (int j0 = 0; j0 < cols; j0 += kBlock) {
+    const int width = std::min(kBlock, cols - j0);
+    T sum[kBlock] = {};
+    for (int i = 0; i < rows; ++i) {
+      const T* row = a + static_cast<long>(i) * cols + j0;
+      for (int j = 0; j < width; ++j) sum[j] += row[j];
+    }
+    for (int j = 0; j < width; ++j) out[j0 + j] += sum[j];
   }
 }
 
