@@ -177,6 +177,9 @@ class Model:
                     bar.total = steps * epochs
                 bar.update(1)
                 bar.set_postfix(loss=f"{running:.4g}", refresh=False)
+        # What `recur predict` needs to know of the training; CSV column names, if the
+        # program is to read the model's data, come from save(metadata=...).
+        self.metadata.update(loss=loss, target=target)
         try:
             return self._net.fit(x, y, lengths, val_x, val_y, val_lengths, int(epochs), options,
                                  on_step, callback)
@@ -188,7 +191,11 @@ class Model:
     def save(self, path, metadata=None):
         """Writes the model as safetensors in PyTorch's names, the files `recur predict`,
         `recur info` and PyTorch read; atomically, so an existing file is never half
-        replaced. metadata: extra {str: str} to store."""
+        replaced. metadata: extra {str: str} to store, added to the model's own metadata
+        (that of the file it was loaded from, and the loss of its last fit). For `recur
+        predict` to read a CSV with the model, give the program's keys: data="csv",
+        input_columns and target_columns (JSON lists), sequence_column, forecast
+        ("true"/"false") and normalize ("none", or "zscore" with normalization)."""
         extra = dict(self.metadata)
         extra.update(metadata or {})
         self._net.save(str(path), {str(k): str(v) for k, v in extra.items()})
