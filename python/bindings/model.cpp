@@ -6,6 +6,8 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 
 #include "arrays.hpp"
 #include "recur/error.hpp"
@@ -168,43 +170,83 @@ py::tuple step(Model<T>& m, py::handle x_obj, py::handle state_obj, bool changed
                         copy_array(state.data(), state_shape(m, batch, batched)));
 }
 
-// The seed notebook's train_step on one call: forward, 0.5 sum (y - target)^2, BPTT, and
-// p -= lr dp. With y_pred given (the notebook's backward(x, h, y, y_true)), dLoss/dy is
-// y_pred - target as the notebook computes it; otherwise the forward's own y.
+// The seed notebook's train_step: forward, 0.5 sum (y - target)^2, BPTT, and p -= lr dp.
+// With y_pred (the notebook's backward(x, h, y, y_true)), dLoss/dy is y_pred - target as the
+// notebook computes it; otherwise the forward's own y.
 template <typename T>
-double seed_step(Model<T>& m, py::handle x_obj, py::handle y_pred_obj, py::handle target_obj,
-                 double lr) {
+double seed_update(Model<T>& m, const T* x, int seq_len, int batch, const T* target,
+                   const T* y_pred, T lr) {
   const NetworkConfig& c = m.net.config();
-  const auto x = float_array<T>(x_obj, "x_seq");
-  const SequenceShape s = sequence_shape(x, "x_seq", c.input_size);
-  const auto target = float_array<T>(target_obj, "y_true");
-  sequence_shape(target, "y_true", c.output_size, s.seq_len, s.batch);
-  py::array_t<T, py::array::c_style> y_pred;
-  if (!y_pred_obj.is_none()) {
-    y_pred = float_array<T>(y_pred_obj, "y_seq");
-    sequence_shape(y_pred, "y_seq", c.output_size, s.seq_len, s.batch);
-  }
-  if (!(lr >= 0) || !std::isfinite(lr)) {
-    throw py::value_error("lr: expected a finite learning rate >= 0, got " + std::to_string(lr));
-  }
-  ModelLock lock(m.mutex);
-  ReleaseIfLong release(3 * work(c, s.seq_len, s.batch));
   m.net.set_training(false);
-  const std::size_t n = target.size();
-  const auto y = m.net.forward({x.data(), static_cast<std::size_t>(x.size())}, s.seq_len, s.batch);
+  const std::size_t n = static_cast<std::size_t>(seq_len) * batch * c.output_size;
+  const auto y =
+      m.net.forward({x, static_cast<std::size_t>(seq_len) * batch * c.input_size}, seq_len, batch);
   m.dy.resize(n);
-  const std::span<const T> t(target.data(), n);
-  double loss = sse_loss<T>(y, t, m.dy);
-  if (!y_pred_obj.is_none()) {
-    const T* p = y_pred.data();
-    for (std::size_t i = 0; i < n; ++i) m.dy[i] = p[i] - t[i];
+  const double loss = sse_loss<T>(y, {target, n}, m.dy);
+  if (y_pred != nullptr) {
+    for (std::size_t i = 0; i < n; ++i) m.dy[i] = y_pred[i] - target[i];
   }
   m.net.backward(m.dy);
   const std::span<T> params = m.net.parameters();
   const std::span<const T> grads = m.net.gradients();
-  const T rate = static_cast<T>(lr);
-  for (std::size_t i = 0; i < params.size(); ++i) params[i] -= rate * grads[i];
+  for (std::size_t i = 0; i < params.size(); ++i) params[i] -= lr * grads[i];
   return loss;
+}
+
+// The arguments of seed_step, checked.
+template <typename T>
+struct SeedArgs {
+  py::array_t<T, py::array::c_style> x, target, y_pred;
+  SequenceShape shape;
+  bool has_y_pred = false;
+};
+
+template <typename T>
+SeedArgs<T> seed_args(const Model<T>& m, py::handle x_obj, py::handle y_pred_obj,
+                      py::handle target_obj, double lr) {
+  const NetworkConfig& c = m.net.config();
+  SeedArgs<T> a;
+  a.x = float_array<T>(x_obj, "x_seq");
+  a.shape = sequence_shape(a.x, "x_seq", c.input_size);
+  a.target = float_array<T>(target_obj, "y_true");
+  sequence_shape(a.target, "y_true", c.output_size, a.shape.seq_len, a.shape.batch);
+  a.has_y_pred = !y_pred_obj.is_none();
+  if (a.has_y_pred) {
+    a.y_pred = float_array<T>(y_pred_obj, "y_seq");
+    sequence_shape(a.y_pred, "y_seq", c.output_size, a.shape.seq_len, a.shape.batch);
+  }
+  if (!(lr >= 0) || !std::isfinite(lr)) {
+    throw py::value_error("lr: expected a finite learning rate >= 0, got " + std::to_string(lr));
+  }
+  return a;
+}
+
+template <typename T>
+double seed_step(Model<T>& m, py::handle x_obj, py::handle y_pred_obj, py::handle target_obj,
+                 double lr) {
+  const SeedArgs<T> a = seed_args(m, x_obj, y_pred_obj, target_obj, lr);
+  ModelLock lock(m.mutex);
+  ReleaseIfLong release(3 * work(m.net.config(), a.shape.seq_len, a.shape.batch));
+  return seed_update(m, a.x.data(), a.shape.seq_len, a.shape.batch, a.target.data(),
+                     a.has_y_pred ? a.y_pred.data() : nullptr, static_cast<T>(lr));
+}
+
+// For bench/python_compare.py: the median seconds of `repeats` seed_update calls timed in
+// C++, the work that one Python train_step wraps.
+template <typename T>
+double bench_seed_step(Model<T>& m, py::handle x_obj, py::handle target_obj, double lr,
+                       int repeats) {
+  const SeedArgs<T> a = seed_args(m, x_obj, py::none(), target_obj, lr);
+  ModelLock lock(m.mutex);
+  std::vector<double> seconds(std::max(repeats, 1));
+  for (double& s : seconds) {
+    const auto start = std::chrono::steady_clock::now();
+    seed_update<T>(m, a.x.data(), a.shape.seq_len, a.shape.batch, a.target.data(), nullptr,
+                   static_cast<T>(lr));
+    s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  std::nth_element(seconds.begin(), seconds.begin() + seconds.size() / 2, seconds.end());
+  return seconds[seconds.size() / 2];
 }
 
 template <typename T>
@@ -242,6 +284,7 @@ void bind_model(py::module_& mod, const char* name) {
       .def("forward", &forward<T>)
       .def("step", &step<T>)
       .def("seed_step", &seed_step<T>)
+      .def("bench_seed_step", &bench_seed_step<T>)
       .def("save", [](Model<T>& m, const std::string& path,
                       const std::map<std::string, std::string>& extra) {
         ModelLock lock(m.mutex);
