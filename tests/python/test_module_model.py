@@ -103,23 +103,33 @@ def test_fit_matches_pytorch_training(cell, optimizer):
         np.testing.assert_allclose(value, trained.parameters()[name], rtol=1e-9, atol=1e-12)
 
 
-def test_fit_is_the_programs_training_run(tmp_path, run):
-    """The same data through `recur train` (CSV) and Model.fit: the same model, float32."""
+@pytest.mark.parametrize("cell,flags,kwargs,ragged", [
+    ("gru", ["--optimizer", "adam", "--lr", "0.01"], dict(optimizer="adam", lr=0.01), False),
+    ("lstm", ["--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.05", "--clip", "0.5",
+              "--bptt", "4"], dict(optimizer="sgd", momentum=0.9, lr=0.05, clip=0.5, bptt=4),
+     True),
+])
+def test_fit_is_the_programs_training_run(tmp_path, run, cell, flags, kwargs, ragged):
+    """The same data through `recur train` (CSV) and Model.fit: the same model, float32.
+    Ragged: sequences of different lengths, a padded batch with lengths for fit."""
     rng = np.random.default_rng(6)
     T, B = 12, 5
     x, y = rng.standard_normal((T, B, 2)), rng.standard_normal((T, B, 1))
+    lengths = [12, 7, 12, 3, 9] if ragged else [T] * B
     lines = ["id,a,b,target"]
     for b in range(B):
-        for t in range(T):
+        for t in range(lengths[b]):
             lines.append(f"s{b},{x[t, b, 0]!r},{x[t, b, 1]!r},{y[t, b, 0]!r}")
     (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
     cli_file = tmp_path / "cli.safetensors"
-    run("train", "--data", str(tmp_path / "data.csv"), "--input-columns", "a,b",
-        "--target-columns", "target", "--sequence-column", "id", "--normalize", "none",
-        "--cell", "gru", "--hidden", "6", "--epochs", "4", "--batch-size", "2",
-        "--optimizer", "adam", "--lr", "0.01", "--seed", "7", "--save", str(cli_file))
-    model = recur.Model(cell="gru", input_size=2, hidden_size=6, output_size=1, seed=7)
-    model.fit(x, y, epochs=4, batch_size=2, optimizer="adam", lr=0.01, seed=7)
+    result = run("train", "--data", tmp_path / "data.csv", "--input-columns", "a,b",
+                 "--target-columns", "target", "--sequence-column", "id", "--normalize", "none",
+                 "--cell", cell, "--hidden", "6", "--epochs", "4", "--batch-size", "2",
+                 "--seed", "7", "--save", cli_file, *flags)
+    assert result.returncode == 0, result.stderr
+    model = recur.Model(cell=cell, input_size=2, hidden_size=6, output_size=1, seed=7)
+    model.fit(x, y, epochs=4, batch_size=2, seed=7, lengths=lengths if ragged else None,
+              **kwargs)
     from_cli = recur.load(cli_file)
     for name, value in model.parameters().items():
         np.testing.assert_allclose(value, from_cli.parameters()[name], rtol=1e-6, atol=1e-7)
@@ -131,8 +141,47 @@ def test_fit_is_the_programs_training_run(tmp_path, run):
     out = tmp_path / "pred.csv"
     result = run("predict", "--model", ours, "--data", tmp_path / "data.csv", "--output", out)
     assert result.returncode == 0, result.stderr
-    predicted = np.loadtxt(out, delimiter=",", skiprows=1, usecols=-1).reshape(B, T).T
-    np.testing.assert_allclose(predicted, model.predict(x)[0][:, :, 0], rtol=1e-5, atol=1e-6)
+    predicted = np.loadtxt(out, delimiter=",", skiprows=1, usecols=-1)
+    y_pred = model.predict(x, lengths=lengths)[0][:, :, 0]
+    expected = np.concatenate([y_pred[:lengths[b], b] for b in range(B)])
+    np.testing.assert_allclose(predicted, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_padded_batch_is_its_sequences_one_by_one():
+    model = recur.Model(cell="lstm", input_size=2, hidden_size=4, output_size=1,
+                        bidirectional=True, dtype="float64")
+    x = np.random.default_rng(11).standard_normal((6, 3, 2))
+    lengths = [6, 2, 4]
+    y, (h, c) = model.predict(x, lengths=lengths)
+    for b, n in enumerate(lengths):
+        y_b, (h_b, c_b) = model.predict(x[:n, b])
+        np.testing.assert_allclose(y[:n, b], y_b, rtol=1e-12, atol=1e-14)
+        assert np.all(y[n:, b] == 0)
+        np.testing.assert_allclose(h[:, b], h_b, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(c[:, b], c_b, rtol=1e-12, atol=1e-14)
+
+
+def test_fit_lets_other_python_threads_run():
+    """fit holds no GIL while it computes: a Python thread counts between two epochs' ends
+    (the callback samples the count while fit holds the GIL, between epochs)."""
+    model = recur.Model(cell="lstm", input_size=4, hidden_size=32, output_size=1)
+    rng = np.random.default_rng(12)
+    x, y = rng.standard_normal((40, 32, 4)), rng.standard_normal((40, 32, 1))
+    count = 0
+    samples = []
+    done = threading.Event()
+
+    def counter():
+        nonlocal count
+        while not done.is_set():
+            count += 1
+
+    thread = threading.Thread(target=counter)
+    thread.start()
+    model.fit(x, y, epochs=8, batch_size=32, callback=lambda epoch, logs: samples.append(count))
+    done.set()
+    thread.join()
+    assert samples[-1] - samples[0] > 1000
 
 
 def test_save_and_load_keep_everything(tmp_path):
