@@ -2,11 +2,14 @@
 # Each installs missing Debian packages (scripts/install-deps), configures, builds and runs.
 
 BUILD ?= build
+SANITIZE_BUILD ?= build-sanitize
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 300
 PYTHON ?= /usr/bin/python3
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test bench format clean
+.PHONY: all deps build sanitize-build fuzz-build demo test bench fuzz format clean
 
 all: build
 
@@ -19,11 +22,41 @@ build: deps
 	@cmake --build $(BUILD) -j$(JOBS) > $(BUILD)/build.log 2>&1 \
 		|| { cat $(BUILD)/build.log; echo "make: build failed (log: $(BUILD)/build.log)"; exit 1; }
 
+# The same sources with AddressSanitizer and UndefinedBehaviorSanitizer (no benchmarks).
+sanitize-build: deps
+	@cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DRECUR_SANITIZE=address,undefined \
+		-DRECUR_BUILD_BENCH=OFF -DPython3_EXECUTABLE=$(PYTHON) $(CMAKE_FLAGS) > /dev/null
+	@cmake --build $(SANITIZE_BUILD) -j$(JOBS) > $(SANITIZE_BUILD)/build.log 2>&1 \
+		|| { cat $(SANITIZE_BUILD)/build.log; echo "make: sanitizer build failed"; exit 1; }
+
+# The library and the libFuzzer targets (tests/fuzz), built by clang.
+fuzz-build: deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++-14 -DRECUR_FUZZ=ON \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+		$(CMAKE_FLAGS) > /dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) > $(FUZZ_BUILD)/build.log 2>&1 \
+		|| { cat $(FUZZ_BUILD)/build.log; echo "make: fuzz build failed"; exit 1; }
+
 demo: build
 	@$(BUILD)/cli/recur demo
 
-test: build
+test: build sanitize-build fuzz-build
 	@cd $(BUILD) && ctest --output-on-failure --timeout 900
+	@echo "make test: the suite again with AddressSanitizer and UndefinedBehaviorSanitizer"
+	@cd $(SANITIZE_BUILD) && ctest --output-on-failure --timeout 900
+	@echo "make test: each fuzz target from its corpus, briefly"
+	@cd $(FUZZ_BUILD) && ctest --output-on-failure --timeout 300
+
+# Each fuzz target for FUZZ_SECONDS (make fuzz FUZZ_SECONDS=3600); findings in
+# $(FUZZ_BUILD)/crashes, new inputs in $(FUZZ_BUILD)/corpus.
+fuzz: fuzz-build
+	@for t in safetensors csv text metadata; do \
+		echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+		$(FUZZ_BUILD)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-rss_limit_mb=2048 -max_len=65536 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- \
+			$(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
 
 bench: build
 	@$(BUILD)/bench/train_step_bench --benchmark_min_time=0.2
@@ -36,4 +69,4 @@ format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD) $(FUZZ_BUILD)

@@ -52,6 +52,10 @@ void Progress::step(int epoch, int step, int steps, double loss, double grad_nor
   std::fflush(stderr);
 }
 
+void Progress::interrupted() {
+  if (terminal_) std::fprintf(stderr, "\n");
+}
+
 void Progress::epoch_done(int epoch, double loss, double validation_loss, double grad_norm) {
   last_validation_ = validation_loss;
   if (terminal_) std::fprintf(stderr, "\r\033[K");

@@ -14,6 +14,8 @@ class Progress {
   void step(int epoch, int step, int steps, double loss, double grad_norm);
   // At the end of an epoch; validation_loss is NaN without validation data.
   void epoch_done(int epoch, double loss, double validation_loss, double grad_norm);
+  // Training stopped inside an epoch: ends the live line, if any.
+  void interrupted();
 
  private:
   bool terminal_;

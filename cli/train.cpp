@@ -1,10 +1,13 @@
 // recur train: fit a model to a CSV file or a text file and save it as safetensors.
 #include "recur/train.hpp"
 
+#include <atomic>
 #include <charconv>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -24,6 +27,78 @@
 namespace recur::cli {
 
 namespace {
+
+// Ctrl-C (SIGINT) or SIGTERM during training: finish the batch under way, save a checkpoint
+// that --resume continues exactly, and exit 128 + the signal. A second signal ends the
+// program at once (the file on disk is then the last complete checkpoint: saves are atomic).
+std::atomic<bool> stop_requested{false};
+std::atomic<int> stop_signal{0};
+static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
+
+extern "C" void request_stop(int signal) {
+  stop_signal.store(signal);
+  stop_requested.store(true);
+  std::signal(signal, SIG_DFL);
+}
+
+// Installs the handlers for its lifetime.
+class StopOnSignal {
+ public:
+  StopOnSignal() {
+    previous_int_ = std::signal(SIGINT, request_stop);
+    previous_term_ = std::signal(SIGTERM, request_stop);
+  }
+  ~StopOnSignal() {
+    std::signal(SIGINT, previous_int_);
+    std::signal(SIGTERM, previous_term_);
+  }
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+ private:
+  void (*previous_int_)(int) = SIG_DFL;
+  void (*previous_term_)(int) = SIG_DFL;
+};
+
+nlohmann::json position_json(const EpochPosition& p) {
+  return {{"epoch", p.epoch + 1},        {"batches", p.batches},   {"loss_sum", p.total.sum},
+          {"loss_count", p.total.count}, {"norm_sum", p.norm_sum}, {"updates", p.updates}};
+}
+
+EpochPosition parse_position(const std::string& text, const std::string& source) {
+  const auto malformed = [&](const std::string& why) {
+    return Error(source + ": metadata epoch_position " + why);
+  };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    throw malformed("is not valid JSON");
+  }
+  if (!j.is_object()) throw malformed("is not a JSON object");
+  const auto whole = [&](const char* key, long long least) {
+    if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<long long>() < least ||
+        j[key].get<long long>() > std::numeric_limits<int>::max()) {
+      throw malformed(std::string("has no \"") + key + "\" count");
+    }
+    return static_cast<int>(j[key].get<long long>());
+  };
+  const auto number = [&](const char* key) {
+    if (!j.contains(key) || !j[key].is_number() || !std::isfinite(j[key].get<double>()) ||
+        j[key].get<double>() < 0) {
+      throw malformed(std::string("has no \"") + key + "\" sum");
+    }
+    return j[key].get<double>();
+  };
+  EpochPosition p;
+  p.epoch = whole("epoch", 1) - 1;  // stored counted from 1, as messages count
+  p.batches = whole("batches", 0);
+  p.updates = whole("updates", 0);
+  p.total.sum = number("loss_sum");
+  p.total.count = number("loss_count");
+  p.norm_sum = number("norm_sum");
+  return p;
+}
 
 struct TrainOptions {
   std::string data, text, input_columns, target_columns, sequence_column;
@@ -286,7 +361,23 @@ int train(const TrainOptions& o) {
   }
 
   Trainer<T> trainer(network, sequences, validation_set, settings);
-  if (!o.resume.empty()) restore_optimizer_state(resumed, o.resume, trainer.optimizer());
+  if (!o.resume.empty()) {
+    restore_optimizer_state(resumed, o.resume, trainer.optimizer());
+    const auto position = start->metadata.find("epoch_position");
+    if (position != start->metadata.end()) {
+      const EpochPosition p = parse_position(position->second, o.resume);
+      if (p.epoch != first_epoch) {
+        throw Error(o.resume + ": metadata epoch_position is for epoch " +
+                    std::to_string(p.epoch + 1) + ", but epochs_done is " +
+                    std::to_string(first_epoch));
+      }
+      try {
+        trainer.set_position(p);
+      } catch (const Error& e) {
+        throw Error(o.resume + ": " + e.what());
+      }
+    }
+  }
   std::unique_ptr<std::ofstream> log;
   if (!o.log.empty()) {
     log = std::make_unique<std::ofstream>(o.log, std::ios::app);
@@ -298,11 +389,29 @@ int train(const TrainOptions& o) {
     std::map<std::string, std::string> extra = to_metadata(meta);
     extra["train_run"] = identity.dump();
     extra["epochs_done"] = std::to_string(epochs_done);
+    if (trainer.position().epoch >= 0) {  // stopped inside an epoch
+      extra["epoch_position"] = position_json(trainer.position()).dump();
+    }
     Safetensors file = model_safetensors(network, extra);
     add_optimizer_state(trainer.optimizer(), file);
     write_safetensors(o.save, file);
   };
   Progress progress(epochs, text);
+  // Saves where training stands and says how to go on; the exit status of the signal.
+  const auto interrupted = [&](int epochs_done) {
+    save(epochs_done);
+    progress.interrupted();
+    const EpochPosition& at = trainer.position();
+    std::string where = at.epoch >= 0 ? "in epoch " + std::to_string(at.epoch + 1) +
+                                            " after batch " + std::to_string(at.batches) + " of " +
+                                            std::to_string(trainer.batches_per_epoch())
+                                      : "after epoch " + std::to_string(epochs_done);
+    std::fprintf(stderr, "recur: interrupted %s; saved %s (continue with --resume %s)\n",
+                 where.c_str(), o.save.c_str(), o.save.c_str());
+    return 128 + stop_signal.load();
+  };
+  const StopOnSignal stop_on_signal;
+  trainer.set_stop(&stop_requested);
   for (int epoch = first_epoch; epoch < epochs; ++epoch) {
     const auto started = std::chrono::steady_clock::now();
     const double lr =
@@ -319,6 +428,7 @@ int train(const TrainOptions& o) {
                        ? o.save + " keeps the checkpoint of epoch " + std::to_string(saved_epochs)
                        : "nothing was saved"));
     }
+    if (trainer.position().epoch >= 0) return interrupted(epoch);  // between two batches
     const double validation_loss = validation_set.empty() ? NAN : trainer.evaluate(validation_set);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -341,6 +451,7 @@ int train(const TrainOptions& o) {
       *log << line.dump() << '\n' << std::flush;
     }
     if (checkpoint_every > 0 && (epoch + 1) % checkpoint_every == 0) save(epoch + 1);
+    if (stop_requested.load() && epoch + 1 < epochs) return interrupted(epoch + 1);
   }
   save(epochs);
   return 0;

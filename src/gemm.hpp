@@ -88,15 +88,15 @@ inline void gemm_loop(int m, int n, int k, T alpha, const T* a, int lda, const T
       }
       j0 += width;
     };
-    for (; j0 + 2 * kVector <= n;) {
+    while (j0 + 2 * kVector <= n) {
       accumulate_columns<2 * kVector, kTransA>(k, a, lda, i, b, ldb, j0, acc);
       finish(2 * kVector);
     }
-    for (; j0 + kVector <= n;) {
+    while (j0 + kVector <= n) {
       accumulate_columns<kVector, kTransA>(k, a, lda, i, b, ldb, j0, acc);
       finish(kVector);
     }
-    for (; j0 + 4 <= n;) {
+    while (j0 + 4 <= n) {
       accumulate_columns<4, kTransA>(k, a, lda, i, b, ldb, j0, acc);
       finish(4);
     }

@@ -120,17 +120,32 @@ double Trainer<T>::update(double loss, int epoch, int step) {
 }
 
 template <typename T>
+void Trainer<T>::set_position(const EpochPosition& position) {
+  if (position.epoch >= 0 && (position.batches < 0 || position.batches >= batches_per_epoch() ||
+                              position.updates < 0 || !(position.total.count >= 0))) {
+    throw Error("train: an epoch position of " + std::to_string(position.batches) +
+                " batches done does not fit this run's " + std::to_string(batches_per_epoch()) +
+                " batches per epoch");
+  }
+  position_ = position;
+}
+
+template <typename T>
 double Trainer<T>::run_epoch(int epoch,
                              const std::function<void(int, int, double, double)>& on_step) {
   const std::vector<int> order = epoch_order(epoch);
   const int n = static_cast<int>(order.size());
-  // Dropout masks, like the order, depend on (seed, epoch) alone.
+  if (position_.epoch != epoch) {
+    position_ = EpochPosition{};
+    position_.epoch = epoch;
+  }
   network_.set_training(true);
-  network_.set_dropout_seed(settings_.seed ^ (0x85ebca6bU * static_cast<std::uint32_t>(epoch + 1)));
-  LossTotal total;
-  int batch = 0, updates = 0;
-  double norm_sum = 0.0;
-  for (int first = 0; first < n; first += settings_.batch_size) {
+  EpochPosition& at = position_;
+  for (int first = at.batches * settings_.batch_size; first < n; first += settings_.batch_size) {
+    // Dropout masks, like the order, depend on (seed, epoch, batch) alone.
+    network_.set_dropout_seed(settings_.seed ^
+                              (0x85ebca6bU * static_cast<std::uint32_t>(epoch + 1)) ^
+                              (0xc2b2ae35U * static_cast<std::uint32_t>(at.batches)));
     const int count = std::min(settings_.batch_size, n - first);
     make_batch(train_, order, first, count, inputs_, targets_, batch_);
     // Full BPTT is one chunk; truncated BPTT walks chunks of bptt steps, each one update,
@@ -140,23 +155,29 @@ double Trainer<T>::run_epoch(int epoch,
     for (int start = 0; start < batch_.seq_len; start += chunk) {
       const int steps = std::min(chunk, batch_.seq_len - start);
       const double loss =
-          forward_chunk(start, steps, start == 0 ? std::span<const T>() : state_, total);
+          forward_chunk(start, steps, start == 0 ? std::span<const T>() : state_, at.total);
       if (chunk_counted_ > 0) {  // a chunk with no step in the loss has nothing to learn from
-        norm = update(loss, epoch, batch + 1);
-        norm_sum += norm;
-        ++updates;
+        norm = update(loss, epoch, at.batches + 1);
+        at.norm_sum += norm;
+        ++at.updates;
       }
       if (start + steps < batch_.seq_len) {
         state_.resize(network_.state_size(count));
         network_.final_state(state_);
       }
     }
-    ++batch;
-    if (on_step) on_step(batch, batches_per_epoch(), total.value(settings_.loss), norm);
+    ++at.batches;
+    if (on_step) on_step(at.batches, batches_per_epoch(), at.total.value(settings_.loss), norm);
+    if (stop_ && stop_->load() && first + count < n) {
+      network_.set_training(false);
+      return NAN;
+    }
   }
   network_.set_training(false);
-  mean_grad_norm_ = updates > 0 ? norm_sum / updates : 0.0;
-  return total.value(settings_.loss);
+  mean_grad_norm_ = at.updates > 0 ? at.norm_sum / at.updates : 0.0;
+  const double loss = at.total.value(settings_.loss);
+  position_ = EpochPosition{};
+  return loss;
 }
 
 template <typename T>

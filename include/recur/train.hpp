@@ -4,6 +4,7 @@
 // same parameters as one that never stopped.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -33,6 +34,16 @@ struct LossTotal {
   double value(LossKind kind) const;
 };
 
+// How far an epoch has gone: the batches done and their sums, so that an epoch stopped
+// between two batches (Ctrl-C) continues from a checkpoint exactly where it stopped.
+struct EpochPosition {
+  int epoch = -1;   // the epoch under way; -1: none
+  int batches = 0;  // batches finished in it
+  LossTotal total;  // their loss, as run_epoch sums it
+  double norm_sum = 0.0;
+  int updates = 0;
+};
+
 template <typename T>
 class Trainer {
  public:
@@ -48,7 +59,14 @@ class Trainer {
   // on_step(step, batches_per_epoch(), running training loss, that step's global gradient
   // norm before clipping). Returns the epoch's training loss, measured on each batch before
   // its update; mean_grad_norm() is then the mean of the epoch's gradient norms.
+  // With a stop flag set (set_stop), run_epoch returns NaN after the batch during which the
+  // flag was raised, unless that batch was the last; position() then says where it stopped,
+  // and the next run_epoch of the same epoch (or one with set_position from a checkpoint)
+  // goes on from there, with the same result as a run that never stopped.
   double run_epoch(int epoch, const std::function<void(int, int, double, double)>& on_step = {});
+  void set_stop(const std::atomic<bool>* stop) { stop_ = stop; }
+  const EpochPosition& position() const { return position_; }
+  void set_position(const EpochPosition& position);
 
   // The loss on a set of sequences, without updating anything.
   double evaluate(const std::vector<Sequence>& sequences);
@@ -79,6 +97,8 @@ class Trainer {
   double chunk_counted_ = 0;      // values the last chunk's loss counted
   std::vector<T> state_;          // the hidden state carried between truncated-BPTT chunks
   double mean_grad_norm_ = 0.0;
+  EpochPosition position_;
+  const std::atomic<bool>* stop_ = nullptr;
 };
 
 extern template class Trainer<float>;
