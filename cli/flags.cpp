@@ -1,5 +1,6 @@
 #include "flags.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -36,6 +37,24 @@ bool to_double(const std::string& text, double& value) {
 }
 
 }  // namespace
+
+std::uint64_t parse_size(const std::string& flag, const std::string& text) {
+  const std::string expected = "a positive size in bytes, optionally with K, M or G";
+  std::string digits = text;
+  int shift = 0;
+  if (!digits.empty()) {
+    const char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(digits.back())));
+    shift = unit == 'K' ? 10 : unit == 'M' ? 20 : unit == 'G' ? 30 : 0;
+    if (shift > 0) digits.pop_back();
+  }
+  long long value = 0;
+  bool overflow = false;
+  if (!to_integer(digits, value, overflow) || value <= 0 ||
+      static_cast<std::uint64_t>(value) > (std::numeric_limits<std::uint64_t>::max() >> shift)) {
+    fail(flag, expected, text);
+  }
+  return static_cast<std::uint64_t>(value) << shift;
+}
 
 int parse_positive_int(const std::string& flag, const std::string& text) {
   constexpr long long kMax = std::numeric_limits<int>::max();

@@ -27,6 +27,9 @@ std::vector<std::string> parse_names(const std::string& flag, const std::string&
 std::string parse_choice(const std::string& flag, const std::string& text,
                          const std::vector<std::string>& choices);
 
+// A size in bytes: a positive integer, optionally with K, M or G (binary: K = 1024).
+std::uint64_t parse_size(const std::string& flag, const std::string& text);
+
 // The value of an --output flag: text written atomically to path, or to standard output when
 // path is empty or "-".
 void write_output(const std::string& path, const std::string& text);

@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "flags.hpp"
 #include "recur/error.hpp"
+#include "recur/limits.hpp"
 
 namespace {
 
@@ -24,6 +25,19 @@ int main(int argc, char** argv) {
   CLI::App app("recur: recurrent neural networks trained with backpropagation through time",
                "recur");
   app.require_subcommand(1);
+  // Limits on what input files may make recur allocate (recur/limits.hpp), for any command.
+  std::string max_file_size, max_line_length, max_vocabulary;
+  const recur::Limits defaults;
+  app.add_option("--max-file-size", max_file_size,
+                 "refuse input files larger than this (bytes, or with K, M, G; default " +
+                     std::to_string(defaults.max_file_size >> 30) + "G)");
+  app.add_option("--max-line-length", max_line_length,
+                 "refuse CSV lines longer than this (default " +
+                     std::to_string(defaults.max_line_length >> 20) + "M)");
+  app.add_option("--max-vocabulary", max_vocabulary,
+                 "refuse character vocabularies larger than this (default " +
+                     std::to_string(defaults.max_vocabulary) + ")");
+  app.fallthrough();  // these may follow the command's name, as its own flags do
   const std::map<std::string, Command> commands = {
       {"demo", add_demo(app)},         {"train", add_train(app)}, {"predict", add_predict(app)},
       {"generate", add_generate(app)}, {"info", add_info(app)},   {"gradcheck", add_gradcheck(app)},
@@ -48,6 +62,15 @@ int main(int argc, char** argv) {
     return error(e.what(), 2);
   }
   try {
+    recur::Limits limits;
+    if (!max_file_size.empty()) limits.max_file_size = parse_size("--max-file-size", max_file_size);
+    if (!max_line_length.empty()) {
+      limits.max_line_length = parse_size("--max-line-length", max_line_length);
+    }
+    if (!max_vocabulary.empty()) {
+      limits.max_vocabulary = parse_size("--max-vocabulary", max_vocabulary);
+    }
+    recur::set_limits(limits);
     for (const auto& [name, command] : commands) {
       if (app.got_subcommand(name)) return command();
     }

@@ -163,11 +163,19 @@ nlohmann::json run_identity(const TrainOptions& o, const std::string& data_check
           {"init", o.init}};
 }
 
-// FNV-1a of the data file's bytes: a resumed run must see the same data.
+// FNV-1a of the data file's bytes, read a block at a time: a resumed run must see the same
+// data.
 std::string checksum(const std::string& path) {
-  const std::vector<unsigned char> bytes = read_file(path, 4ULL << 30);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open");
   std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
+  std::vector<char> block(1 << 16);
+  while (in.read(block.data(), static_cast<std::streamsize>(block.size())) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      h = (h ^ static_cast<unsigned char>(block[i])) * 1099511628211ULL;
+    }
+  }
+  if (in.bad()) throw Error(path + ": read failed");
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
   return text;

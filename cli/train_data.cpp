@@ -25,9 +25,6 @@ void split(const std::string& path, double fraction, TrainingData& data) {
   all.resize(n - held);
 }
 
-// A text file is held whole in memory with its code points: beyond this it is refused.
-constexpr std::size_t kMaxTextBytes = std::size_t{1} << 30;
-
 }  // namespace
 
 TrainingData load_csv(const std::string& path, double validation, DataMetadata& meta) {
@@ -50,7 +47,7 @@ TrainingData load_csv(const std::string& path, double validation, DataMetadata& 
 }
 
 TrainingData load_text(const std::string& path, int window, double validation, DataMetadata& meta) {
-  const std::vector<unsigned char> bytes = read_file(path, kMaxTextBytes);
+  const std::vector<unsigned char> bytes = read_file(path);
   const std::u32string text = decode_utf8(bytes, path);
   if (text.size() < 2) throw Error(path + ": fewer than 2 characters; nothing to learn from");
   const Vocabulary vocabulary = Vocabulary::of(text, path);

@@ -1,18 +1,21 @@
 #include "recur/csv.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <set>
 
 #include "recur/error.hpp"
-#include "recur/safetensors.hpp"
+#include "recur/limits.hpp"
 
 namespace recur {
 
 namespace {
-
-constexpr std::uint64_t kMaxCsvBytes = 1ULL << 30;  // 1 GiB
 
 // Splits one line into fields; false if a quote is left open.
 bool split_line(std::string_view line, std::vector<std::string>& fields) {
@@ -51,58 +54,120 @@ std::string trim(const std::string& s) {
 
 }  // namespace
 
-CsvTable parse_csv(std::string_view text, const std::string& source) {
-  CsvTable table;
-  table.source = source;
-  const std::size_t bom = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;  // UTF-8 byte order mark
-  std::vector<std::string> fields;
-  int line_number = 0;
-  std::size_t pos = bom;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (++line_number == std::numeric_limits<int>::max()) {
-      throw Error(source + ": more than " + std::to_string(line_number) + " lines");
+namespace {
+
+// Builds a table a line at a time, numbering the lines.
+class TableBuilder {
+ public:
+  explicit TableBuilder(const std::string& source) { table_.source = source; }
+
+  void add(std::string_view line) {
+    if (++line_number_ == std::numeric_limits<int>::max()) {
+      throw Error(table_.source + ": more than " + std::to_string(line_number_) + " lines");
     }
+    if (line_number_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);  // BOM
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    if (!split_line(line, fields)) {
-      throw Error(source + ":" + std::to_string(line_number) + ": a quoted field is not closed");
-    }
-    for (std::string& f : fields) f = trim(f);
-    if (table.header.empty()) {
+    if (line.find_first_not_of(" \t") == std::string_view::npos) return;
+    const std::string where = table_.source + ":" + std::to_string(line_number_);
+    if (!split_line(line, fields_)) throw Error(where + ": a quoted field is not closed");
+    for (std::string& f : fields_) f = trim(f);
+    if (table_.header.empty()) {
       std::set<std::string> seen;
-      for (std::size_t c = 0; c < fields.size(); ++c) {
-        if (!seen.insert(fields[c]).second) {
-          throw Error(source + ":" + std::to_string(line_number) + ": column " +
-                      std::to_string(c + 1) + " repeats the name \"" + fields[c] + "\"");
+      for (std::size_t c = 0; c < fields_.size(); ++c) {
+        if (!seen.insert(fields_[c]).second) {
+          throw Error(where + ": column " + std::to_string(c + 1) + " repeats the name \"" +
+                      fields_[c] + "\"");
         }
       }
-      table.header = fields;
-      continue;
+      table_.header = fields_;
+      return;
     }
-    if (fields.size() != table.header.size()) {
-      throw Error(source + ":" + std::to_string(line_number) + ": " +
-                  std::to_string(fields.size()) + " columns, expected " +
-                  std::to_string(table.header.size()) + " as in the header");
+    if (fields_.size() != table_.header.size()) {
+      throw Error(where + ": " + std::to_string(fields_.size()) + " columns, expected " +
+                  std::to_string(table_.header.size()) + " as in the header");
     }
-    for (const std::string& f : fields) {
-      table.starts.push_back(table.text.size());
-      table.text += f;
+    for (const std::string& f : fields_) {
+      table_.starts.push_back(table_.text.size());
+      table_.text += f;
     }
-    table.lines.push_back(line_number);
+    table_.lines.push_back(line_number_);
   }
-  if (table.header.empty()) throw Error(source + ": the file is empty; expected a header row");
-  if (table.lines.empty()) throw Error(source + ": no data rows after the header");
-  table.starts.push_back(table.text.size());
-  return table;
+
+  // The line after the last one added is longer than the limit.
+  [[noreturn]] void too_long(std::uint64_t limit) const {
+    throw Error(table_.source + ":" + std::to_string(line_number_ + 1) +
+                ": a line longer than the max-line-length limit of " + std::to_string(limit) +
+                " bytes");
+  }
+
+  CsvTable finish() {
+    if (table_.header.empty()) {
+      throw Error(table_.source + ": the file is empty; expected a header row");
+    }
+    if (table_.lines.empty()) throw Error(table_.source + ": no data rows after the header");
+    table_.starts.push_back(table_.text.size());
+    return std::move(table_);
+  }
+
+ private:
+  CsvTable table_;
+  std::vector<std::string> fields_;
+  int line_number_ = 0;
+};
+
+}  // namespace
+
+CsvTable parse_csv(std::string_view text, const std::string& source) {
+  TableBuilder builder(source);
+  const std::uint64_t limit = limits().max_line_length;
+  while (!text.empty()) {
+    const std::size_t end = std::min(text.find('\n'), text.size());
+    if (end > limit) builder.too_long(limit);
+    builder.add(text.substr(0, end));
+    text.remove_prefix(std::min(end + 1, text.size()));
+  }
+  return builder.finish();
 }
 
 CsvTable read_csv(const std::string& path) {
-  const std::vector<unsigned char> bytes = read_file(path, kMaxCsvBytes);
-  return parse_csv({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, path);
+  // A block at a time: memory holds the table's cells and one line, never the whole file,
+  // and a line over the limit is refused before it is held.
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw Error(path + ": not a regular file");
+  const std::uint64_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > limits().max_file_size) {
+    throw Error(path + ": " + std::to_string(size) + " bytes, over the max-file-size limit of " +
+                std::to_string(limits().max_file_size));
+  }
+  TableBuilder builder(path);
+  const std::uint64_t limit = limits().max_line_length;
+  std::string line;  // the part of a line that ran past the end of a block
+  std::vector<char> block(1 << 16);
+  while (in.read(block.data(), static_cast<std::streamsize>(block.size())) || in.gcount() > 0) {
+    std::string_view rest(block.data(), static_cast<std::size_t>(in.gcount()));
+    while (!rest.empty()) {
+      const std::size_t end = rest.find('\n');
+      const std::size_t length = std::min(end, rest.size());
+      if (line.size() + length > limit) builder.too_long(limit);
+      if (end == std::string_view::npos) {
+        line.append(rest);
+        break;
+      }
+      if (line.empty()) {
+        builder.add(rest.substr(0, end));
+      } else {
+        line.append(rest.substr(0, end));
+        builder.add(line);
+        line.clear();
+      }
+      rest.remove_prefix(end + 1);
+    }
+  }
+  if (in.bad()) throw Error(path + ": read failed: " + std::strerror(errno));
+  if (!line.empty()) builder.add(line);
+  return builder.finish();
 }
 
 int CsvTable::column(const std::string& name) const {

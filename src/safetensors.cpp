@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recur/error.hpp"
+#include "recur/limits.hpp"
 
 namespace recur {
 
@@ -187,6 +188,10 @@ Safetensors parse_safetensors(std::span<const unsigned char> bytes, const std::s
   return file;
 }
 
+std::vector<unsigned char> read_file(const std::string& path) {
+  return read_file(path, limits().max_file_size);
+}
+
 std::vector<unsigned char> read_file(const std::string& path, std::uint64_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open: " + errno_text());
@@ -196,7 +201,7 @@ std::vector<unsigned char> read_file(const std::string& path, std::uint64_t max_
   const std::streamoff size = in.tellg();
   if (size < 0) throw Error(path + ": cannot read its size");
   if (static_cast<std::uint64_t>(size) > max_bytes) {
-    throw Error(path + ": " + std::to_string(size) + " bytes, over the limit of " +
+    throw Error(path + ": " + std::to_string(size) + " bytes, over the max-file-size limit of " +
                 std::to_string(max_bytes));
   }
   in.seekg(0, std::ios::beg);
@@ -208,9 +213,7 @@ std::vector<unsigned char> read_file(const std::string& path, std::uint64_t max_
 }
 
 Safetensors read_safetensors(const std::string& path) {
-  constexpr std::uint64_t kMaxFile = 16ULL << 30;  // 16 GiB
-  const std::vector<unsigned char> bytes = read_file(path, kMaxFile);
-  return parse_safetensors(bytes, path);
+  return parse_safetensors(read_file(path), path);
 }
 
 std::vector<unsigned char> serialize_safetensors(const Safetensors& file) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "recur/error.hpp"
+#include "recur/limits.hpp"
 
 namespace recur {
 
@@ -91,10 +92,10 @@ Vocabulary Vocabulary::of(const std::u32string& text, const std::string& source)
   std::vector<std::uint32_t> symbols(text.begin(), text.end());
   std::sort(symbols.begin(), symbols.end());
   symbols.erase(std::unique(symbols.begin(), symbols.end()), symbols.end());
-  if (symbols.size() > kMaxVocabulary) {
+  if (symbols.size() > limits().max_vocabulary) {
     throw Error(source + ": " + std::to_string(symbols.size()) +
-                " distinct characters, more than " + std::to_string(kMaxVocabulary) +
-                "; a character model's vocabulary must be smaller");
+                " distinct characters, more than the max-vocabulary limit of " +
+                std::to_string(limits().max_vocabulary));
   }
   if (symbols.size() < 2) {
     throw Error(source + ": " + std::to_string(symbols.size()) +
@@ -105,9 +106,10 @@ Vocabulary Vocabulary::of(const std::u32string& text, const std::string& source)
 
 Vocabulary Vocabulary::from_symbols(const std::vector<std::uint32_t>& symbols,
                                     const std::string& source) {
-  if (symbols.size() > kMaxVocabulary) {
+  if (symbols.size() > limits().max_vocabulary) {
     throw Error(source + ": a vocabulary of " + std::to_string(symbols.size()) +
-                " symbols, more than " + std::to_string(kMaxVocabulary));
+                " symbols, more than the max-vocabulary limit of " +
+                std::to_string(limits().max_vocabulary));
   }
   Vocabulary v;
   for (std::uint32_t s : symbols) {

@@ -31,7 +31,8 @@ struct CsvTable {
 
 // Parses CSV text: comma-separated, fields may be double-quoted ("" for a quote), blank lines
 // skipped, CRLF accepted. Throws Error for an empty file, a ragged row, an unterminated quote,
-// or a duplicate column name. read_csv refuses files over 1 GiB.
+// or a duplicate column name, and a line longer than limits().max_line_length. read_csv reads
+// a block at a time and refuses files over limits().max_file_size.
 CsvTable parse_csv(std::string_view text, const std::string& source);
 CsvTable read_csv(const std::string& path);
 

@@ -50,5 +50,7 @@ void write_file_atomic(const std::string& path, std::span<const unsigned char> b
 
 // The whole file; throws Error naming the path. Refuses files larger than max_bytes.
 std::vector<unsigned char> read_file(const std::string& path, std::uint64_t max_bytes);
+// The same with limits().max_file_size.
+std::vector<unsigned char> read_file(const std::string& path);
 
 }  // namespace recur

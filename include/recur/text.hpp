@@ -21,15 +21,14 @@ std::string encode_utf8(std::u32string_view text);
 // "U+00E9 'é'", or just the code point for a control character: for messages.
 std::string describe_character(char32_t c);
 
-constexpr std::size_t kMaxVocabulary = 1 << 16;
-
 class Vocabulary {
  public:
   Vocabulary() = default;
   // The distinct characters of text, in code point order. Throws Error if there are more
-  // than kMaxVocabulary or fewer than 2.
+  // than limits().max_vocabulary or fewer than 2.
   static Vocabulary of(const std::u32string& text, const std::string& source);
-  // From stored symbols (a model file's): each a code point, no repeats.
+  // From stored symbols (a model file's): each a code point, no repeats, no more than
+  // limits().max_vocabulary.
   static Vocabulary from_symbols(const std::vector<std::uint32_t>& symbols,
                                  const std::string& source);
 

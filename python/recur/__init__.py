@@ -13,9 +13,9 @@ The seed notebook's class is here too, with the notebook's interface and numbers
     rnn = RNN(input_size, hidden_size, output_size, lr=0.01)
     loss = rnn.train_step(x_data, y_data)
 """
-from ._recur import Error, set_threads, threads
+from ._recur import Error, limits, set_limits, set_threads, threads
 from .model import Model, load
 from .seed import RNN
 
-__all__ = ["Error", "Model", "RNN", "load", "set_threads", "threads"]
+__all__ = ["Error", "Model", "RNN", "limits", "load", "set_limits", "set_threads", "threads"]
 __version__ = "0.1.0"

@@ -329,3 +329,21 @@ def test_ctrl_c_stops_fit_between_steps():
     # The model is whole: it predicts, with finite values, and trains on.
     assert np.all(np.isfinite(model.predict(x)[0]))
     assert len(model.fit(x, y, epochs=1, batch_size=64)["loss"]) == 1
+
+
+def test_limits_are_the_programs(tmp_path):
+    model = recur.Model(cell="gru", input_size=2, hidden_size=4, output_size=1)
+    model.save(tmp_path / "m.safetensors")
+    before = recur.limits()
+    assert before == {"max_file_size": 2 << 30, "max_line_length": 16 << 20,
+                      "max_vocabulary": 65536}
+    recur.set_limits(max_file_size=100)
+    try:
+        with pytest.raises(recur.Error, match="over the max-file-size limit of 100"):
+            recur.load(tmp_path / "m.safetensors")
+        with pytest.raises(ValueError, match="max_line_length: expected a positive number"):
+            recur.set_limits(max_line_length=0)
+    finally:
+        recur.set_limits(**before)
+    assert recur.load(tmp_path / "m.safetensors").parameters().keys() == \
+        model.parameters().keys()
