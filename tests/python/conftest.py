@@ -19,3 +19,10 @@ def run(recur_bin):
                               timeout=120)
 
     return run_recur
+
+
+# Under the sanitizer build (tests/CMakeLists.txt), tests that train real models for minutes.
+slow_under_sanitizers = pytest.mark.skipif(
+    os.environ.get("RECUR_SANITIZED") == "1",
+    reason="trains a real model for minutes under AddressSanitizer; the same code paths run "
+           "in the other tests")

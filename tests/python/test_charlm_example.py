@@ -3,9 +3,12 @@ import math
 import os
 import subprocess
 
+from conftest import slow_under_sanitizers
+
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "charlm", "run.sh")
 
 
+@slow_under_sanitizers
 def test_charlm_example_learns_and_samples(tmp_path, recur_bin):
     out = subprocess.run([EXAMPLE, recur_bin, str(tmp_path), "8"], capture_output=True,
                          text=True, timeout=300)

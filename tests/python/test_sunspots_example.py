@@ -3,9 +3,12 @@ import os
 import re
 import subprocess
 
+from conftest import slow_under_sanitizers
+
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "sunspots", "run.sh")
 
 
+@slow_under_sanitizers
 def test_sunspot_forecaster_beats_naive(tmp_path, recur_bin):
     out = subprocess.run([EXAMPLE, recur_bin, str(tmp_path)], capture_output=True, text=True,
                          timeout=300)

@@ -1,0 +1,81 @@
+// Prediction from several threads at once with one shared, read-only model: each thread
+// copies the network (its workspace is its own; the copy only reads the shared one) and
+// predicts, while the others do the same and the product pool serves them all. Every thread
+// must get exactly what one thread alone gets. The suite runs under AddressSanitizer too.
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "recur/model_file.hpp"
+#include "recur/network.hpp"
+#include "recur/random.hpp"
+#include "recur/threads.hpp"
+
+namespace recur {
+namespace {
+
+struct Request {
+  std::vector<float> x;
+  std::vector<int> lengths;
+};
+
+// Large enough that the recurrent products are split across the pool's threads.
+constexpr int kT = 4, kB = 48, kI = 16, kH = 256, kO = 3;
+
+std::vector<float> predict(Network<float>& network, const Request& r) {
+  const auto y = network.forward(r.x, kT, kB, r.lengths);
+  return {y.begin(), y.end()};
+}
+
+TEST(Concurrency, ThreadsSharingOneModelGetWhatOneThreadGets) {
+  NumpyRandom random(31);
+  Network<float> model({kI, kH, kO, Nonlinearity::kTanh, CellKind::kLstm, 2});
+  for (float& p : model.parameters()) p = static_cast<float>(0.1 * random.randn());
+  std::vector<Request> requests(6);
+  for (Request& r : requests) {
+    r.x.resize(static_cast<std::size_t>(kT) * kB * kI);
+    for (float& v : r.x) v = static_cast<float>(random.randn());
+    for (int b = 0; b < kB; ++b) r.lengths.push_back(1 + b % kT);
+  }
+  const int threads_before = threads();
+  set_threads(2);
+  std::vector<std::vector<float>> expected;
+  {
+    Network<float> alone(model);
+    for (const Request& r : requests) expected.push_back(predict(alone, r));
+  }
+  const Network<float>& shared = model;
+  // The model also as a file's contents, shared the same way (what `recur predict` holds).
+  const ModelFile file =
+      parse_model(model_safetensors(model, {{"loss", "mse"}}), "shared.safetensors");
+  constexpr int kThreads = 4;
+  std::vector<std::vector<std::vector<float>>> got(kThreads);
+  std::vector<std::thread> callers;
+  for (int t = 0; t < kThreads; ++t) {
+    callers.emplace_back([&, t] {
+      Network<float> mine(shared);
+      Network<float> from_file(file.config);
+      load_parameters(file, from_file);
+      for (int repeat = 0; repeat < 2; ++repeat) {
+        for (std::size_t i = 0; i < requests.size(); ++i) {
+          const std::size_t k = (i + t) % requests.size();  // threads in different orders
+          Network<float>& net = (repeat + t) % 2 ? mine : from_file;
+          got[t].push_back(predict(net, requests[k]));
+          got[t].push_back(expected[k]);  // paired with what it must equal
+        }
+      }
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  set_threads(threads_before);
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(got[t].size(), 2 * 2 * requests.size());
+    for (std::size_t i = 0; i < got[t].size(); i += 2) {
+      EXPECT_EQ(got[t][i], got[t][i + 1]) << "thread " << t << ", prediction " << i / 2;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace recur
