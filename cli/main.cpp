@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
       limits.max_line_length = parse_size("--max-line-length", max_line_length);
     }
     if (!max_vocabulary.empty()) {
-      limits.max_vocabulary = parse_size("--max-vocabulary", max_vocabulary);
+      limits.max_vocabulary =
+          static_cast<std::size_t>(parse_positive_int("--max-vocabulary", max_vocabulary));
     }
     recur::set_limits(limits);
     for (const auto& [name, command] : commands) {

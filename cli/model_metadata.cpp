@@ -1,6 +1,7 @@
 #include "model_metadata.hpp"
 
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "recur/error.hpp"
@@ -103,6 +104,48 @@ DataMetadata data_metadata(const std::map<std::string, std::string>& metadata,
     }
   }
   return data;
+}
+
+std::string position_metadata(const EpochPosition& p) {
+  const nlohmann::json j = {{"epoch", p.epoch + 1},    {"batches", p.batches},
+                            {"loss_sum", p.total.sum}, {"loss_count", p.total.count},
+                            {"norm_sum", p.norm_sum},  {"updates", p.updates}};
+  return j.dump();
+}
+
+EpochPosition parse_position(const std::string& text, const std::string& source) {
+  const auto malformed = [&](const std::string& why) {
+    return Error(source + ": metadata epoch_position " + why);
+  };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    throw malformed("is not valid JSON");
+  }
+  if (!j.is_object()) throw malformed("is not a JSON object");
+  const auto whole = [&](const char* key, long long least) {
+    if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<long long>() < least ||
+        j[key].get<long long>() > std::numeric_limits<int>::max()) {
+      throw malformed(std::string("has its \"") + key + "\" count missing or out of range");
+    }
+    return static_cast<int>(j[key].get<long long>());
+  };
+  const auto number = [&](const char* key) {
+    if (!j.contains(key) || !j[key].is_number() || !std::isfinite(j[key].get<double>()) ||
+        j[key].get<double>() < 0) {
+      throw malformed(std::string("has its \"") + key + "\" sum missing or out of range");
+    }
+    return j[key].get<double>();
+  };
+  EpochPosition p;
+  p.epoch = whole("epoch", 1) - 1;  // stored counted from 1, as messages count
+  p.batches = whole("batches", 0);
+  p.updates = whole("updates", 0);
+  p.total.sum = number("loss_sum");
+  p.total.count = number("loss_count");
+  p.norm_sum = number("norm_sum");
+  return p;
 }
 
 }  // namespace recur::cli

@@ -9,6 +9,7 @@
 
 #include "recur/dataset.hpp"
 #include "recur/loss.hpp"
+#include "recur/train.hpp"
 
 namespace recur::cli {
 
@@ -27,5 +28,11 @@ std::map<std::string, std::string> to_metadata(const DataMetadata& data);
 // Throws Error naming `source` and the key that is missing or malformed.
 DataMetadata data_metadata(const std::map<std::string, std::string>& metadata,
                            const std::string& source);
+
+// Where a checkpoint stopped inside an epoch (metadata "epoch_position", a JSON object with
+// the epoch counted from 1): written by `recur train` on Ctrl-C, read by --resume. The
+// parser throws Error naming `source` and the field that is missing or out of range.
+std::string position_metadata(const EpochPosition& position);
+EpochPosition parse_position(const std::string& text, const std::string& source);
 
 }  // namespace recur::cli

@@ -36,9 +36,11 @@ std::atomic<int> stop_signal{0};
 static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
 
 extern "C" void request_stop(int signal) {
-  stop_signal.store(signal);
+  int none = 0;
+  stop_signal.compare_exchange_strong(none, signal);  // the first signal sets the exit status
   stop_requested.store(true);
-  std::signal(signal, SIG_DFL);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 }
 
 // Installs the handlers for its lifetime.
@@ -59,46 +61,6 @@ class StopOnSignal {
   void (*previous_int_)(int) = SIG_DFL;
   void (*previous_term_)(int) = SIG_DFL;
 };
-
-nlohmann::json position_json(const EpochPosition& p) {
-  return {{"epoch", p.epoch + 1},        {"batches", p.batches},   {"loss_sum", p.total.sum},
-          {"loss_count", p.total.count}, {"norm_sum", p.norm_sum}, {"updates", p.updates}};
-}
-
-EpochPosition parse_position(const std::string& text, const std::string& source) {
-  const auto malformed = [&](const std::string& why) {
-    return Error(source + ": metadata epoch_position " + why);
-  };
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception&) {
-    throw malformed("is not valid JSON");
-  }
-  if (!j.is_object()) throw malformed("is not a JSON object");
-  const auto whole = [&](const char* key, long long least) {
-    if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<long long>() < least ||
-        j[key].get<long long>() > std::numeric_limits<int>::max()) {
-      throw malformed(std::string("has no \"") + key + "\" count");
-    }
-    return static_cast<int>(j[key].get<long long>());
-  };
-  const auto number = [&](const char* key) {
-    if (!j.contains(key) || !j[key].is_number() || !std::isfinite(j[key].get<double>()) ||
-        j[key].get<double>() < 0) {
-      throw malformed(std::string("has no \"") + key + "\" sum");
-    }
-    return j[key].get<double>();
-  };
-  EpochPosition p;
-  p.epoch = whole("epoch", 1) - 1;  // stored counted from 1, as messages count
-  p.batches = whole("batches", 0);
-  p.updates = whole("updates", 0);
-  p.total.sum = number("loss_sum");
-  p.total.count = number("loss_count");
-  p.norm_sum = number("norm_sum");
-  return p;
-}
 
 struct TrainOptions {
   std::string data, text, input_columns, target_columns, sequence_column;
@@ -374,6 +336,10 @@ int train(const TrainOptions& o) {
     const auto position = start->metadata.find("epoch_position");
     if (position != start->metadata.end()) {
       const EpochPosition p = parse_position(position->second, o.resume);
+      if (p.epoch >= epochs) {
+        throw UsageError("--epochs: " + std::to_string(epochs) + ", but " + o.resume +
+                         " stopped inside epoch " + std::to_string(p.epoch + 1));
+      }
       if (p.epoch != first_epoch) {
         throw Error(o.resume + ": metadata epoch_position is for epoch " +
                     std::to_string(p.epoch + 1) + ", but epochs_done is " +
@@ -391,18 +357,24 @@ int train(const TrainOptions& o) {
     log = std::make_unique<std::ofstream>(o.log, std::ios::app);
     if (!*log) throw Error(o.log + ": cannot open for appending");
   }
-  int saved_epochs = o.save == o.resume ? first_epoch : 0;  // what o.save holds from this run
+  // What o.save holds from this run, for the message if training diverges.
+  std::string saved = o.save == o.resume ? o.save + " keeps the checkpoint it was resumed from"
+                                         : "nothing was saved";
   auto save = [&](int epochs_done) {
-    saved_epochs = epochs_done;
     std::map<std::string, std::string> extra = to_metadata(meta);
     extra["train_run"] = identity.dump();
     extra["epochs_done"] = std::to_string(epochs_done);
     if (trainer.position().epoch >= 0) {  // stopped inside an epoch
-      extra["epoch_position"] = position_json(trainer.position()).dump();
+      extra["epoch_position"] = position_metadata(trainer.position());
     }
     Safetensors file = model_safetensors(network, extra);
     add_optimizer_state(trainer.optimizer(), file);
     write_safetensors(o.save, file);
+    saved = o.save + " keeps the checkpoint of " +
+            (trainer.position().epoch >= 0
+                 ? "epoch " + std::to_string(epochs_done + 1) + " after batch " +
+                       std::to_string(trainer.position().batches)
+                 : "epoch " + std::to_string(epochs_done));
   };
   Progress progress(epochs, text);
   // Saves where training stands and says how to go on; the exit status of the signal.
@@ -431,10 +403,7 @@ int train(const TrainOptions& o) {
         progress.step(epoch + 1, step, steps, running, norm);
       });
     } catch (const Error& e) {  // divergence: say what the file on disk still holds
-      throw Error(std::string(e.what()) + "; " +
-                  (saved_epochs > 0
-                       ? o.save + " keeps the checkpoint of epoch " + std::to_string(saved_epochs)
-                       : "nothing was saved"));
+      throw Error(std::string(e.what()) + "; " + saved);
     }
     if (trainer.position().epoch >= 0) return interrupted(epoch);  // between two batches
     const double validation_loss = validation_set.empty() ? NAN : trainer.evaluate(validation_set);

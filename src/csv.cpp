@@ -130,8 +130,6 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
 }
 
 CsvTable read_csv(const std::string& path) {
-  // A block at a time: memory holds the table's cells and one line, never the whole file,
-  // and a line over the limit is refused before it is held.
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
   std::error_code ec;
@@ -141,10 +139,14 @@ CsvTable read_csv(const std::string& path) {
     throw Error(path + ": " + std::to_string(size) + " bytes, over the max-file-size limit of " +
                 std::to_string(limits().max_file_size));
   }
-  TableBuilder builder(path);
+  return read_csv_stream(in, path);
+}
+
+CsvTable read_csv_stream(std::istream& in, const std::string& source, std::size_t block_size) {
+  TableBuilder builder(source);
   const std::uint64_t limit = limits().max_line_length;
   std::string line;  // the part of a line that ran past the end of a block
-  std::vector<char> block(1 << 16);
+  std::vector<char> block(std::max<std::size_t>(block_size, 1));
   while (in.read(block.data(), static_cast<std::streamsize>(block.size())) || in.gcount() > 0) {
     std::string_view rest(block.data(), static_cast<std::size_t>(in.gcount()));
     while (!rest.empty()) {
@@ -165,7 +167,7 @@ CsvTable read_csv(const std::string& path) {
       rest.remove_prefix(end + 1);
     }
   }
-  if (in.bad()) throw Error(path + ": read failed: " + std::strerror(errno));
+  if (in.bad()) throw Error(source + ": read failed: " + std::strerror(errno));
   if (!line.empty()) builder.add(line);
   return builder.finish();
 }

@@ -51,7 +51,8 @@ Trainer<T>::Trainer(Network<T>& network, const std::vector<Sequence>& train,
 
 template <typename T>
 int Trainer<T>::batches_per_epoch() const {
-  return (static_cast<int>(train_.size()) + settings_.batch_size - 1) / settings_.batch_size;
+  const auto n = static_cast<long long>(train_.size());
+  return static_cast<int>((n + settings_.batch_size - 1) / settings_.batch_size);
 }
 
 template <typename T>
@@ -124,7 +125,8 @@ void Trainer<T>::set_position(const EpochPosition& position) {
   if (position.epoch >= 0 && (position.batches < 0 || position.batches >= batches_per_epoch() ||
                               position.updates < 0 || !(position.total.count >= 0))) {
     throw Error("train: an epoch position of " + std::to_string(position.batches) +
-                " batches done does not fit this run's " + std::to_string(batches_per_epoch()) +
+                " batches done (" + std::to_string(position.updates) +
+                " updates) does not fit this run's " + std::to_string(batches_per_epoch()) +
                 " batches per epoch");
   }
   position_ = position;

@@ -2,6 +2,7 @@
 // from, so that every error can name the file, the line and the column.
 #pragma once
 
+#include <istream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,5 +36,10 @@ struct CsvTable {
 // a block at a time and refuses files over limits().max_file_size.
 CsvTable parse_csv(std::string_view text, const std::string& source);
 CsvTable read_csv(const std::string& path);
+// What read_csv does after opening the file: reads a block at a time, so that memory holds
+// the table's cells and one line, never the whole file, and a line over the limit is refused
+// before it is held. The same table or the same Error as parse_csv of the whole text.
+CsvTable read_csv_stream(std::istream& in, const std::string& source,
+                         std::size_t block_size = 1 << 16);
 
 }  // namespace recur

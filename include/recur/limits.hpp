@@ -18,8 +18,9 @@ struct Limits {
   std::size_t max_vocabulary = std::size_t{1} << 16;
 };
 
-// The process's limits: read by every reader, set once before reading (not synchronised).
-const Limits& limits();
+// The process's limits, read by every reader; safe to set from any thread (a reader already
+// under way keeps the limits it started with).
+Limits limits();
 void set_limits(const Limits& limits);
 
 }  // namespace recur

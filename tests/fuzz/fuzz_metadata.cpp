@@ -1,5 +1,5 @@
-// A model file's metadata as `recur predict` and `recur generate` read it: the fuzzer's bytes
-// are key \0 value \0 pairs.
+// A model file's metadata as `recur predict`, `recur generate` and `recur train --resume`
+// read it: the fuzzer's bytes are key \0 value \0 pairs.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -22,6 +22,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     recur::cli::data_metadata(metadata, "fuzz.safetensors");
   } catch (const recur::Error&) {
+  }
+  if (const auto position = metadata.find("epoch_position"); position != metadata.end()) {
+    try {
+      recur::cli::parse_position(position->second, "fuzz.safetensors");
+    } catch (const recur::Error&) {
+    }
   }
   return 0;
 }

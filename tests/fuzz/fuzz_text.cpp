@@ -18,12 +18,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   try {
     const std::u32string text = recur::decode_utf8({data, size}, "fuzz.txt");
-    const recur::Vocabulary vocabulary = recur::Vocabulary::of(text, "fuzz.txt");
-    const int window = 1 + (size > 0 ? data[0] % 16 : 0);
-    recur::text_sequences(text, vocabulary, window);
     // Well-formed UTF-8 is decoded without loss: encoding gives back the same bytes.
     const std::string bytes = recur::encode_utf8(text);
     if (bytes.size() != size || std::memcmp(bytes.data(), data, size) != 0) __builtin_trap();
+    const recur::Vocabulary vocabulary = recur::Vocabulary::of(text, "fuzz.txt");
+    const int window = 1 + (size > 0 ? data[0] % 16 : 0);
+    recur::text_sequences(text, vocabulary, window);
   } catch (const recur::Error&) {
   }
   return 0;

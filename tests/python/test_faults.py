@@ -57,6 +57,11 @@ def test_sigkill_while_checkpointing_leaves_a_whole_checkpoint(tmp_path, run, re
         assert result.returncode == 0, result.stderr
         reference[k] = tensor_digest(save)[0]
         save.unlink()
+    started = time.monotonic()  # how long a whole run takes here, checkpoints included
+    result = run("train", *flags(tmp_path, tmp_path / "timed.safetensors", epochs, hidden,
+                                 checkpoint_every=1))
+    assert result.returncode == 0, result.stderr
+    duration = time.monotonic() - started
     model = tmp_path / "m.safetensors"
     rng = random.Random(1)
     seen = set()
@@ -65,10 +70,11 @@ def test_sigkill_while_checkpointing_leaves_a_whole_checkpoint(tmp_path, run, re
         if model.exists():
             args += ["--resume", str(model)]
         process = subprocess.Popen([recur_bin, "train", *args], stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.0, 0.25))
+        time.sleep(rng.uniform(0.0, duration))
         process.send_signal(signal.SIGKILL)
         process.wait()
         if not model.exists():
+            seen.add(0)
             continue
         digest, metadata = tensor_digest(model)
         done = int(metadata["epochs_done"])
@@ -78,7 +84,7 @@ def test_sigkill_while_checkpointing_leaves_a_whole_checkpoint(tmp_path, run, re
         assert info.returncode == 0, info.stderr
         if done == epochs:
             model.unlink()  # start over: more kills land in the middle
-    assert len(seen) >= 2, seen  # the kills landed at different points of the run
+    assert len(seen) >= 3, seen  # the kills landed at different points of the run
     # Whatever the kills left, --resume finishes the run with the uninterrupted model.
     for _ in range(2):
         args = flags(tmp_path, model, epochs, hidden, checkpoint_every=1)
