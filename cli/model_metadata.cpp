@@ -54,7 +54,17 @@ DataMetadata data_metadata(const std::map<std::string, std::string>& metadata,
     }
     data.loss = parse_loss(loss);
     if (kind != metadata.end() && kind->second == "text") {
-      data.vocabulary = nlohmann::json::parse(get("vocabulary")).get<std::vector<std::uint32_t>>();
+      // Each symbol a whole number that fits (nlohmann's own conversion of a number out of
+      // range, 1e29 say, is undefined behaviour: found by fuzz_metadata).
+      const nlohmann::json symbols = nlohmann::json::parse(get("vocabulary"));
+      if (!symbols.is_array()) throw Error(source + ": metadata vocabulary is not a list");
+      for (const nlohmann::json& symbol : symbols) {
+        if (!symbol.is_number_unsigned() || symbol.get<std::uint64_t>() > 0x10FFFF) {
+          throw Error(source + ": metadata vocabulary holds " + symbol.dump() +
+                      ", expected code points (0 to 1114111)");
+        }
+        data.vocabulary.push_back(static_cast<std::uint32_t>(symbol.get<std::uint64_t>()));
+      }
       Vocabulary::from_symbols(data.vocabulary, source);  // checks each symbol
       if (data.vocabulary.empty() || data.loss != LossKind::kCrossEntropy) {
         throw Error(source + ": a text model needs a vocabulary and the cross-entropy loss");

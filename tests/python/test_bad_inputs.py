@@ -182,6 +182,11 @@ CASES = [
     ("model-metadata-vocabulary", {"m.safetensors": lambda g: model_with(
         g, set_metadata(data="text", loss="cross-entropy", vocabulary="[97, 55296]"))},
      "generate", 1, "vocabulary symbol 55296 is not a character"),
+    # found by fuzz_metadata (tests/fuzz/corpus/metadata/crash-vocabulary-out-of-range):
+    # nlohmann's conversion of 1e29 to a 32-bit symbol was undefined behaviour
+    ("model-metadata-vocabulary-float", {"m.safetensors": lambda g: model_with(
+        g, set_metadata(data="text", loss="cross-entropy", vocabulary="[97, 1e29]"))},
+     "generate", 1, "metadata vocabulary holds 1e+29, expected code points (0 to 1114111)"),
     ("model-over-limit", {"m.safetensors": lambda g: model_with(g, lambda h, d: (h, d))},
      "info --max-file-size 100", 1, "over the max-file-size limit of 100"),
     ("model-missing", {}, "info", 1, "m.safetensors: cannot open: No such file or directory"),
