@@ -3,13 +3,14 @@
 
 BUILD ?= build
 SANITIZE_BUILD ?= build-sanitize
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 300
 PYTHON ?= /usr/bin/python3
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build sanitize-build fuzz-build demo test bench fuzz format clean
+.PHONY: all deps build sanitize-build tsan-build fuzz-build demo test bench fuzz format clean
 
 all: build
 
@@ -30,6 +31,16 @@ sanitize-build: deps
 	@cmake --build $(SANITIZE_BUILD) -j$(JOBS) > $(SANITIZE_BUILD)/build.log 2>&1 \
 		|| { cat $(SANITIZE_BUILD)/build.log; echo "make: sanitizer build failed"; exit 1; }
 
+# The tests of threads (the product pool, a model shared by threads) with ThreadSanitizer.
+TSAN_TESTS = concurrency_test packed_gemm_test
+tsan-build: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DRECUR_SANITIZE=thread \
+		-DRECUR_BUILD_BENCH=OFF -DRECUR_BUILD_PYTHON=OFF -DPython3_EXECUTABLE=$(PYTHON) \
+		$(CMAKE_FLAGS) > /dev/null
+	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target $(TSAN_TESTS) > $(TSAN_BUILD)/build.log 2>&1 \
+		|| { cat $(TSAN_BUILD)/build.log; echo "make: ThreadSanitizer build failed"; exit 1; }
+
 # The library and the libFuzzer targets (tests/fuzz), built by clang.
 fuzz-build: deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++-14 -DRECUR_FUZZ=ON \
@@ -41,10 +52,12 @@ fuzz-build: deps
 demo: build
 	@$(BUILD)/cli/recur demo
 
-test: build sanitize-build fuzz-build
+test: build sanitize-build tsan-build fuzz-build
 	@cd $(BUILD) && ctest --output-on-failure --timeout 900
 	@echo "make test: the suite again with AddressSanitizer and UndefinedBehaviorSanitizer"
 	@cd $(SANITIZE_BUILD) && ctest --output-on-failure --timeout 900
+	@echo "make test: the tests of threads with ThreadSanitizer"
+	@cd $(TSAN_BUILD) && ctest --output-on-failure --timeout 300 -R '^(Concurrency|Threads)\.'
 	@echo "make test: each fuzz target from its corpus, briefly"
 	@cd $(FUZZ_BUILD) && ctest --output-on-failure --timeout 300
 
@@ -69,4 +82,4 @@ format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD) $(SANITIZE_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
