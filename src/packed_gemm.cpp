@@ -26,7 +26,7 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T 
   constexpr int L = 64 / sizeof(T);
   constexpr int S = R >= 4 ? 1 : R == 1 ? 4 : 2;
   Vector<T> sums[S][R][2] = {};
-  const auto add_row = [&](int p, Vector<T> (&acc)[R][2]) {
+  const auto add_row = [&](int p, Vector<T>(&acc)[R][2]) {
     Vector<T> b0, b1;
     std::memcpy(&b0, panel + p * 2 * L, sizeof b0);
     std::memcpy(&b1, panel + p * 2 * L + L, sizeof b1);
