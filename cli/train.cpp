@@ -127,8 +127,8 @@ nlohmann::json run_identity(const TrainOptions& o, const std::string& data_check
 // FNV-1a of the data file's bytes, read a block at a time: a resumed run must see the same
 // data.
 std::string checksum(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open");
+  std::uint64_t size = 0;
+  std::ifstream in = open_input(path, size);
   std::uint64_t h = 1469598103934665603ULL;
   std::vector<char> block(1 << 16);
   while (in.read(block.data(), static_cast<std::streamsize>(block.size())) || in.gcount() > 0) {

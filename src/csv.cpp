@@ -5,13 +5,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
 
 #include "recur/error.hpp"
 #include "recur/limits.hpp"
+#include "recur/safetensors.hpp"
 
 namespace recur {
 
@@ -52,15 +52,44 @@ std::string trim(const std::string& s) {
   return s.substr(first, s.find_last_not_of(" \t") - first + 1);
 }
 
-}  // namespace
-
-namespace {
-
-// Builds a table a line at a time, numbering the lines.
+// Builds a table from text fed in pieces of any size (a whole file, or blocks of one), a line
+// at a time, numbering the lines. A line over the limit is refused before it is held.
 class TableBuilder {
  public:
-  explicit TableBuilder(const std::string& source) { table_.source = source; }
+  explicit TableBuilder(const std::string& source) : line_limit_(limits().max_line_length) {
+    table_.source = source;
+  }
 
+  void feed(std::string_view text) {
+    while (!text.empty()) {
+      const std::size_t end = text.find('\n');
+      if (pending_.size() + std::min(end, text.size()) > line_limit_) too_long();
+      if (end == std::string_view::npos) {  // the line goes on in the next piece
+        pending_.append(text);
+        return;
+      }
+      if (pending_.empty()) {
+        add(text.substr(0, end));
+      } else {
+        pending_.append(text.substr(0, end));
+        add(pending_);
+        pending_.clear();
+      }
+      text.remove_prefix(end + 1);
+    }
+  }
+
+  CsvTable finish() {
+    if (!pending_.empty()) add(pending_);  // a last line without a newline
+    if (table_.header.empty()) {
+      throw Error(table_.source + ": the file is empty; expected a header row");
+    }
+    if (table_.lines.empty()) throw Error(table_.source + ": no data rows after the header");
+    table_.starts.push_back(table_.text.size());
+    return std::move(table_);
+  }
+
+ private:
   void add(std::string_view line) {
     if (++line_number_ == std::numeric_limits<int>::max()) {
       throw Error(table_.source + ": more than " + std::to_string(line_number_) + " lines");
@@ -94,23 +123,15 @@ class TableBuilder {
   }
 
   // The line after the last one added is longer than the limit.
-  [[noreturn]] void too_long(std::uint64_t limit) const {
+  [[noreturn]] void too_long() const {
     throw Error(table_.source + ":" + std::to_string(line_number_ + 1) +
-                ": a line longer than the max-line-length limit of " + std::to_string(limit) +
+                ": a line longer than the max-line-length limit of " + std::to_string(line_limit_) +
                 " bytes");
   }
 
-  CsvTable finish() {
-    if (table_.header.empty()) {
-      throw Error(table_.source + ": the file is empty; expected a header row");
-    }
-    if (table_.lines.empty()) throw Error(table_.source + ": no data rows after the header");
-    table_.starts.push_back(table_.text.size());
-    return std::move(table_);
-  }
-
- private:
   CsvTable table_;
+  std::uint64_t line_limit_;
+  std::string pending_;  // the part of a line that ran past the end of a piece
   std::vector<std::string> fields_;
   int line_number_ = 0;
 };
@@ -119,56 +140,23 @@ class TableBuilder {
 
 CsvTable parse_csv(std::string_view text, const std::string& source) {
   TableBuilder builder(source);
-  const std::uint64_t limit = limits().max_line_length;
-  while (!text.empty()) {
-    const std::size_t end = std::min(text.find('\n'), text.size());
-    if (end > limit) builder.too_long(limit);
-    builder.add(text.substr(0, end));
-    text.remove_prefix(std::min(end + 1, text.size()));
-  }
+  builder.feed(text);
   return builder.finish();
 }
 
 CsvTable read_csv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw Error(path + ": not a regular file");
-  const std::uint64_t size = std::filesystem::file_size(path, ec);
-  if (!ec && size > limits().max_file_size) {
-    throw Error(path + ": " + std::to_string(size) + " bytes, over the max-file-size limit of " +
-                std::to_string(limits().max_file_size));
-  }
+  std::uint64_t size = 0;
+  std::ifstream in = open_input(path, size);
   return read_csv_stream(in, path);
 }
 
 CsvTable read_csv_stream(std::istream& in, const std::string& source, std::size_t block_size) {
   TableBuilder builder(source);
-  const std::uint64_t limit = limits().max_line_length;
-  std::string line;  // the part of a line that ran past the end of a block
   std::vector<char> block(std::max<std::size_t>(block_size, 1));
   while (in.read(block.data(), static_cast<std::streamsize>(block.size())) || in.gcount() > 0) {
-    std::string_view rest(block.data(), static_cast<std::size_t>(in.gcount()));
-    while (!rest.empty()) {
-      const std::size_t end = rest.find('\n');
-      const std::size_t length = std::min(end, rest.size());
-      if (line.size() + length > limit) builder.too_long(limit);
-      if (end == std::string_view::npos) {
-        line.append(rest);
-        break;
-      }
-      if (line.empty()) {
-        builder.add(rest.substr(0, end));
-      } else {
-        line.append(rest.substr(0, end));
-        builder.add(line);
-        line.clear();
-      }
-      rest.remove_prefix(end + 1);
-    }
+    builder.feed({block.data(), static_cast<std::size_t>(in.gcount())});
   }
   if (in.bad()) throw Error(source + ": read failed: " + std::strerror(errno));
-  if (!line.empty()) builder.add(line);
   return builder.finish();
 }
 

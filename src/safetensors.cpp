@@ -188,25 +188,30 @@ Safetensors parse_safetensors(std::span<const unsigned char> bytes, const std::s
   return file;
 }
 
-std::vector<unsigned char> read_file(const std::string& path) {
-  return read_file(path, limits().max_file_size);
-}
-
-std::vector<unsigned char> read_file(const std::string& path, std::uint64_t max_bytes) {
+std::ifstream open_input(const std::string& path, std::uint64_t& size) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open: " + errno_text());
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw Error(path + ": not a regular file");
   in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw Error(path + ": cannot read its size");
-  if (static_cast<std::uint64_t>(size) > max_bytes) {
-    throw Error(path + ": " + std::to_string(size) + " bytes, over the max-file-size limit of " +
+  const std::streamoff end = in.tellg();
+  if (end < 0) throw Error(path + ": cannot read its size");
+  const std::uint64_t max_bytes = limits().max_file_size;
+  if (static_cast<std::uint64_t>(end) > max_bytes) {
+    throw Error(path + ": " + std::to_string(end) + " bytes, over the max-file-size limit of " +
                 std::to_string(max_bytes));
   }
   in.seekg(0, std::ios::beg);
+  size = static_cast<std::uint64_t>(end);
+  return in;
+}
+
+std::vector<unsigned char> read_file(const std::string& path) {
+  std::uint64_t size = 0;
+  std::ifstream in = open_input(path, size);
   std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size)) {
+  if (size > 0 &&
+      !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
     throw Error(path + ": read failed");
   }
   return bytes;

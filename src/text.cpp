@@ -92,10 +92,10 @@ Vocabulary Vocabulary::of(const std::u32string& text, const std::string& source)
   std::vector<std::uint32_t> symbols(text.begin(), text.end());
   std::sort(symbols.begin(), symbols.end());
   symbols.erase(std::unique(symbols.begin(), symbols.end()), symbols.end());
-  if (symbols.size() > limits().max_vocabulary) {
+  if (const std::size_t cap = limits().max_vocabulary; symbols.size() > cap) {
     throw Error(source + ": " + std::to_string(symbols.size()) +
                 " distinct characters, more than the max-vocabulary limit of " +
-                std::to_string(limits().max_vocabulary));
+                std::to_string(cap));
   }
   if (symbols.size() < 2) {
     throw Error(source + ": " + std::to_string(symbols.size()) +
@@ -106,10 +106,9 @@ Vocabulary Vocabulary::of(const std::u32string& text, const std::string& source)
 
 Vocabulary Vocabulary::from_symbols(const std::vector<std::uint32_t>& symbols,
                                     const std::string& source) {
-  if (symbols.size() > limits().max_vocabulary) {
+  if (const std::size_t cap = limits().max_vocabulary; symbols.size() > cap) {
     throw Error(source + ": a vocabulary of " + std::to_string(symbols.size()) +
-                " symbols, more than the max-vocabulary limit of " +
-                std::to_string(limits().max_vocabulary));
+                " symbols, more than the max-vocabulary limit of " + std::to_string(cap));
   }
   Vocabulary v;
   for (std::uint32_t s : symbols) {

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <fstream>
 #include <map>
 #include <span>
 #include <string>
@@ -48,9 +49,10 @@ void write_safetensors(const std::string& path, const Safetensors& file);
 // Error naming the path and the system's reason; the old file is left as it was.
 void write_file_atomic(const std::string& path, std::span<const unsigned char> bytes);
 
-// The whole file; throws Error naming the path. Refuses files larger than max_bytes.
-std::vector<unsigned char> read_file(const std::string& path, std::uint64_t max_bytes);
-// The same with limits().max_file_size.
+// A file opened for reading at its start, and its size: throws Error naming the path if it
+// cannot be opened, is not a regular file or is larger than limits().max_file_size.
+std::ifstream open_input(const std::string& path, std::uint64_t& size);
+// The whole file, opened as open_input does.
 std::vector<unsigned char> read_file(const std::string& path);
 
 }  // namespace recur

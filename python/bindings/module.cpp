@@ -69,10 +69,11 @@ PYBIND11_MODULE(_recur, m) {
       py::arg("max_file_size") = py::none(), py::arg("max_line_length") = py::none(),
       py::arg("max_vocabulary") = py::none());
   m.def("limits", [] {
+    const Limits now = limits();
     py::dict d;
-    d["max_file_size"] = limits().max_file_size;
-    d["max_line_length"] = limits().max_line_length;
-    d["max_vocabulary"] = limits().max_vocabulary;
+    d["max_file_size"] = now.max_file_size;
+    d["max_line_length"] = now.max_line_length;
+    d["max_vocabulary"] = now.max_vocabulary;
     return d;
   });
 }
