@@ -10,6 +10,7 @@
 #include "layer.hpp"
 #include "packed_gemm.hpp"
 #include "recur/error.hpp"
+#include "small_elman.hpp"
 
 namespace recur {
 
@@ -334,6 +335,29 @@ void gather_outputs(const LayerBuffers<T>& buf, bool reverse, int d, int D, int 
   }
 }
 
+// The network as small_elman.hpp sees it (only when small_elman_fits).
+template <typename T>
+SmallElman<T> small_elman_view(const NetworkConfig& c, const std::vector<TensorInfo>& tensors,
+                               const std::vector<T>& params, Workspace<T>& ws, int seq_len,
+                               int batch) {
+  const T* p = params.data();
+  return {c.input_size,
+          c.hidden_size,
+          c.output_size,
+          c.nonlinearity,
+          p + tensors[0].offset,
+          p + tensors[1].offset,
+          p + tensors[2].offset,
+          p + tensors[3].offset,
+          p + tensors[4].offset,
+          seq_len,
+          batch,
+          ws.padded ? ws.lengths.data() : nullptr,
+          ws.x.data(),
+          ws.layers[0].hs.data(),
+          ws.y.data()};
+}
+
 }  // namespace
 
 template <typename T>
@@ -355,7 +379,18 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
   const bool lstm = config_.cell == CellKind::kLstm;
   ws.dropped = training_ && config_.dropout > 0 && L > 1;
   std::copy(x.begin(), x.end(), ws.x.begin());
+  const auto outputs = std::span<const T>(ws.y).first(static_cast<std::size_t>(rows) * O);
 
+  if (small_elman_fits<T>(config_)) {
+    T* h0 = ws.layers[0].hs.data();
+    if (state0.empty()) {
+      std::fill(h0, h0 + step, T(0));
+    } else {
+      std::copy(state0.begin(), state0.end(), h0);
+    }
+    small_elman_forward(small_elman_view(config_, tensors_, params_, ws, seq_len, B));
+    return outputs;
+  }
   for (int l = 0; l < L; ++l) {
     const T* in = l == 0 ? ws.x.data() : ws.inputs[l].data();
     for (int d = 0; d < D; ++d) {
@@ -421,7 +456,7 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
       }
     }
   }
-  return std::span<const T>(ws.y).first(static_cast<std::size_t>(rows) * O);
+  return outputs;
 }
 
 template <typename T>
@@ -436,6 +471,13 @@ void Network<T>::backward(std::span<const T> dy) {
                 "]");
   }
   Workspace<T>& ws = *ws_;
+  if (small_elman_fits<T>(config_)) {
+    T* g = grads_.data();
+    small_elman_backward(small_elman_view(config_, tensors_, params_, ws, seq_len_, B), dy.data(),
+                         g + tensors_[0].offset, g + tensors_[1].offset, g + tensors_[2].offset,
+                         g + tensors_[3].offset, g + tensors_[4].offset);
+    return;
+  }
   std::fill(grads_.begin(), grads_.end(), T(0));
   const std::size_t step = static_cast<std::size_t>(B) * H;
 

@@ -97,5 +97,26 @@ TEST(FloatActivations, WithinFourFloatUlpsOfTheExactValues) {
   EXPECT_EQ(sigmoid_of(0.0f), 0.5f);
 }
 
+// The short form the small Elman loops use on |x| <= 1.25, against long double's tanh.
+TEST(TanhShort, WithinFourUlpsOnItsRangeInBothPrecisions) {
+  NumpyRandom random(4);
+  double worst = 0.0;
+  float worst_float = 0.0f;
+  std::vector<double> x = spread(random, -12.0, std::log10(detail::kTanhShortRange));
+  for (double edge : {0.0, 1e-300, detail::kTanhShortRange, -detail::kTanhShortRange}) {
+    x.push_back(edge);
+  }
+  for (double v : x) {
+    const long double exact = std::tanh(static_cast<long double>(v));
+    worst = std::max(worst, ulps(detail::tanh_short(v), static_cast<double>(exact)));
+    const auto f = static_cast<float>(v);
+    worst_float = std::max(worst_float, float_ulps(detail::tanh_short(f), std::tanh(double{f})));
+  }
+  EXPECT_LE(worst, 4.0);
+  EXPECT_LE(worst_float, 4.0f);
+  EXPECT_EQ(detail::tanh_short(0.0), 0.0);
+  EXPECT_EQ(detail::tanh_short(-1e-300), -1e-300);
+}
+
 }  // namespace
 }  // namespace recur

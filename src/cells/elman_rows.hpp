@@ -4,7 +4,9 @@
 // register, W_hh in registers and bias and nonlinearity applied where the product ends: the
 // recurrence's critical path is then a few adds and one tanh per step, with no loads, calls
 // or stores on it. Same sums as elman.hpp, h = f((xw + h_prev W_hh^T) + b), the product summed
-// as two halves (shorter dependency chain; a different rounding than a loop in order).
+// as four interleaved parts (shorter dependency chain; a different rounding than a loop in
+// order), and tanh in a short form on the range where it holds (activations.hpp). Networks of
+// one such layer whose input and output fit a vector too go further: small_elman.hpp.
 #pragma once
 
 #include <cstring>
@@ -44,17 +46,16 @@ inline void store(T* p, int n, V v) {
   }
 }
 
-// sum over k of v[k] * m[k], the two halves of k summed apart and then added.
+// sum over k of v[k] * m[k] as four interleaved partial sums (k mod 4) added pairwise: the
+// dependency chain is kLanes / 4 multiply-adds and two adds, since it is the recurrence's.
 template <typename T>
 inline Vec<T> product(const Vec<T>& v, const Vec<T>* m) {
-  constexpr int kHalf = kLanes<T> / 2;
-  Vec<T> low = v[0] * m[0], high = v[kHalf] * m[kHalf];
+  Vec<T> s[4];
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) s[k] = v[k] * m[k];
 #pragma GCC unroll 16
-  for (int k = 1; k < kHalf; ++k) {
-    low += v[k] * m[k];
-    high += v[kHalf + k] * m[kHalf + k];
-  }
-  return low + high;
+  for (int k = 4; k < kLanes<T>; ++k) s[k % 4] += v[k] * m[k];
+  return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
 template <typename T>
@@ -65,7 +66,15 @@ inline Vec<T> activate(Nonlinearity f, Vec<T> a) {
   }
   T v[kLanes<T>];
   std::memcpy(v, &a, sizeof a);
-  for (int j = 0; j < kLanes<T>; ++j) v[j] = tanh_of(v[j]);
+  // The short form when every lane is within its range (a predicted branch, off the
+  // critical path; the seed's states always are), the full kernel otherwise.
+  int outside = 0;
+  for (int j = 0; j < kLanes<T>; ++j) outside |= !(std::abs(v[j]) <= T(detail::kTanhShortRange));
+  if (outside == 0) {
+    for (int j = 0; j < kLanes<T>; ++j) v[j] = detail::tanh_short(v[j]);
+  } else {
+    for (int j = 0; j < kLanes<T>; ++j) v[j] = tanh_of(v[j]);
+  }
   std::memcpy(&a, v, sizeof a);
   return a;
 }
