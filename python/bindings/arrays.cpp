@@ -14,6 +14,8 @@ std::string shape_string(const py::array& a) {
 
 template <typename T>
 py::array_t<T, py::array::c_style> float_array(py::handle obj, const char* name) {
+  using Exact = py::array_t<T, py::array::c_style>;
+  if (Exact::check_(obj)) return py::reinterpret_borrow<Exact>(obj);  // the common case, as is
   py::array a = py::array::ensure(obj);
   if (!a) {
     throw py::value_error(std::string(name) + ": expected a numpy array of float32 or float64");
