@@ -67,8 +67,9 @@ void expect_close(const std::vector<T>& got, const Reference& want, int k, doubl
 template <typename T>
 void check_blocked(double epsilon) {
   NumpyRandom random(3);
-  const int shapes[][3] = {{1, 1, 1},    {8, 32, 16},    {9, 33, 17}, {7, 5, 300},
-                           {130, 70, 3}, {64, 257, 513}, {3, 100, 1}};
+  const int shapes[][3] = {
+      {1, 1, 1},      {8, 32, 16}, {9, 33, 17},    {7, 5, 300}, {130, 70, 3},
+      {64, 257, 513}, {3, 100, 1}, {203, 150, 300}};  // split among threads, ragged at both ends
   for (const auto& [m, n, k] : shapes) {
     for (bool ta : {false, true}) {
       for (bool tb : {false, true}) {
