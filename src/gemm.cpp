@@ -56,12 +56,16 @@ void gemm_large(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, cons
 
 template <typename T>
 void add_column_sums(int rows, int cols, const T* a, T* out) {
-  // A block of columns at a time, summed in locals: summing into out directly made the
-  // compiler reload it for every row, since out might alias a.
-  constexpr int kBlock = 16;
+  // A block of up to 1024 columns at a time, summed in locals (summing into out directly made
+  // the compiler reload it for every row, since out might alias a), each row's part read
+  // whole: contiguous reads the prefetcher follows. (Blocks of 16 columns read each row 64
+  // bytes at a time, a stride of whole rows apart: 2.6 ms for the medium LSTM's 6400 x 1024
+  // bias gradient.) Each column still sums its rows in order.
+  constexpr int kBlock = 1024;
+  T sum[kBlock];
   for (int j0 = 0; j0 < cols; j0 += kBlock) {
     const int width = std::min(kBlock, cols - j0);
-    T sum[kBlock] = {};
+    std::fill(sum, sum + width, T(0));
     for (int i = 0; i < rows; ++i) {
       const T* row = a + static_cast<long>(i) * cols + j0;
       for (int j = 0; j < width; ++j) sum[j] += row[j];
