@@ -161,7 +161,12 @@ void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
   for (int jp = 0; jp < panels; ++jp) {
     T* out = data_.data() + static_cast<std::size_t>(jp) * k * kPanel;
     const int j0 = jp * kPanel, width = std::min(kPanel, n - j0);
-    if (trans == Trans::kNo) {  // op(B)'s rows are B's: copy a panel-wide slice of each
+    if (trans == Trans::kNo && width == kPanel) {  // op(B)'s rows are B's: a slice of each
+      for (int p = 0; p < k; ++p) {  // a fixed size: vector moves, not a library call per row
+        std::memcpy(out + p * kPanel, b + static_cast<std::size_t>(p) * ldb + j0,
+                    kPanel * sizeof(T));
+      }
+    } else if (trans == Trans::kNo) {  // the last panel, narrower: padded with zeros
       for (int p = 0; p < k; ++p) {
         const T* row = b + static_cast<std::size_t>(p) * ldb + j0;
         std::copy(row, row + width, out + p * kPanel);
@@ -172,7 +177,7 @@ void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
         const T* column = b + static_cast<std::size_t>(j0 + j) * ldb;
         for (int p = 0; p < k; ++p) out[p * kPanel + j] = column[p];
       }
-      for (int p = 0; p < k; ++p) {
+      for (int p = 0; width < kPanel && p < k; ++p) {
         std::fill(out + p * kPanel + width, out + (p + 1) * kPanel, T(0));
       }
     }
