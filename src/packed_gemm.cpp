@@ -89,20 +89,19 @@ void rows_kernel(int rows, int k, const T* a, int lda, const T* panel, T alpha, 
 }
 
 // C rows [0, m) against panels [first, last) of b, 8 rows of op(A) at a time: rows i0.. start
-// at a + i0 * lda (A as it is), or at a + i0 * depth with their values side by side (A^T's
-// block copied out by pack_a_transposed).
+// at a + i0 * row_step, and the kernel reads row r, column p at a[r * lda + p] (kTransA false)
+// or a[p * lda + r] (true). A as it is: row_step = lda. A^T in place: row_step = 1. A^T's
+// block copied out by pack_a_transposed: row_step = depth, lda = 8.
 template <bool kTransA, typename T>
-void multiply_panels(int m, const T* a, int lda, const PackedMatrix<T>& b, T alpha, T beta, T* c,
-                     int ldc, int first = 0, int last = -1) {
+void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const PackedMatrix<T>& b,
+                     T alpha, T beta, T* c, int ldc, int first = 0, int last = -1) {
   constexpr int kRows = 8, W = PackedMatrix<T>::kPanel;
   const int k = b.rows(), n = last < 0 ? b.cols() : std::min(b.cols(), last * W);
-  const std::size_t row_step = kTransA ? static_cast<std::size_t>(k) : lda;
   for (int j0 = first * W, jp = first; j0 < n; j0 += W, ++jp) {
     const int width = std::min(W, n - j0);
     for (int i0 = 0; i0 < m; i0 += kRows) {
-      rows_kernel<kTransA>(std::min(kRows, m - i0), k, a + i0 * row_step, kTransA ? kRows : lda,
-                           b.panel(jp), alpha, beta, c + static_cast<std::size_t>(i0) * ldc + j0,
-                           ldc, width);
+      rows_kernel<kTransA>(std::min(kRows, m - i0), k, a + i0 * row_step, lda, b.panel(jp), alpha,
+                           beta, c + static_cast<std::size_t>(i0) * ldc + j0, ldc, width);
     }
   }
 }
@@ -145,8 +144,15 @@ inline int split(int panels, int parts, int part) {
   return static_cast<int>(static_cast<long>(panels) * part / parts);
 }
 
+// How gemm_blocked_columns reads A: as it is, transposed in place, or transposed with each
+// block copied out first (pack_a_transposed). The copy pays for itself from kCopyPanels
+// panels of B on (at the weight gradients of the large LSTM, 32 panels, it made the product
+// 20% faster); for fewer, such as the small workloads' 2, it cost more than it saved.
+enum class ATranspose { kNo, kInPlace, kCopied };
+constexpr int kCopyPanels = 8;
+
 template <typename T>
-void gemm_blocked_columns(bool ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda,
+void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda,
                           const T* b, int ldb, T beta, T* c, int ldc);
 
 }  // namespace
@@ -189,7 +195,7 @@ void gemm_packed(int m, const T* a, int lda, const PackedMatrix<T>& b, T beta, T
   const int panels = (b.cols() + PackedMatrix<T>::kPanel - 1) / PackedMatrix<T>::kPanel;
   const int parts = parts_for(static_cast<long>(m) * b.cols() * b.rows(), panels);
   auto part = [&](int t) {
-    multiply_panels<false>(m, a, lda, b, T(1), beta, c, ldc, split(panels, parts, t),
+    multiply_panels<false>(m, a, lda, lda, b, T(1), beta, c, ldc, split(panels, parts, t),
                            split(panels, parts, t + 1));
   };
   parallel_for_parts(parts, part);
@@ -199,29 +205,29 @@ template <typename T>
 void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
                   const T* b, int ldb, T beta, T* c, int ldc) {
   // Columns split among threads, each running the whole blocked product on its own; rows
-  // instead when A is transposed, so that each thread copies out only its own rows of A^T
+  // instead when A^T is copied out, so that each thread copies only its own rows of A^T
   // (pack_a_transposed, the costly copy) and both copy B's blocks (contiguous, cheap).
   constexpr int W = PackedMatrix<T>::kPanel;
   const bool ta = trans_a == Trans::kYes, tb = trans_b == Trans::kYes;
-  if (ta) {
+  const int panels = (n + W - 1) / W;
+  if (ta && panels >= kCopyPanels) {
     const int groups = (m + 7) / 8;
     const int parts = parts_for(static_cast<long>(m) * n * k, groups);
     auto part = [&](int t) {
       const int i0 = split(groups, parts, t) * 8, i1 = std::min(m, split(groups, parts, t + 1) * 8);
       if (i0 >= i1) return;
-      gemm_blocked_columns(ta, tb, i1 - i0, n, k, alpha, a + i0, lda, b, ldb, beta,
+      gemm_blocked_columns(ATranspose::kCopied, tb, i1 - i0, n, k, alpha, a + i0, lda, b, ldb, beta,
                            c + static_cast<std::size_t>(i0) * ldc, ldc);
     };
     return parallel_for_parts(parts, part);
   }
-  const int panels = (n + W - 1) / W;
   const int parts = parts_for(static_cast<long>(m) * n * k, panels);
   auto part = [&](int t) {
     const int j0 = split(panels, parts, t) * W, j1 = std::min(n, split(panels, parts, t + 1) * W);
     if (j0 >= j1) return;
-    gemm_blocked_columns(ta, tb, m, j1 - j0, k, alpha, a, lda,
-                         tb ? b + static_cast<std::size_t>(j0) * ldb : b + j0, ldb, beta, c + j0,
-                         ldc);
+    gemm_blocked_columns(ta ? ATranspose::kInPlace : ATranspose::kNo, tb, m, j1 - j0, k, alpha, a,
+                         lda, tb ? b + static_cast<std::size_t>(j0) * ldb : b + j0, ldb, beta,
+                         c + j0, ldc);
   };
   parallel_for_parts(parts, part);
 }
@@ -229,7 +235,7 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
 namespace {
 
 template <typename T>
-void gemm_blocked_columns(bool ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda,
+void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda,
                           const T* b, int ldb, T beta, T* c, int ldc) {
   const Trans trans_b = tb ? Trans::kYes : Trans::kNo;
   // Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C
@@ -238,7 +244,7 @@ void gemm_blocked_columns(bool ta, bool tb, int m, int n, int k, T alpha, const 
   thread_local PackedMatrix<T> packed;
   thread_local std::vector<T> packed_a;  // A^T's block, when transposed
   const std::size_t a_block = static_cast<std::size_t>(std::min(kHeight, m) + 7) / 8 * 8 * kDepth;
-  if (ta && packed_a.size() < a_block) packed_a.resize(a_block);
+  if (ta == ATranspose::kCopied && packed_a.size() < a_block) packed_a.resize(a_block);
   if (k == 0) {  // C = beta C
     for (int i = 0; i < m; ++i) {
       for (int j = 0; j < n; ++j) {
@@ -255,13 +261,17 @@ void gemm_blocked_columns(bool ta, bool tb, int m, int n, int k, T alpha, const 
     for (int i0 = 0; i0 < m; i0 += kHeight) {
       const int height = std::min(kHeight, m - i0);
       T* c_block = c + static_cast<std::size_t>(i0) * ldc;
-      if (ta) {
+      if (ta == ATranspose::kCopied) {
         pack_a_transposed(height, depth, a + static_cast<std::size_t>(p0) * lda + i0, lda,
                           packed_a.data());
-        multiply_panels<true>(height, packed_a.data(), 0, packed, alpha, block_beta, c_block, ldc);
+        multiply_panels<true>(height, packed_a.data(), depth, 8, packed, alpha, block_beta, c_block,
+                              ldc);
+      } else if (ta == ATranspose::kInPlace) {
+        multiply_panels<true>(height, a + static_cast<std::size_t>(p0) * lda + i0, 1, lda, packed,
+                              alpha, block_beta, c_block, ldc);
       } else {
-        multiply_panels<false>(height, a + static_cast<std::size_t>(i0) * lda + p0, lda, packed,
-                               alpha, block_beta, c_block, ldc);
+        multiply_panels<false>(height, a + static_cast<std::size_t>(i0) * lda + p0, lda, lda,
+                               packed, alpha, block_beta, c_block, ldc);
       }
     }
   }
