@@ -381,15 +381,17 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
   std::copy(x.begin(), x.end(), ws.x.begin());
   const auto outputs = std::span<const T>(ws.y).first(static_cast<std::size_t>(rows) * O);
 
-  if (small_elman_fits<T>(config_)) {
-    T* h0 = ws.layers[0].hs.data();
-    if (state0.empty()) {
-      std::fill(h0, h0 + step, T(0));
-    } else {
-      std::copy(state0.begin(), state0.end(), h0);
+  if constexpr (elman_rows_fit<T>(1)) {  // never compiled for long double
+    if (small_elman_fits<T>(config_)) {
+      T* h0 = ws.layers[0].hs.data();
+      if (state0.empty()) {
+        std::fill(h0, h0 + step, T(0));
+      } else {
+        std::copy(state0.begin(), state0.end(), h0);
+      }
+      small_elman_forward(small_elman_view(config_, tensors_, params_, ws, seq_len, B));
+      return outputs;
     }
-    small_elman_forward(small_elman_view(config_, tensors_, params_, ws, seq_len, B));
-    return outputs;
   }
   for (int l = 0; l < L; ++l) {
     const T* in = l == 0 ? ws.x.data() : ws.inputs[l].data();
@@ -471,12 +473,14 @@ void Network<T>::backward(std::span<const T> dy) {
                 "]");
   }
   Workspace<T>& ws = *ws_;
-  if (small_elman_fits<T>(config_)) {
-    T* g = grads_.data();
-    small_elman_backward(small_elman_view(config_, tensors_, params_, ws, seq_len_, B), dy.data(),
-                         g + tensors_[0].offset, g + tensors_[1].offset, g + tensors_[2].offset,
-                         g + tensors_[3].offset, g + tensors_[4].offset);
-    return;
+  if constexpr (elman_rows_fit<T>(1)) {
+    if (small_elman_fits<T>(config_)) {
+      T* g = grads_.data();
+      small_elman_backward(small_elman_view(config_, tensors_, params_, ws, seq_len_, B), dy.data(),
+                           g + tensors_[0].offset, g + tensors_[1].offset, g + tensors_[2].offset,
+                           g + tensors_[3].offset, g + tensors_[4].offset);
+      return;
+    }
   }
   std::fill(grads_.begin(), grads_.end(), T(0));
   const std::size_t step = static_cast<std::size_t>(B) * H;

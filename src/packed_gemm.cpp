@@ -13,6 +13,8 @@ namespace {
 template <typename T>
 using Vector [[gnu::vector_size(64)]] = T;
 
+constexpr int kRows = 8;  // rows of op(A) per kernel call
+
 // C[i0 .. i0 + R, panel columns] = alpha * (R rows of op(A)) (the panel's k rows) + beta C,
 // two vectors of accumulators per row. op(A) row r, column p is a[r * lda + p], or
 // a[p * lda + r] when A is stored transposed.
@@ -91,11 +93,11 @@ void rows_kernel(int rows, int k, const T* a, int lda, const T* panel, T alpha, 
 // C rows [0, m) against panels [first, last) of b, 8 rows of op(A) at a time: rows i0.. start
 // at a + i0 * row_step, and the kernel reads row r, column p at a[r * lda + p] (kTransA false)
 // or a[p * lda + r] (true). A as it is: row_step = lda. A^T in place: row_step = 1. A^T's
-// block copied out by pack_a_transposed: row_step = depth, lda = 8.
+// block copied out by pack_a_transposed: row_step = depth, lda = kRows.
 template <bool kTransA, typename T>
 void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const PackedMatrix<T>& b,
                      T alpha, T beta, T* c, int ldc, int first = 0, int last = -1) {
-  constexpr int kRows = 8, W = PackedMatrix<T>::kPanel;
+  constexpr int W = PackedMatrix<T>::kPanel;
   const int k = b.rows(), n = last < 0 ? b.cols() : std::min(b.cols(), last * W);
   for (int j0 = first * W, jp = first; j0 < n; j0 += W, ++jp) {
     const int width = std::min(W, n - j0);
@@ -115,7 +117,6 @@ void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const Pac
 // rows stream side by side, and copying them cost more than it saved.)
 template <typename T>
 void pack_a_transposed(int height, int depth, const T* a, int lda, T* out) {
-  constexpr int kRows = 8;
   for (int p = 0; p < depth; ++p) {  // each row of A^T's block read once, in order
     const T* row = a + static_cast<std::size_t>(p) * lda;
     int i0 = 0;
@@ -130,9 +131,9 @@ void pack_a_transposed(int height, int depth, const T* a, int lda, T* out) {
   }
 }
 
-// Threads for a product of m * n * k multiply-adds over `panels` panels: one per 2M
-// multiply-adds (about 10 us; below that, waking a worker costs more than it saves on the
-// small workload) and at least two panels each; at least 1.
+// Threads for a product of m * n * k multiply-adds split over `panels` panels (or groups of
+// kRows rows): one per 2M multiply-adds (about 10 us; below that, waking a worker costs more
+// than it saves on the small workload) and at least two panels each; at least 1.
 int parts_for(long work, int panels) {
   constexpr long kWorkPerThread = 1L << 21;
   return static_cast<int>(
@@ -204,24 +205,29 @@ void gemm_packed(int m, const T* a, int lda, const PackedMatrix<T>& b, T beta, T
 template <typename T>
 void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
                   const T* b, int ldb, T beta, T* c, int ldc) {
-  // Columns split among threads, each running the whole blocked product on its own; rows
-  // instead when A^T is copied out, so that each thread copies only its own rows of A^T
-  // (pack_a_transposed, the costly copy) and both copy B's blocks (contiguous, cheap).
+  // Columns split among threads, each running the whole blocked product on its own. When A^T
+  // is copied out, rows instead, so that each thread copies only its own rows of A^T (the
+  // costly copy) while all copy B's blocks, unless that gives fewer threads (a product of a
+  // few rows, such as a readout's weight gradient with a small O).
   constexpr int W = PackedMatrix<T>::kPanel;
   const bool ta = trans_a == Trans::kYes, tb = trans_b == Trans::kYes;
-  const int panels = (n + W - 1) / W;
-  if (ta && panels >= kCopyPanels) {
-    const int groups = (m + 7) / 8;
-    const int parts = parts_for(static_cast<long>(m) * n * k, groups);
+  const int panels = (n + W - 1) / W, groups = (m + kRows - 1) / kRows;
+  const long work = static_cast<long>(m) * n * k;
+  const ATranspose a_mode = !ta                     ? ATranspose::kNo
+                            : panels >= kCopyPanels ? ATranspose::kCopied
+                                                    : ATranspose::kInPlace;
+  if (a_mode == ATranspose::kCopied && parts_for(work, groups) >= parts_for(work, panels)) {
+    const int parts = parts_for(work, groups);
     auto part = [&](int t) {
-      const int i0 = split(groups, parts, t) * 8, i1 = std::min(m, split(groups, parts, t + 1) * 8);
+      const int i0 = split(groups, parts, t) * kRows;
+      const int i1 = std::min(m, split(groups, parts, t + 1) * kRows);
       if (i0 >= i1) return;
-      gemm_blocked_columns(ATranspose::kCopied, tb, i1 - i0, n, k, alpha, a + i0, lda, b, ldb, beta,
+      gemm_blocked_columns(a_mode, tb, i1 - i0, n, k, alpha, a + i0, lda, b, ldb, beta,
                            c + static_cast<std::size_t>(i0) * ldc, ldc);
     };
     return parallel_for_parts(parts, part);
   }
-  const int parts = parts_for(static_cast<long>(m) * n * k, panels);
+  const int parts = parts_for(work, panels);
   auto part = [&](int t) {
     const int j0 = split(panels, parts, t) * W, j1 = std::min(n, split(panels, parts, t + 1) * W);
     if (j0 >= j1) return;
@@ -242,10 +248,8 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, 
   // (their op(A) block in L2), packed into a buffer of this thread's that only grows.
   constexpr int kDepth = 256, kHeight = 128;
   thread_local PackedMatrix<T> packed;
-  thread_local std::vector<T> packed_a;  // A^T's block, when transposed
-  const std::size_t a_block = static_cast<std::size_t>(std::min(kHeight, m) + 7) / 8 * 8 * kDepth;
-  if (ta == ATranspose::kCopied && packed_a.size() < a_block) packed_a.resize(a_block);
-  if (k == 0) {  // C = beta C
+  thread_local std::vector<T> packed_a;  // A^T's block, when copied out
+  if (k == 0) {                          // C = beta C
     for (int i = 0; i < m; ++i) {
       for (int j = 0; j < n; ++j) {
         T& v = c[static_cast<std::size_t>(i) * ldc + j];
@@ -254,6 +258,9 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, 
     }
     return;
   }
+  const std::size_t a_block =
+      static_cast<std::size_t>(std::min(kHeight, m) + kRows - 1) / kRows * kRows * kDepth;
+  if (ta == ATranspose::kCopied && packed_a.size() < a_block) packed_a.resize(a_block);
   for (int p0 = 0; p0 < k; p0 += kDepth) {
     const int depth = std::min(kDepth, k - p0);
     packed.pack(trans_b, depth, n, tb ? b + p0 : b + static_cast<std::size_t>(p0) * ldb, ldb);
@@ -264,8 +271,8 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, 
       if (ta == ATranspose::kCopied) {
         pack_a_transposed(height, depth, a + static_cast<std::size_t>(p0) * lda + i0, lda,
                           packed_a.data());
-        multiply_panels<true>(height, packed_a.data(), depth, 8, packed, alpha, block_beta, c_block,
-                              ldc);
+        multiply_panels<true>(height, packed_a.data(), depth, kRows, packed, alpha, block_beta,
+                              c_block, ldc);
       } else if (ta == ATranspose::kInPlace) {
         multiply_panels<true>(height, a + static_cast<std::size_t>(p0) * lda + i0, 1, lda, packed,
                               alpha, block_beta, c_block, ldc);

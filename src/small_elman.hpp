@@ -83,6 +83,9 @@ void forward_rows(const SmallElman<T>& n, int b0) {
   load_matrix(n.weight_hh, n.H, n.H, true, wh);
   load_matrix(n.weight_o, n.O, n.H, true, wo);
   const V bias = rows::load(n.bias, n.H), bias_o = rows::load(n.bias_o, n.O);
+  V lane{};
+  for (int j = 0; j < kLanes; ++j) lane[j] = T(j);
+  const auto real = lane < T(n.H);  // the lanes of h; the rest must stay 0, not Inf * 0
   const std::size_t step = static_cast<std::size_t>(n.batch) * n.H;
   V h[R];
   int length[R];
@@ -105,6 +108,7 @@ void forward_rows(const SmallElman<T>& n, int b0) {
       const T* x = n.x + (row + r) * n.I;
       V xw = x[0] * wi[0];
       for (int i = 1; i < n.I; ++i) xw += x[i] * wi[i];
+      xw = real ? xw : V{};  // an infinite x: tanh gives +-1 in h's lanes, NaN past them
       h[r] = rows::activate<T>(n.nonlinearity, (xw + rows::product<T>(h[r], wh)) + bias);
       rows::store(h_out, n.H, h[r]);
       rows::store(y_out, n.O, rows::product<T>(h[r], wo) + bias_o);
@@ -164,9 +168,7 @@ void backward_rows(const SmallElman<T>& n, const T* dy, int b0, SmallElmanGradie
 
 template <typename T>
 void small_elman_forward(const SmallElman<T>& n) {
-  if constexpr (elman_rows_fit<T>(1)) {
-    for_row_groups(n.batch, [&]<int R>(int b0) { small_elman::forward_rows<R>(n, b0); });
-  }
+  for_row_groups(n.batch, [&]<int R>(int b0) { small_elman::forward_rows<R>(n, b0); });
 }
 
 // dLoss/d(every parameter) for dLoss/dy = dy (T, B, O), written into the gradient tensors
@@ -175,9 +177,7 @@ template <typename T>
 void small_elman_backward(const SmallElman<T>& n, const T* dy, T* weight_ih, T* weight_hh, T* bias,
                           T* weight_o, T* bias_o) {
   SmallElmanGradients<T> g;
-  if constexpr (elman_rows_fit<T>(1)) {
-    for_row_groups(n.batch, [&]<int R>(int b0) { small_elman::backward_rows<R>(n, dy, b0, g); });
-  }
+  for_row_groups(n.batch, [&]<int R>(int b0) { small_elman::backward_rows<R>(n, dy, b0, g); });
   for (int j = 0; j < n.H; ++j) {
     for (int i = 0; i < n.I; ++i) weight_ih[j * n.I + i] = g.ih[i][j];
     for (int k = 0; k < n.H; ++k) weight_hh[j * n.H + k] = g.hh[k][j];

@@ -67,12 +67,17 @@ void expect_close(const std::vector<T>& got, const Reference& want, int k, doubl
 template <typename T>
 void check_blocked(double epsilon) {
   NumpyRandom random(3);
-  const int shapes[][3] = {
-      {1, 1, 1},      {8, 32, 16}, {9, 33, 17},    {7, 5, 300}, {130, 70, 3},
-      {64, 257, 513}, {3, 100, 1}, {203, 150, 300}};  // split among threads, ragged at both ends
+  // The last four: split among threads and ragged at both ends, with A^T read in place
+  // (float) or copied out (8 panels or more), and a product of no terms, C = beta C.
+  const int shapes[][3] = {{1, 1, 1},       {8, 32, 16},    {9, 33, 17}, {7, 5, 300},
+                           {130, 70, 3},    {64, 257, 513}, {3, 100, 1}, {203, 150, 300},
+                           {203, 290, 300}, {12, 300, 700}, {9, 300, 0}};
+  const int default_threads = threads();
   for (const auto& [m, n, k] : shapes) {
-    for (bool ta : {false, true}) {
-      for (bool tb : {false, true}) {
+    for (int count = 1; count <= 3; count += 2) {
+      set_threads(count);
+      for (int transposes = 0; transposes < 4; ++transposes) {
+        const bool ta = transposes & 1, tb = transposes & 2;
         const auto a = random_matrix<T>(random, static_cast<std::size_t>(m) * k);
         const auto b = random_matrix<T>(random, static_cast<std::size_t>(k) * n);
         auto c = random_matrix<T>(random, static_cast<std::size_t>(m) * n);
@@ -83,10 +88,12 @@ void check_blocked(double epsilon) {
                      static_cast<T>(beta), c.data(), n);
         expect_close(c, want, k, epsilon,
                      "m=" + std::to_string(m) + " n=" + std::to_string(n) +
-                         " k=" + std::to_string(k) + (ta ? " A^T" : "") + (tb ? " B^T" : ""));
+                         " k=" + std::to_string(k) + (ta ? " A^T" : "") + (tb ? " B^T" : "") +
+                         " threads=" + std::to_string(count));
       }
     }
   }
+  set_threads(default_threads);
 }
 
 TEST(PackedGemm, BlockedMatchesTheDefinitionInFloat) {
@@ -175,8 +182,8 @@ TEST(FastPaths, NetworksMatchTheLongDoubleReference) {
 namespace recur {
 namespace {
 
-// Products split among threads by columns: every element is computed by one thread in the
-// same order, so results are identical, bit for bit, for any thread count.
+// Products split among threads by columns or rows: every element is computed by one thread
+// in the same order, so results are identical, bit for bit, for any thread count.
 TEST(Threads, ResultsDoNotDependOnTheThreadCount) {
   const NetworkConfig config{24, 160, 40, Nonlinearity::kTanh, CellKind::kLstm, 2};
   std::vector<std::vector<double>> outputs, gradients;

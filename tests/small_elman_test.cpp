@@ -3,14 +3,15 @@
 // double, which take the general path: outputs, final states and every gradient agree within
 // rounding. Sizes cut through the kernel's edges (1, one under and exactly one vector, for
 // each of I, H and O; batches that leave 0-3 rows after the groups of 4), with padded
-// sequences, an initial state, relu, and weights large enough that tanh leaves the short
-// form's range.
+// sequences, an initial state, relu, weights large enough that tanh leaves the short form's
+// range, a network that ran another shape first, and infinite inputs.
 #include "small_elman.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,12 @@ void expect_matches_reference(const Case& c, double tolerance) {
   }
   const std::vector<long double> x_slow(x.begin(), x.end()), dy_slow(dy.begin(), dy.end());
   const std::vector<long double> h0_slow(h0.begin(), h0.end());
+  {  // a pass of another shape first: nothing of it may remain (gradients are written anew)
+    std::vector<T> x_other(static_cast<std::size_t>(c.T + 2) * (c.B + 1) * c.I, T(0.7));
+    std::vector<T> dy_other(static_cast<std::size_t>(c.T + 2) * (c.B + 1) * c.O, T(-1.3));
+    fast.forward(x_other, c.T + 2, c.B + 1);
+    fast.backward(dy_other);
+  }
   const auto y = fast.forward(x, c.T, c.B, lengths, c.state0 ? h0 : std::vector<T>{});
   const auto y_slow =
       slow.forward(x_slow, c.T, c.B, lengths, c.state0 ? h0_slow : std::vector<long double>{});
@@ -93,7 +100,7 @@ void run_cases(double tolerance) {
   ASSERT_FALSE(small_elman_fits<long double>({1, 8, 1}));
   for (int I : {1, kLanes - 1, kLanes}) {
     for (int H : {1, 3, kLanes - 1, kLanes}) {
-      for (int O : {1, kLanes}) {
+      for (int O : {1, kLanes - 1, kLanes}) {
         for (int B : {1, 4, 7}) {
           expect_matches_reference<T>({I, H, O, 6, B}, tolerance);
         }
@@ -103,12 +110,47 @@ void run_cases(double tolerance) {
   for (int B : {1, 2, 3, 5, 9}) {
     expect_matches_reference<T>({2, kLanes, 3, 7, B, Nonlinearity::kTanh, true, true}, tolerance);
     expect_matches_reference<T>({2, 5, 3, 7, B, Nonlinearity::kRelu, true, true}, tolerance);
+    expect_matches_reference<T>({kLanes, kLanes, kLanes, 5, B, Nonlinearity::kRelu}, tolerance);
     expect_matches_reference<T>({3, 6, 2, 1, B, Nonlinearity::kTanh, false, true}, tolerance);
     // Large weights: preactivations far outside the short tanh's range, and near it.
     expect_matches_reference<T>({3, 7, 2, 8, B, Nonlinearity::kTanh, true, false, 1.5}, tolerance);
     expect_matches_reference<T>({1, kLanes, 1, 10, B, Nonlinearity::kTanh, false, false, 0.6},
                                 tolerance);
   }
+}
+
+// An infinite input saturates tanh in the general path (h = +-1, finite outputs); the lanes
+// past H, whose weights are zero, must not turn it into NaN here (Inf * 0).
+template <typename T>
+void expect_infinite_input_saturates() {
+  const NetworkConfig config{2, 5, 3};
+  Network<T> fast(config);
+  Network<long double> slow(config);
+  NumpyRandom random(11);
+  for (std::size_t i = 0; i < fast.parameters().size(); ++i) {
+    fast.parameters()[i] = static_cast<T>(0.5 * random.randn());
+    slow.parameters()[i] = fast.parameters()[i];
+  }
+  std::vector<T> x = {T(0.5),
+                      std::numeric_limits<T>::infinity(),
+                      T(-0.25),
+                      T(1),
+                      -std::numeric_limits<T>::infinity(),
+                      T(2),
+                      T(0.1),
+                      T(-0.3)};
+  const std::vector<long double> x_slow(x.begin(), x.end());
+  const auto y = fast.forward(x, 4, 1);
+  const auto y_slow = slow.forward(x_slow, 4, 1);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(static_cast<double>(y_slow[i])));
+    ASSERT_NEAR(y[i], static_cast<double>(y_slow[i]), 1e-5) << "y[" << i << "]";
+  }
+}
+
+TEST(SmallElman, AnInfiniteInputSaturatesAsInTheGeneralPath) {
+  expect_infinite_input_saturates<double>();
+  expect_infinite_input_saturates<float>();
 }
 
 TEST(SmallElman, DoubleMatchesTheLongDoubleReference) {
