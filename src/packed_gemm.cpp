@@ -205,10 +205,11 @@ void gemm_packed(int m, const T* a, int lda, const PackedMatrix<T>& b, T beta, T
 template <typename T>
 void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
                   const T* b, int ldb, T beta, T* c, int ldc) {
-  // Columns split among threads, each running the whole blocked product on its own. When A^T
-  // is copied out, rows instead, so that each thread copies only its own rows of A^T (the
-  // costly copy) while all copy B's blocks, unless that gives fewer threads (a product of a
-  // few rows, such as a readout's weight gradient with a small O).
+  // Columns split among threads, each running the whole blocked product on its own; or rows,
+  // where that gives more threads (a product of few columns: a readout of a small O, the
+  // input's weight gradient of a small I, which the columns left on one thread), or as many
+  // with A^T copied out, so that each thread copies only its own rows of A^T (the costly
+  // copy) while all copy B's blocks.
   constexpr int W = PackedMatrix<T>::kPanel;
   const bool ta = trans_a == Trans::kYes, tb = trans_b == Trans::kYes;
   const int panels = (n + W - 1) / W, groups = (m + kRows - 1) / kRows;
@@ -216,26 +217,32 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
   const ATranspose a_mode = !ta                     ? ATranspose::kNo
                             : panels >= kCopyPanels ? ATranspose::kCopied
                                                     : ATranspose::kInPlace;
-  if (a_mode == ATranspose::kCopied && parts_for(work, groups) >= parts_for(work, panels)) {
-    const int parts = parts_for(work, groups);
+  const int column_parts = parts_for(work, panels), row_parts = parts_for(work, groups);
+  // Rows for more threads only from 32M multiply-adds: a product that columns leave on one
+  // thread is often the only threaded work around (the small workloads' weight gradients),
+  // and waking the sleeping worker for it (tens of us on this VM) cost more than it saved.
+  constexpr long kRowSplitWork = 1L << 25;
+  if ((row_parts > column_parts && work >= kRowSplitWork) ||
+      (a_mode == ATranspose::kCopied && row_parts >= column_parts)) {
     auto part = [&](int t) {
-      const int i0 = split(groups, parts, t) * kRows;
-      const int i1 = std::min(m, split(groups, parts, t + 1) * kRows);
+      const int i0 = split(groups, row_parts, t) * kRows;
+      const int i1 = std::min(m, split(groups, row_parts, t + 1) * kRows);
       if (i0 >= i1) return;
-      gemm_blocked_columns(a_mode, tb, i1 - i0, n, k, alpha, a + i0, lda, b, ldb, beta,
+      gemm_blocked_columns(a_mode, tb, i1 - i0, n, k, alpha,
+                           ta ? a + i0 : a + static_cast<std::size_t>(i0) * lda, lda, b, ldb, beta,
                            c + static_cast<std::size_t>(i0) * ldc, ldc);
     };
-    return parallel_for_parts(parts, part);
+    return parallel_for_parts(row_parts, part);
   }
-  const int parts = parts_for(work, panels);
   auto part = [&](int t) {
-    const int j0 = split(panels, parts, t) * W, j1 = std::min(n, split(panels, parts, t + 1) * W);
+    const int j0 = split(panels, column_parts, t) * W;
+    const int j1 = std::min(n, split(panels, column_parts, t + 1) * W);
     if (j0 >= j1) return;
-    gemm_blocked_columns(ta ? ATranspose::kInPlace : ATranspose::kNo, tb, m, j1 - j0, k, alpha, a,
-                         lda, tb ? b + static_cast<std::size_t>(j0) * ldb : b + j0, ldb, beta,
-                         c + j0, ldc);
+    gemm_blocked_columns(a_mode, tb, m, j1 - j0, k, alpha, a, lda,
+                         tb ? b + static_cast<std::size_t>(j0) * ldb : b + j0, ldb, beta, c + j0,
+                         ldc);
   };
-  parallel_for_parts(parts, part);
+  parallel_for_parts(column_parts, part);
 }
 
 namespace {
