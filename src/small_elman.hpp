@@ -67,7 +67,13 @@ template <typename T, typename V>
 void load_matrix(const T* a, int rows_n, int cols, bool transpose, V* m) {
   for (int k = 0; k < rows::kLanes<T>; ++k) m[k] = V{};
   for (int r = 0; r < rows_n; ++r) {
-    for (int c = 0; c < cols; ++c) (transpose ? m[c][r] : m[r][c]) = a[r * cols + c];
+    for (int c = 0; c < cols; ++c) {
+      if (transpose) {
+        m[c][r] = a[r * cols + c];
+      } else {
+        m[r][c] = a[r * cols + c];
+      }
+    }
   }
 }
 
