@@ -130,13 +130,9 @@ std::string checksum(const std::string& path) {
   std::uint64_t size = 0;
   std::ifstream in = open_input(path, size);
   std::uint64_t h = 1469598103934665603ULL;
-  std::vector<char> block(1 << 16);
-  while (in.read(block.data(), static_cast<std::streamsize>(block.size())) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      h = (h ^ static_cast<unsigned char>(block[i])) * 1099511628211ULL;
-    }
-  }
-  if (in.bad()) throw Error(path + ": read failed");
+  read_blocks(in, path, 1 << 16, [&](std::string_view block) {
+    for (char c : block) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  });
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
   return text;

@@ -1,10 +1,8 @@
 #include "recur/csv.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -152,11 +150,7 @@ CsvTable read_csv(const std::string& path) {
 
 CsvTable read_csv_stream(std::istream& in, const std::string& source, std::size_t block_size) {
   TableBuilder builder(source);
-  std::vector<char> block(std::max<std::size_t>(block_size, 1));
-  while (in.read(block.data(), static_cast<std::streamsize>(block.size())) || in.gcount() > 0) {
-    builder.feed({block.data(), static_cast<std::size_t>(in.gcount())});
-  }
-  if (in.bad()) throw Error(source + ": read failed: " + std::strerror(errno));
+  read_blocks(in, source, block_size, [&](std::string_view block) { builder.feed(block); });
   return builder.finish();
 }
 

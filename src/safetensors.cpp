@@ -217,6 +217,15 @@ std::vector<unsigned char> read_file(const std::string& path) {
   return bytes;
 }
 
+void read_blocks(std::istream& in, const std::string& source, std::size_t block_size,
+                 const std::function<void(std::string_view)>& each) {
+  std::vector<char> block(std::max<std::size_t>(block_size, 1));
+  while (in.read(block.data(), static_cast<std::streamsize>(block.size())) || in.gcount() > 0) {
+    each({block.data(), static_cast<std::size_t>(in.gcount())});
+  }
+  if (in.bad()) throw Error(source + ": read failed: " + errno_text());
+}
+
 Safetensors read_safetensors(const std::string& path) {
   return parse_safetensors(read_file(path), path);
 }

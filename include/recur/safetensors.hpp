@@ -9,9 +9,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
+#include <functional>
+#include <istream>
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace recur {
@@ -54,5 +57,10 @@ void write_file_atomic(const std::string& path, std::span<const unsigned char> b
 std::ifstream open_input(const std::string& path, std::uint64_t& size);
 // The whole file, opened as open_input does.
 std::vector<unsigned char> read_file(const std::string& path);
+// Reads `in` to its end block_size bytes at a time (the last block shorter), calling
+// each(block) for every block, so that memory never holds more than one block; throws Error
+// naming `source` if a read fails.
+void read_blocks(std::istream& in, const std::string& source, std::size_t block_size,
+                 const std::function<void(std::string_view)>& each);
 
 }  // namespace recur
