@@ -380,15 +380,23 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
   ws.dropped = training_ && config_.dropout > 0 && L > 1;
   std::copy(x.begin(), x.end(), ws.x.begin());
   const auto outputs = std::span<const T>(ws.y).first(static_cast<std::size_t>(rows) * O);
+  // Every layer-direction's initial state (h, and c for an LSTM): state0's, or zeros.
+  for (int k = 0; k < L * D; ++k) {
+    LayerBuffers<T>& buf = ws.layers[k];
+    const std::size_t init = (k % D ? seq_len : 0) * step;
+    for (int part = 0; part < (lstm ? 2 : 1); ++part) {
+      T* s = (part ? buf.cs.data() : buf.hs.data()) + init;
+      if (state0.empty()) {
+        std::fill(s, s + step, T(0));
+      } else {
+        const T* from = state0.data() + (static_cast<std::size_t>(part) * L * D + k) * step;
+        std::copy(from, from + step, s);
+      }
+    }
+  }
 
   if constexpr (elman_rows_fit<T>(1)) {  // never compiled for long double
     if (small_elman_fits<T>(config_)) {
-      T* h0 = ws.layers[0].hs.data();
-      if (state0.empty()) {
-        std::fill(h0, h0 + step, T(0));
-      } else {
-        std::copy(state0.begin(), state0.end(), h0);
-      }
       small_elman_forward(small_elman_view(config_, tensors_, params_, ws, seq_len, B));
       return outputs;
     }
@@ -403,16 +411,6 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
           prepare_forward_weights(gate_count(config_.cell), H, B, p.weight_hh, buf);
       gemm(Trans::kNo, Trans::kYes, rows, G, p.input, T(1), in, p.input, p.weight_ih, p.input, T(0),
            buf.xw.data(), G);
-      const std::size_t init = (d ? seq_len : 0) * step;
-      for (int part = 0; part < (lstm ? 2 : 1); ++part) {
-        T* s = (part ? buf.cs.data() : buf.hs.data()) + init;
-        if (state0.empty()) {
-          std::fill(s, s + step, T(0));
-        } else {
-          const T* from = state0.data() + (static_cast<std::size_t>(part) * L * D + k) * step;
-          std::copy(from, from + step, s);
-        }
-      }
       const CellWeights<T> w = cell_weights<T>(config_, p, buf, packed, nullptr);
       const LayerShape shape{config_.cell, d == 1, seq_len, B,
                              ws.padded ? ws.lengths.data() : nullptr};
