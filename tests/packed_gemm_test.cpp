@@ -13,6 +13,7 @@
 #include "recur/network.hpp"
 #include "recur/random.hpp"
 #include "recur/threads.hpp"
+#include "reference_network.hpp"
 
 namespace recur {
 namespace {
@@ -143,10 +144,7 @@ void expect_fast_network_matches_reference(CellKind cell, int T, int B, int H) {
   Network<float> fast(config);
   Network<long double> slow(config);
   NumpyRandom random(8);
-  for (std::size_t i = 0; i < fast.parameters().size(); ++i) {
-    fast.parameters()[i] = static_cast<float>(0.3 * random.randn());
-    slow.parameters()[i] = fast.parameters()[i];
-  }
+  draw_same_parameters(fast, slow, random, 0.3);
   std::vector<float> x(static_cast<std::size_t>(T) * B * 5),
       dy(static_cast<std::size_t>(T) * B * 3);
   for (float& v : x) v = static_cast<float>(random.randn());

@@ -17,6 +17,7 @@
 
 #include "recur/network.hpp"
 #include "recur/random.hpp"
+#include "reference_network.hpp"
 
 namespace recur {
 namespace {
@@ -42,10 +43,7 @@ void expect_matches_reference(const Case& c, double tolerance) {
   Network<T> fast(config);
   Network<long double> slow(config);
   NumpyRandom random(static_cast<std::uint32_t>(c.I * 1000 + c.H * 100 + c.O * 10 + c.B));
-  for (std::size_t i = 0; i < fast.parameters().size(); ++i) {
-    fast.parameters()[i] = static_cast<T>(c.scale * random.randn());
-    slow.parameters()[i] = fast.parameters()[i];
-  }
+  draw_same_parameters(fast, slow, random, c.scale);
   const std::size_t rows = static_cast<std::size_t>(c.T) * c.B;
   std::vector<T> x(rows * c.I), dy(rows * c.O), h0(fast.state_size(c.B));
   for (T& v : x) v = static_cast<T>(random.randn());
@@ -127,10 +125,7 @@ void expect_infinite_input_saturates() {
   Network<T> fast(config);
   Network<long double> slow(config);
   NumpyRandom random(11);
-  for (std::size_t i = 0; i < fast.parameters().size(); ++i) {
-    fast.parameters()[i] = static_cast<T>(0.5 * random.randn());
-    slow.parameters()[i] = fast.parameters()[i];
-  }
+  draw_same_parameters(fast, slow, random, 0.5);
   std::vector<T> x = {T(0.5),
                       std::numeric_limits<T>::infinity(),
                       T(-0.25),
