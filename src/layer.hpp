@@ -67,6 +67,14 @@ inline int prev_index(bool reverse, int t) {
   return reverse ? t + 1 : t;
 }
 
+// How many threads a time loop of `work` multiply-adds in its recurrent products splits its
+// batch among (layer_forward, layer_backward): 1 up to 32M, and never more than
+// free_threads() or the batch's groups of kPackedRows rows. Rows never meet within a step
+// (each row's gates read its own row of the recurrent product), so each thread runs its rows'
+// whole time loop with its products unsplit, and the threads meet once per loop instead of
+// twice per step (the product's split, then the single-threaded gates).
+int batch_parts(int batch, long work);
+
 // One forward step of the given cell (streaming inference uses it alone).
 template <typename T>
 void cell_forward(CellKind cell, const CellWeights<T>& w, const ForwardStep<T>& s);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "recur/threads.hpp"
 #include "thread_pool.hpp"
 
 namespace recur {
@@ -13,7 +12,7 @@ namespace {
 template <typename T>
 using Vector [[gnu::vector_size(64)]] = T;
 
-constexpr int kRows = 8;  // rows of op(A) per kernel call
+constexpr int kRows = kPackedRows;
 
 // C[i0 .. i0 + R, panel columns] = alpha * (R rows of op(A)) (the panel's k rows) + beta C,
 // two vectors of accumulators per row. op(A) row r, column p is a[r * lda + p], or
@@ -137,7 +136,7 @@ void pack_a_transposed(int height, int depth, const T* a, int lda, T* out) {
 int parts_for(long work, int panels) {
   constexpr long kWorkPerThread = 1L << 21;
   return static_cast<int>(
-      std::max<long>(1, std::min<long>({threads(), work / kWorkPerThread, panels / 2})));
+      std::max<long>(1, std::min<long>({free_threads(), work / kWorkPerThread, panels / 2})));
 }
 
 // Panels [first, last) of `panels` for part `part` of `parts`.

@@ -13,6 +13,11 @@
 
 namespace recur {
 
+// Rows of A per kernel call. The kernel sums a row's k terms in an order that depends only on
+// how many rows share its call, and calls take rows 0-7, 8-15, ...: a product over rows
+// [8 i, 8 j) of a larger A gives those rows exactly as the whole product does.
+constexpr int kPackedRows = 8;
+
 template <typename T>
 class PackedMatrix {
  public:

@@ -9,8 +9,13 @@ namespace recur {
 
 using PartFunction = void (*)(void* context, int part);
 
-// parts is at most threads(); parts <= 1 runs fn(context, 0) inline.
+// parts is at most threads(); parts <= 1 runs fn(context, 0) inline. Called from inside a
+// part (a time loop split by rows whose products would split again), it runs every part
+// inline, in order: the pool's threads are all busy with the outer parts.
 void parallel_run(int parts, PartFunction fn, void* context);
+
+// The threads a product may split over here: threads(), or 1 inside a part.
+int free_threads();
 
 // Calls f(part) for each part, f any callable (a lambda), through parallel_run.
 template <typename F>

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "layer.hpp"
 #include "recur/network.hpp"
 #include "recur/random.hpp"
 #include "recur/threads.hpp"
@@ -181,29 +182,53 @@ TEST(FastPaths, NetworksMatchTheLongDoubleReference) {
 namespace recur {
 namespace {
 
-// Products split among threads by columns or rows: every element is computed by one thread
-// in the same order, so results are identical, bit for bit, for any thread count.
-TEST(Threads, ResultsDoNotDependOnTheThreadCount) {
-  const NetworkConfig config{24, 160, 40, Nonlinearity::kTanh, CellKind::kLstm, 2};
+// Products split among threads by columns or rows, and time loops by rows of the batch:
+// every element is computed by one thread in the same order, so results are identical, bit
+// for bit, for any thread count. With one thread nothing is split, so the split runs are
+// checked against the unsplit path.
+void expect_same_for_any_thread_count(const NetworkConfig& config, int T, int B,
+                                      const std::vector<int>& lengths) {
   std::vector<std::vector<double>> outputs, gradients;
   for (int threads : {1, 2, 3}) {
     set_threads(threads);
     Network<double> net(config);
     NumpyRandom random(9);
     for (double& p : net.parameters()) p = 0.2 * random.randn();
-    std::vector<double> x(12 * 48 * 24), dy(12 * 48 * 40);
+    std::vector<double> x(static_cast<std::size_t>(T) * B * config.input_size),
+        dy(static_cast<std::size_t>(T) * B * config.output_size);
     for (double& v : x) v = random.randn();
     for (double& v : dy) v = random.randn();
-    const auto y = net.forward(x, 12, 48);
+    const auto y = net.forward(x, T, B, lengths);
     outputs.emplace_back(y.begin(), y.end());
     net.backward(dy);
     gradients.emplace_back(net.gradients().begin(), net.gradients().end());
   }
   set_threads(2);
   for (std::size_t t = 1; t < outputs.size(); ++t) {
-    EXPECT_EQ(outputs[t], outputs[0]) << "threads " << t + 1;
-    EXPECT_EQ(gradients[t], gradients[0]) << "threads " << t + 1;
+    EXPECT_EQ(outputs[t], outputs[0]) << cell_name(config.cell) << " threads " << t + 1;
+    EXPECT_EQ(gradients[t], gradients[0]) << cell_name(config.cell) << " threads " << t + 1;
   }
+}
+
+TEST(Threads, ResultsDoNotDependOnTheThreadCount) {
+  // Products split, loops not (12 * 48 * 4 * 160^2 = 59M multiply-adds: one part).
+  expect_same_for_any_thread_count({24, 160, 40, Nonlinearity::kTanh, CellKind::kLstm, 2}, 12, 48,
+                                   {});
+  // Loops split by rows: 45 rows are six groups of 8, the last of 5, in 2 or 3 parts; padded
+  // sequences in both directions, so that each part marks its own rows.
+  constexpr int T = 24, B = 45;
+  set_threads(3);
+  ASSERT_EQ(batch_parts(B, static_cast<long>(T) * B * 4 * 160 * 160), 3);
+  ASSERT_EQ(batch_parts(B, static_cast<long>(T) * B * 3 * 180 * 180), 3);
+  ASSERT_EQ(batch_parts(B, static_cast<long>(T) * B * 1 * 310 * 310), 3);
+  std::vector<int> lengths(B);
+  for (int b = 0; b < B; ++b) lengths[b] = T - (b * 7) % T;
+  expect_same_for_any_thread_count({24, 160, 40, Nonlinearity::kTanh, CellKind::kLstm, 1}, T, B,
+                                   lengths);
+  expect_same_for_any_thread_count({24, 180, 40, Nonlinearity::kTanh, CellKind::kGru, 1, true}, T,
+                                   B, lengths);
+  expect_same_for_any_thread_count({24, 310, 40, Nonlinearity::kRelu, CellKind::kElman, 1}, T, B,
+                                   lengths);
 }
 
 TEST(Threads, ProductsFromSeveralThreadsAtOnce) {

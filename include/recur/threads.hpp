@@ -1,6 +1,7 @@
-// How many threads recur's matrix products use. Results do not depend on it: the products are
-// split by columns (or by rows), and each element is computed by one thread in the same order
-// whatever the count, so float64 results are identical for any setting (tested) and float32 ones too.
+// How many threads recur's matrix products and time loops use. Results do not depend on it:
+// the products are split by columns (or by rows), the time loops by rows of the batch, and
+// each element is computed by one thread in the same order whatever the count, so float64
+// results are identical for any setting (tested) and float32 ones too.
 #pragma once
 
 namespace recur {
