@@ -55,9 +55,21 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T 
     }
   }
   for (int r = 0; r < R; ++r) {
+    T* c_row = c + r * ldc;
+    if (width == 2 * L) {  // a whole panel: two vector stores, no loop over a runtime width
+      for (int v = 0; v < 2; ++v) {
+        Vector<T> out = alpha * acc[r][v];
+        if (beta != T(0)) {
+          Vector<T> old;
+          std::memcpy(&old, c_row + v * L, sizeof old);
+          out += beta * old;
+        }
+        std::memcpy(c_row + v * L, &out, sizeof out);
+      }
+      continue;
+    }
     T out[2 * L];
     std::memcpy(out, acc[r], sizeof out);
-    T* c_row = c + r * ldc;
     if (beta == T(0)) {
       for (int j = 0; j < width; ++j) c_row[j] = alpha * out[j];
     } else {

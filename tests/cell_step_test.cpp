@@ -16,7 +16,8 @@ double sigmoid(double x) {
 
 TEST(ElmanStep, ForwardIsTanhOfProjectionPlusRecurrencePlusBias) {
   // B = 1, H = 2. weight_hh = [[0.5, -0.25], [0.125, 1.0]], passed transposed too.
-  const double xw[] = {0.3, -0.1}, h_prev[] = {0.2, -0.4};
+  double xw[] = {0.3, -0.1};  // a step may spend it (the LSTM adds into it)
+  const double h_prev[] = {0.2, -0.4};
   const double weight_hh[] = {0.5, -0.25, 0.125, 1.0}, weight_hh_t[] = {0.5, 0.125, -0.25, 1.0};
   const double bias[] = {0.05, 0.02};
   double h[2], scratch[2];
@@ -54,7 +55,8 @@ TEST(ElmanStep, BackwardAppliesTheDerivativeAndPadsPassThrough) {
 
 TEST(LstmStep, OneUnitByHand) {
   // H = 1: gates i, f, g, o. weight_hh = [0.1, -0.2, 0.3, 0.4] (4 x 1), its own transpose.
-  const double xw[] = {0.5, -0.3, 0.8, 0.1}, weight_hh[] = {0.1, -0.2, 0.3, 0.4};
+  double xw[] = {0.5, -0.3, 0.8, 0.1};
+  const double weight_hh[] = {0.1, -0.2, 0.3, 0.4};
   const double bias[] = {0.01, 0.02, 0.03, 0.04}, h_prev[] = {0.6}, c_prev[] = {-0.7};
   double h[1], c[1], cache[5], scratch[4];
   const CellWeights<double> w{Nonlinearity::kTanh, 1, weight_hh, weight_hh, bias, nullptr};
@@ -80,7 +82,8 @@ TEST(LstmStep, OneUnitByHand) {
 
 TEST(GruStep, OneUnitByHand) {
   // H = 1: gates r, z, n; b_hn sits inside r * (W_hn h + b_hn).
-  const double xw[] = {0.5, -0.3, 0.8}, weight_hh[] = {0.1, -0.2, 0.3};
+  double xw[] = {0.5, -0.3, 0.8};
+  const double weight_hh[] = {0.1, -0.2, 0.3};
   const double b_ih[] = {0.01, 0.02, 0.03}, b_hh[] = {-0.04, 0.05, -0.06}, h_prev[] = {0.6};
   double h[1], cache[4], scratch[3];
   const CellWeights<double> w{Nonlinearity::kTanh, 1, weight_hh, weight_hh, b_ih, b_hh};
@@ -103,7 +106,8 @@ TEST(GruStep, OneUnitByHand) {
 }
 
 TEST(GruStep, PaddedRowCarriesItsState) {
-  const double xw[] = {0.5, -0.3, 0.8, 9.0, 9.0, 9.0}, weight_hh[] = {0.1, -0.2, 0.3};
+  double xw[] = {0.5, -0.3, 0.8, 9.0, 9.0, 9.0};
+  const double weight_hh[] = {0.1, -0.2, 0.3};
   const double b[] = {0, 0, 0}, h_prev[] = {0.6, -0.25};
   const unsigned char active[] = {1, 0};
   double h[2], cache[8], scratch[6];

@@ -41,7 +41,8 @@ template <typename T>
 struct ForwardStep {
   int batch;
   const unsigned char* active;
-  const T* xw;      // (B, G*H): x W_ih^T, bias not yet added
+  T* xw;            // (B, G*H): x W_ih^T, bias not yet added; spent by the step (the LSTM
+                    // adds its recurrent product into it)
   const T* h_prev;  // (B, H)
   const T* c_prev;  // (B, H), LSTM only
   T* h;             // (B, H) out

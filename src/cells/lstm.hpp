@@ -23,8 +23,7 @@ constexpr int kLstmCacheGates = 5;
 template <typename T>
 inline void lstm_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
   const int H = w.hidden, G = 4 * H;
-  std::copy(s.xw, s.xw + s.batch * G, s.scratch);
-  recurrent_product(w, s.batch, 4, s.h_prev, T(1), s.scratch);
+  recurrent_product(w, s.batch, 4, s.h_prev, T(1), s.xw);  // xw is spent: a = xw + h_prev W_hh^T
   for (int b = 0; b < s.batch; ++b) {
     const T* c_prev = s.c_prev + b * H;
     T* h = s.h + b * H;
@@ -36,7 +35,7 @@ inline void lstm_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
     }
     // One simple loop per gate, each of which the compiler vectorizes (one loop doing all
     // five was left scalar).
-    const T* a = s.scratch + b * G;
+    const T* a = s.xw + b * G;
     T* cache = s.cache + b * kLstmCacheGates * H;
     T *i = cache, *f = cache + H, *g = cache + 2 * H, *o = cache + 3 * H, *tanh_c = cache + 4 * H;
     for (int j = 0; j < H; ++j) i[j] = sigmoid_of(a[j] + w.bias[j]);
