@@ -15,26 +15,26 @@ using Vector [[gnu::vector_size(64)]] = T;
 constexpr int kRows = kPackedRows;
 
 // C[i0 .. i0 + R, panel columns] = alpha * (R rows of op(A)) (the panel's k rows) + beta C,
-// two vectors of accumulators per row. op(A) row r, column p is a[r * lda + p], or
-// a[p * lda + r] when A is stored transposed.
-// With fewer than four rows, 2R chains of multiply-adds cannot hide the multiply-add's
-// latency: the k terms are then split into S interleaved partial sums (S = 4 for one row,
-// the streaming step's case, where this is 3-4 times faster), added at the end. Four or
-// more rows keep one sum, in order.
-template <int R, bool kTransA, typename T>
+// V vectors of accumulators per row: 2, or 1 for a last panel no wider than one vector (the
+// readout of O = 16, the input weights' gradient of I = 16, the 65th column of charrnn's
+// products), which then does half the multiply-adds. op(A) row r, column p is a[r * lda + p],
+// or a[p * lda + r] when A is stored transposed.
+// With fewer than eight chains of multiply-adds (R V) their latency is not hidden: the k terms
+// are then split into S interleaved partial sums (S = 4 for one row, the streaming step's
+// case, where this is 3-4 times faster), added at the end. A row's order of sums depends
+// only on R and V, which the row's place in the product fixes.
+template <int R, int V, bool kTransA, typename T>
 inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T beta, T* c, int ldc,
                          int width) {
   constexpr int L = 64 / sizeof(T);
-  constexpr int S = R >= 4 ? 1 : R == 1 ? 4 : 2;
-  Vector<T> sums[S][R][2] = {};
-  const auto add_row = [&](int p, Vector<T>(&acc)[R][2]) {
-    Vector<T> b0, b1;
-    std::memcpy(&b0, panel + p * 2 * L, sizeof b0);
-    std::memcpy(&b1, panel + p * 2 * L + L, sizeof b1);
+  constexpr int S = R * V >= 8 ? 1 : R * V >= 4 ? 2 : 4;
+  Vector<T> sums[S][R][V] = {};
+  const auto add_row = [&](int p, Vector<T>(&acc)[R][V]) {
+    Vector<T> b_p[V];
+    for (int v = 0; v < V; ++v) std::memcpy(&b_p[v], panel + p * 2 * L + v * L, sizeof b_p[v]);
     for (int r = 0; r < R; ++r) {
       const T a_rp = kTransA ? a[p * lda + r] : a[r * lda + p];
-      acc[r][0] += a_rp * b0;
-      acc[r][1] += a_rp * b1;
+      for (int v = 0; v < V; ++v) acc[r][v] += a_rp * b_p[v];
     }
   };
   int p = 0;
@@ -42,9 +42,9 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T 
     for (int s = 0; s < S; ++s) add_row(p + s, sums[s]);
   }
   for (; p < k; ++p) add_row(p, sums[0]);
-  Vector<T> acc[R][2];
+  Vector<T> acc[R][V];
   for (int r = 0; r < R; ++r) {
-    for (int v = 0; v < 2; ++v) {
+    for (int v = 0; v < V; ++v) {
       if constexpr (S == 4) {
         acc[r][v] = (sums[0][r][v] + sums[1][r][v]) + (sums[2][r][v] + sums[3][r][v]);
       } else if constexpr (S == 2) {
@@ -56,8 +56,8 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T 
   }
   for (int r = 0; r < R; ++r) {
     T* c_row = c + r * ldc;
-    if (width == 2 * L) {  // a whole panel: two vector stores, no loop over a runtime width
-      for (int v = 0; v < 2; ++v) {
+    if (width == V * L) {  // whole vectors: vector stores, no loop over a runtime width
+      for (int v = 0; v < V; ++v) {
         Vector<T> out = alpha * acc[r][v];
         if (beta != T(0)) {
           Vector<T> old;
@@ -68,7 +68,7 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T 
       }
       continue;
     }
-    T out[2 * L];
+    T out[V * L];
     std::memcpy(out, acc[r], sizeof out);
     if (beta == T(0)) {
       for (int j = 0; j < width; ++j) c_row[j] = alpha * out[j];
@@ -78,26 +78,26 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T 
   }
 }
 
-template <bool kTransA, typename T>
+template <int V, bool kTransA, typename T>
 void rows_kernel(int rows, int k, const T* a, int lda, const T* panel, T alpha, T beta, T* c,
                  int ldc, int width) {
   switch (rows) {
     case 1:
-      return panel_kernel<1, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<1, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
     case 2:
-      return panel_kernel<2, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<2, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
     case 3:
-      return panel_kernel<3, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<3, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
     case 4:
-      return panel_kernel<4, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<4, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
     case 5:
-      return panel_kernel<5, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<5, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
     case 6:
-      return panel_kernel<6, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<6, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
     case 7:
-      return panel_kernel<7, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<7, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
     default:
-      return panel_kernel<8, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<8, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
   }
 }
 
@@ -113,8 +113,14 @@ void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const Pac
   for (int j0 = first * W, jp = first; j0 < n; j0 += W, ++jp) {
     const int width = std::min(W, n - j0);
     for (int i0 = 0; i0 < m; i0 += kRows) {
-      rows_kernel<kTransA>(std::min(kRows, m - i0), k, a + i0 * row_step, lda, b.panel(jp), alpha,
-                           beta, c + static_cast<std::size_t>(i0) * ldc + j0, ldc, width);
+      const int rows = std::min(kRows, m - i0);
+      const T* a_rows = a + i0 * row_step;
+      T* c_rows = c + static_cast<std::size_t>(i0) * ldc + j0;
+      if (width <= W / 2) {
+        rows_kernel<1, kTransA>(rows, k, a_rows, lda, b.panel(jp), alpha, beta, c_rows, ldc, width);
+      } else {
+        rows_kernel<2, kTransA>(rows, k, a_rows, lda, b.panel(jp), alpha, beta, c_rows, ldc, width);
+      }
     }
   }
 }

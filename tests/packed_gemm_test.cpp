@@ -69,12 +69,14 @@ void expect_close(const std::vector<T>& got, const Reference& want, int k, doubl
 template <typename T>
 void check_blocked(double epsilon) {
   NumpyRandom random(3);
-  // The last five: split among threads and ragged at both ends, with A^T read in place
-  // (float) or copied out (8 panels or more); few columns and enough work to split rows
-  // (A as it is, and A^T in place); and a product of no terms, C = beta C.
-  const int shapes[][3] = {{1, 1, 1},       {8, 32, 16},    {9, 33, 17},     {7, 5, 300},
-                           {130, 70, 3},    {64, 257, 513}, {3, 100, 1},     {203, 150, 300},
-                           {203, 290, 300}, {12, 300, 700}, {300, 40, 2800}, {9, 300, 0}};
+  // Last panels of one vector or less ({17, 48, 40} in float, {10, 24, 30} in double: exactly
+  // one; 33, 70, 100: less), of more. The last five: split among threads and ragged at both
+  // ends, with A^T read in place (float) or copied out (8 panels or more); few columns and
+  // enough work to split rows (A as it is, and A^T in place); and a product of no terms.
+  const int shapes[][3] = {{1, 1, 1},       {8, 32, 16},     {9, 33, 17},     {7, 5, 300},
+                           {17, 48, 40},    {10, 24, 30},    {130, 70, 3},    {64, 257, 513},
+                           {3, 100, 1},     {203, 150, 300}, {203, 290, 300}, {12, 300, 700},
+                           {300, 40, 2800}, {9, 300, 0}};
   const int default_threads = threads();
   for (const auto& [m, n, k] : shapes) {
     for (int count = 1; count <= 3; count += 2) {
