@@ -28,7 +28,12 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T 
                          int width) {
   constexpr int L = 64 / sizeof(T);
   constexpr int S = R * V >= 8 ? 1 : R * V >= 4 ? 2 : 4;
-  Vector<T> sums[S][R][V] = {};
+  Vector<T> sums[S][R][V];
+  for (int s = 0; s < S; ++s) {  // register by register: `= {}` became a call to memset
+    for (int r = 0; r < R; ++r) {
+      for (int v = 0; v < V; ++v) sums[s][r][v] = Vector<T>{};
+    }
+  }
   const auto add_row = [&](int p, Vector<T>(&acc)[R][V]) {
     Vector<T> b_p[V];
     for (int v = 0; v < V; ++v) std::memcpy(&b_p[v], panel + p * 2 * L + v * L, sizeof b_p[v]);
