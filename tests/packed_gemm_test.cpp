@@ -132,6 +132,34 @@ TEST(PackedGemm, RecurrentProductWithWeightsPackedOnce) {
   }
 }
 
+// The bias gradients' column sums: each column's rows added in order, from 0, then added to
+// out, so the vectorized blocks must give the plain loop's sums bit for bit. Widths cut
+// through the 8-vector blocks, the leftover vectors and single columns, and the 1024-column
+// and 32-row blocks.
+template <typename T>
+void check_column_sums() {
+  NumpyRandom random(11);
+  const int shapes[][2] = {{1, 1}, {33, 5}, {70, 16}, {45, 181}, {100, 2100}, {0, 7}, {64, 256}};
+  for (const auto& [rows, cols] : shapes) {
+    const auto a = random_matrix<T>(random, static_cast<std::size_t>(rows) * cols);
+    std::vector<T> out(cols), want(cols);
+    for (int j = 0; j < cols; ++j) out[j] = want[j] = static_cast<T>(random.randn());
+    for (int j = 0; j < cols; ++j) {
+      T sum = 0;
+      for (int i = 0; i < rows; ++i) sum += a[static_cast<std::size_t>(i) * cols + j];
+      want[j] += sum;
+    }
+    add_column_sums(rows, cols, a.data(), out.data());
+    EXPECT_EQ(out, want) << rows << " x " << cols;
+  }
+}
+
+TEST(ColumnSums, EachColumnSummedInRowOrder) {
+  check_column_sums<float>();
+  check_column_sums<double>();
+  check_column_sums<long double>();
+}
+
 }  // namespace
 }  // namespace recur
 
