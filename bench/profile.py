@@ -24,11 +24,13 @@ from compare import STREAMING, WORKLOADS, run_json, shape_flags  # noqa: E402
 CATEGORIES = [
     ("products", r"panel_kernel|gemm|accumulate_columns|PackedMatrix|rows_kernel|elman_rows|"
                  r"for_row_groups"),
+    # the cells' steps, inlined into the layers' time loops (before the waits: a loop split
+    # by rows of the batch runs inside a part of parallel_for_parts)
+    ("cell steps", r"layer_forward|layer_backward|forward_loop|backward_loop|lstm_|gru_|"
+                   r"elman_|cell_|tanh|sigmoid|relu"),
     # the pool's workers spinning for work, and a caller waiting for their parts
     ("thread waits", r"parallel_for_parts|parallel_run|Pool|sched_yield|futex|lll_lock|"
                      r"pthread"),
-    # the cells' steps are inlined into the layers' time loops
-    ("cell steps", r"layer_forward|layer_backward|lstm_|gru_|elman_|cell_|tanh|sigmoid|relu"),
     ("copies, zeroing", r"memset|memcpy|memmove|alloc"),
     ("kernel", r"^\[k\]"),
     ("loss, bias sums, update", r"loss|add_column_sums|Optimizer|global_norm|clip"),
@@ -71,7 +73,7 @@ def main():
     args = parser.parse_args()
     compare_recur = os.path.join(args.build, "bench", "compare_recur")
     columns = [name for name, _ in CATEGORIES] + ["other"]
-    short = ["products", "waits", "cells", "copies", "kernel", "loss/upd", "other"]
+    short = ["products", "cells", "waits", "copies", "kernel", "loss/upd", "other"]
     print(f"{'workload':9} {'cell':6} {'ms':>8}  " + " ".join(f"{c:>9}" for c in short))
     for workload in args.workloads.split(","):
         for cell in args.cells.split(","):
