@@ -126,6 +126,24 @@ const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, int batch,
 }
 
 template <typename T>
+const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidden, int batch,
+                                             const T* weight_ih, const T* weight_hh,
+                                             LayerBuffers<T>& buf) {
+  if constexpr (sizeof(T) <= sizeof(double)) {
+    const int G = gate_count(cell) * hidden;
+    // GRU's n gate keeps x W_in apart from r (h W_hn + b_hn); one-vector Elman layers
+    // (cells/elman_rows.hpp) read xw.
+    const bool fusable =
+        cell == CellKind::kLstm || (cell == CellKind::kElman && !elman_rows_fit<T>(hidden));
+    if (fusable && use_packed<T>(batch, hidden, G)) {
+      buf.packed_hh_t.pack_stacked(G, input, weight_ih, input, hidden, weight_hh, hidden);
+      return &buf.packed_hh_t;
+    }
+  }
+  return nullptr;
+}
+
+template <typename T>
 const PackedMatrix<T>* prepare_backward_weights(int gates, int hidden, int batch,
                                                 const T* weight_hh, LayerBuffers<T>& buf) {
   if constexpr (sizeof(T) <= sizeof(double)) {
@@ -145,7 +163,7 @@ namespace {
 // the whole loop on its own.
 template <CellKind kCell, typename T>
 void forward_loop(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers<T>& buf,
-                  StepScratch<T>& scratch, int b0, int b1) {
+                  StepScratch<T>& scratch, int b0, int b1, const T* x) {
   const int H = w.hidden, B = shape.batch;
   const std::size_t G = static_cast<std::size_t>(gate_count(shape.cell)) * H;
   const std::size_t step = static_cast<std::size_t>(B) * H, row0 = b0;
@@ -164,7 +182,9 @@ void forward_loop(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers
                             buf.hs.data() + out,
                             lstm ? buf.cs.data() + out : nullptr,
                             buf.cache.data() + rows * cache_width_h,
-                            scratch.gates.data() + row0 * G};
+                            scratch.gates.data() + row0 * G,
+                            x != nullptr ? x + rows * w.fused_input : nullptr,
+                            w.fused_input};
     forward_step<kCell>(w, fs);
   }
 }
@@ -240,7 +260,7 @@ inline long loop_work(const LayerShape& shape, int hidden) {
 
 template <typename T>
 void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers<T>& buf,
-                   StepScratch<T>& scratch) {
+                   StepScratch<T>& scratch, const T* x) {
   if constexpr (elman_rows_fit<T>(1)) {
     if (shape.cell == CellKind::kElman && elman_rows_fit<T>(w.hidden)) {
       return for_row_groups(shape.batch,
@@ -251,11 +271,11 @@ void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffer
                    [&](int b0, int b1) {
                      switch (shape.cell) {
                        case CellKind::kElman:
-                         return forward_loop<CellKind::kElman>(shape, w, buf, scratch, b0, b1);
+                         return forward_loop<CellKind::kElman>(shape, w, buf, scratch, b0, b1, x);
                        case CellKind::kLstm:
-                         return forward_loop<CellKind::kLstm>(shape, w, buf, scratch, b0, b1);
+                         return forward_loop<CellKind::kLstm>(shape, w, buf, scratch, b0, b1, x);
                        case CellKind::kGru:
-                         return forward_loop<CellKind::kGru>(shape, w, buf, scratch, b0, b1);
+                         return forward_loop<CellKind::kGru>(shape, w, buf, scratch, b0, b1, x);
                      }
                    });
 }
@@ -283,17 +303,19 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
       });
 }
 
-#define RECUR_INSTANTIATE(T)                                                                 \
-  template struct LayerBuffers<T>;                                                           \
-  template struct StepScratch<T>;                                                            \
-  template void cell_forward<T>(CellKind, const CellWeights<T>&, const ForwardStep<T>&);     \
-  template const PackedMatrix<T>* prepare_forward_weights<T>(int, int, int, const T*,        \
-                                                             LayerBuffers<T>&, bool);        \
-  template const PackedMatrix<T>* prepare_backward_weights<T>(int, int, int, const T*,       \
-                                                              LayerBuffers<T>&);             \
-  template void layer_forward<T>(const LayerShape&, const CellWeights<T>&, LayerBuffers<T>&, \
-                                 StepScratch<T>&);                                           \
-  template void layer_backward<T>(const LayerShape&, const CellWeights<T>&, const T*, int,   \
+#define RECUR_INSTANTIATE(T)                                                                  \
+  template struct LayerBuffers<T>;                                                            \
+  template struct StepScratch<T>;                                                             \
+  template void cell_forward<T>(CellKind, const CellWeights<T>&, const ForwardStep<T>&);      \
+  template const PackedMatrix<T>* prepare_forward_weights<T>(int, int, int, const T*,         \
+                                                             LayerBuffers<T>&, bool);         \
+  template const PackedMatrix<T>* prepare_backward_weights<T>(int, int, int, const T*,        \
+                                                              LayerBuffers<T>&);              \
+  template void layer_forward<T>(const LayerShape&, const CellWeights<T>&, LayerBuffers<T>&,  \
+                                 StepScratch<T>&, const T*);                                  \
+  template const PackedMatrix<T>* prepare_fused_weights<T>(CellKind, int, int, int, const T*, \
+                                                           const T*, LayerBuffers<T>&);       \
+  template void layer_backward<T>(const LayerShape&, const CellWeights<T>&, const T*, int,    \
                                   LayerBuffers<T>&, StepScratch<T>&);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)

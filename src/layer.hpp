@@ -85,16 +85,24 @@ void cell_forward(CellKind cell, const CellWeights<T>& w, const ForwardStep<T>& 
 template <typename T>
 const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, int batch, const T* weight_hh,
                                                LayerBuffers<T>& buf, bool refresh = true);
+// [W_ih^T; W_hh^T] packed into buf.packed_hh_t for forward steps that take their input in
+// their product (fused_input), for Elman and LSTM layers whose steps are packed; returns it,
+// or nullptr for a layer that computes x W_ih^T for all steps first.
+template <typename T>
+const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidden, int batch,
+                                             const T* weight_ih, const T* weight_hh,
+                                             LayerBuffers<T>& buf);
 // W_hh packed for the backward steps when large enough; returns it or nullptr.
 template <typename T>
 const PackedMatrix<T>* prepare_backward_weights(int gates, int hidden, int batch,
                                                 const T* weight_hh, LayerBuffers<T>& buf);
 
-// Runs the steps; buf.xw must hold x W_ih^T, the initial state must be in place, and
+// Runs the steps; buf.xw must hold x W_ih^T (unless w.fused_input, when x [T, B, I] is the
+// layer's input and buf.xw only room), the initial state must be in place, and
 // buf.weight_hh_t must hold W_hh transposed.
 template <typename T>
 void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers<T>& buf,
-                   StepScratch<T>& scratch);
+                   StepScratch<T>& scratch, const T* x = nullptr);
 
 // BPTT through the steps of the last layer_forward: dh_out(t) (row b at dh_out + (t B + b)
 // ld) is dLoss/dh(t) from outside the layer. Leaves dLoss/dxw in buf.xw (and dLoss/dhw in

@@ -407,14 +407,22 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
       const int k = l * D + d;
       LayerBuffers<T>& buf = ws.layers[k];
       const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, k, params_);
+      // The input's product in each step's (fused), or for all steps at once first.
+      const PackedMatrix<T>* fused =
+          prepare_fused_weights(config_.cell, p.input, H, B, p.weight_ih, p.weight_hh, buf);
       const PackedMatrix<T>* packed =
-          prepare_forward_weights(gate_count(config_.cell), H, B, p.weight_hh, buf);
-      gemm(Trans::kNo, Trans::kYes, rows, G, p.input, T(1), in, p.input, p.weight_ih, p.input, T(0),
-           buf.xw.data(), G);
-      const CellWeights<T> w = cell_weights<T>(config_, p, buf, packed, nullptr);
+          fused != nullptr
+              ? fused
+              : prepare_forward_weights(gate_count(config_.cell), H, B, p.weight_hh, buf);
+      if (fused == nullptr) {
+        gemm(Trans::kNo, Trans::kYes, rows, G, p.input, T(1), in, p.input, p.weight_ih, p.input,
+             T(0), buf.xw.data(), G);
+      }
+      CellWeights<T> w = cell_weights<T>(config_, p, buf, packed, nullptr);
+      w.fused_input = fused != nullptr ? p.input : 0;
       const LayerShape shape{config_.cell, d == 1, seq_len, B,
                              ws.padded ? ws.lengths.data() : nullptr};
-      layer_forward(shape, w, buf, ws.scratch);
+      layer_forward(shape, w, buf, ws.scratch, fused != nullptr ? in : nullptr);
     }
     if (l + 1 < L) {
       T* next = ws.inputs[l + 1].data();

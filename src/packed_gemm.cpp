@@ -23,9 +23,11 @@ constexpr int kRows = kPackedRows;
 // are then split into S interleaved partial sums (S = 4 for one row, the streaming step's
 // case, where this is 3-4 times faster), added at the end. A row's order of sums depends
 // only on R and V, which the row's place in the product fixes.
+// A second source a2 (row r, column p at a2[r * lda2 + p - k1]) gives op(A)'s columns from
+// k1 on: the fused step product [x, h_prev] [W_ih^T; W_hh^T], with x and h_prev apart.
 template <int R, int V, bool kTransA, typename T>
 inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T beta, T* c, int ldc,
-                         int width) {
+                         int width, int k1, const T* a2, int lda2) {
   constexpr int L = 64 / sizeof(T);
   constexpr int S = R * V >= 8 ? 1 : R * V >= 4 ? 2 : 4;
   Vector<T> sums[S][R][V];
@@ -34,19 +36,24 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T 
       for (int v = 0; v < V; ++v) sums[s][r][v] = Vector<T>{};
     }
   }
-  const auto add_row = [&](int p, Vector<T>(&acc)[R][V]) {
+  // Row p of the panel against column q of a source.
+  const auto add_row = [&](const T* src, int ld, int q, int p, Vector<T>(&acc)[R][V]) {
     Vector<T> b_p[V];
     for (int v = 0; v < V; ++v) std::memcpy(&b_p[v], panel + p * 2 * L + v * L, sizeof b_p[v]);
     for (int r = 0; r < R; ++r) {
-      const T a_rp = kTransA ? a[p * lda + r] : a[r * lda + p];
+      const T a_rp = kTransA ? src[q * ld + r] : src[r * ld + q];
       for (int v = 0; v < V; ++v) acc[r][v] += a_rp * b_p[v];
     }
   };
-  int p = 0;
-  for (; p + S <= k; p += S) {
-    for (int s = 0; s < S; ++s) add_row(p + s, sums[s]);
-  }
-  for (; p < k; ++p) add_row(p, sums[0]);
+  const auto add_rows = [&](const T* src, int ld, int p0, int p1) {
+    int p = p0;
+    for (; p + S <= p1; p += S) {
+      for (int s = 0; s < S; ++s) add_row(src, ld, p + s - p0, p + s, sums[s]);
+    }
+    for (; p < p1; ++p) add_row(src, ld, p - p0, p, sums[0]);
+  };
+  add_rows(a, lda, 0, k1);
+  if (k1 < k) add_rows(a2, lda2, k1, k);
   Vector<T> acc[R][V];
   for (int r = 0; r < R; ++r) {
     for (int v = 0; v < V; ++v) {
@@ -85,46 +92,60 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T 
 
 template <int V, bool kTransA, typename T>
 void rows_kernel(int rows, int k, const T* a, int lda, const T* panel, T alpha, T beta, T* c,
-                 int ldc, int width) {
+                 int ldc, int width, int k1, const T* a2, int lda2) {
   switch (rows) {
     case 1:
-      return panel_kernel<1, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<1, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
+                                         lda2);
     case 2:
-      return panel_kernel<2, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<2, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
+                                         lda2);
     case 3:
-      return panel_kernel<3, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<3, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
+                                         lda2);
     case 4:
-      return panel_kernel<4, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<4, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
+                                         lda2);
     case 5:
-      return panel_kernel<5, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<5, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
+                                         lda2);
     case 6:
-      return panel_kernel<6, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<6, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
+                                         lda2);
     case 7:
-      return panel_kernel<7, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<7, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
+                                         lda2);
     default:
-      return panel_kernel<8, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width);
+      return panel_kernel<8, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
+                                         lda2);
   }
 }
 
 // C rows [0, m) against panels [first, last) of b, 8 rows of op(A) at a time: rows i0.. start
 // at a + i0 * row_step, and the kernel reads row r, column p at a[r * lda + p] (kTransA false)
 // or a[p * lda + r] (true). A as it is: row_step = lda. A^T in place: row_step = 1. A^T's
-// block copied out by pack_a_transposed: row_step = depth, lda = kRows.
+// block copied out by pack_a_transposed: row_step = depth, lda = kRows. With a2, A's columns
+// from k1 on are a2's (A as it is only).
 template <bool kTransA, typename T>
 void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const PackedMatrix<T>& b,
-                     T alpha, T beta, T* c, int ldc, int first = 0, int last = -1) {
+                     T alpha, T beta, T* c, int ldc, int first = 0, int last = -1, int k1 = -1,
+                     const T* a2 = nullptr, int lda2 = 0) {
   constexpr int W = PackedMatrix<T>::kPanel;
   const int k = b.rows(), n = last < 0 ? b.cols() : std::min(b.cols(), last * W);
+  if (k1 < 0) k1 = k;
   for (int j0 = first * W, jp = first; j0 < n; j0 += W, ++jp) {
     const int width = std::min(W, n - j0);
     for (int i0 = 0; i0 < m; i0 += kRows) {
       const int rows = std::min(kRows, m - i0);
       const T* a_rows = a + i0 * row_step;
+      const T* a2_rows = k1 < k ? a2 + static_cast<std::size_t>(i0) * lda2 : nullptr;
       T* c_rows = c + static_cast<std::size_t>(i0) * ldc + j0;
       if (width <= W / 2) {
-        rows_kernel<1, kTransA>(rows, k, a_rows, lda, b.panel(jp), alpha, beta, c_rows, ldc, width);
+        rows_kernel<1, kTransA>(rows, k, a_rows, lda, b.panel(jp), alpha, beta, c_rows, ldc, width,
+                                k1, a2_rows, lda2);
       } else {
-        rows_kernel<2, kTransA>(rows, k, a_rows, lda, b.panel(jp), alpha, beta, c_rows, ldc, width);
+        rows_kernel<2, kTransA>(rows, k, a_rows, lda, b.panel(jp), alpha, beta, c_rows, ldc, width,
+                                k1, a2_rows, lda2);
       }
     }
   }
@@ -182,14 +203,32 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, 
 
 template <typename T>
 void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
+  resize(k, n);
+  pack_rows(trans, 0, k, b, ldb);
+}
+
+template <typename T>
+void PackedMatrix<T>::pack_stacked(int n, int k1, const T* b1, int ldb1, int k2, const T* b2,
+                                   int ldb2) {
+  resize(k1 + k2, n);
+  pack_rows(Trans::kYes, 0, k1, b1, ldb1);
+  pack_rows(Trans::kYes, k1, k2, b2, ldb2);
+}
+
+template <typename T>
+void PackedMatrix<T>::resize(int k, int n) {
   k_ = k;
   n_ = n;
-  const int panels = (n + kPanel - 1) / kPanel;
-  const std::size_t size = static_cast<std::size_t>(panels) * k * kPanel;
+  const std::size_t size = static_cast<std::size_t>((n + kPanel - 1) / kPanel) * k * kPanel;
   if (data_.size() < size) data_.resize(size);
+}
+
+template <typename T>
+void PackedMatrix<T>::pack_rows(Trans trans, int row0, int k, const T* b, int ldb) {
+  const int panels = (n_ + kPanel - 1) / kPanel;
   for (int jp = 0; jp < panels; ++jp) {
-    T* out = data_.data() + static_cast<std::size_t>(jp) * k * kPanel;
-    const int j0 = jp * kPanel, width = std::min(kPanel, n - j0);
+    T* out = data_.data() + (static_cast<std::size_t>(jp) * k_ + row0) * kPanel;
+    const int j0 = jp * kPanel, width = std::min(kPanel, n_ - j0);
     if (trans == Trans::kNo && width == kPanel) {  // op(B)'s rows are B's: a slice of each
       for (int p = 0; p < k; ++p) {  // a fixed size: vector moves, not a library call per row
         std::memcpy(out + p * kPanel, b + static_cast<std::size_t>(p) * ldb + j0,
@@ -215,11 +254,17 @@ void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
 
 template <typename T>
 void gemm_packed(int m, const T* a, int lda, const PackedMatrix<T>& b, T beta, T* c, int ldc) {
+  gemm_packed<T>(m, a, lda, b.rows(), nullptr, 0, b, beta, c, ldc);
+}
+
+template <typename T>
+void gemm_packed(int m, const T* a, int lda, int k1, const T* a2, int lda2,
+                 const PackedMatrix<T>& b, T beta, T* c, int ldc) {
   const int panels = (b.cols() + PackedMatrix<T>::kPanel - 1) / PackedMatrix<T>::kPanel;
   const int parts = parts_for(static_cast<long>(m) * b.cols() * b.rows(), panels);
   auto part = [&](int t) {
     multiply_panels<false>(m, a, lda, lda, b, T(1), beta, c, ldc, split(panels, parts, t),
-                           split(panels, parts, t + 1));
+                           split(panels, parts, t + 1), k1, a2, lda2);
   };
   parallel_for_parts(parts, part);
 }
@@ -315,10 +360,12 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, 
 
 }  // namespace
 
-#define RECUR_INSTANTIATE(T)                                                                     \
-  template class PackedMatrix<T>;                                                                \
-  template void gemm_packed<T>(int, const T*, int, const PackedMatrix<T>&, T, T*, int);          \
-  template void gemm_blocked<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T, \
+#define RECUR_INSTANTIATE(T)                                                                      \
+  template class PackedMatrix<T>;                                                                 \
+  template void gemm_packed<T>(int, const T*, int, const PackedMatrix<T>&, T, T*, int);           \
+  template void gemm_packed<T>(int, const T*, int, int, const T*, int, const PackedMatrix<T>&, T, \
+                               T*, int);                                                          \
+  template void gemm_blocked<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T,  \
                                 T*, int);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)

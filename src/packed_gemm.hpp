@@ -27,11 +27,17 @@ class PackedMatrix {
   // Packs op(B) [k, n] (B stored [n, k] when trans is kYes); grows its storage only when
   // a larger matrix arrives. The tail of the last panel is zero.
   void pack(Trans trans, int k, int n, const T* b, int ldb);
+  // Packs [B1^T; B2^T] [k1 + k2, n] for B1 [n, k1] and B2 [n, k2]: W_ih^T over W_hh^T, for
+  // the fused step product.
+  void pack_stacked(int n, int k1, const T* b1, int ldb1, int k2, const T* b2, int ldb2);
   int rows() const { return k_; }
   int cols() const { return n_; }
   const T* panel(int j) const { return data_.data() + static_cast<std::size_t>(j) * k_ * kPanel; }
 
  private:
+  void resize(int k, int n);
+  void pack_rows(Trans trans, int row0, int k, const T* b, int ldb);  // rows [row0, row0 + k)
+
   int k_ = 0, n_ = 0;
   std::vector<T> data_;
 };
@@ -40,6 +46,10 @@ class PackedMatrix {
 // For float and double (the finite differences' long double never packs).
 template <typename T>
 void gemm_packed(int m, const T* a, int lda, const PackedMatrix<T>& b, T beta, T* c, int ldc);
+// The same for A = [A1, A2], A1 [m, k1] and A2 [m, k - k1] stored apart.
+template <typename T>
+void gemm_packed(int m, const T* a1, int lda1, int k1, const T* a2, int lda2,
+                 const PackedMatrix<T>& b, T beta, T* c, int ldc);
 
 // The same product as gemm_large, for float and double: op(B) packed block by block into a
 // buffer of the calling thread's that grows to its largest block and is then reused, so that

@@ -21,14 +21,21 @@ struct CellWeights {
   const T* bias_hh;           // (3H), GRU only: b_hh, with b_hn inside r * (W_hn h + b_hn)
   const PackedMatrix<T>* packed_hh_t = nullptr;  // W_hh^T packed for the forward steps
   const PackedMatrix<T>* packed_hh = nullptr;    // W_hh packed for the backward steps
+  // Above 0, the input fused into the forward steps' product: packed_hh_t holds
+  // [W_ih^T; W_hh^T], and each step multiplies [x, h_prev] (Elman and LSTM, packed only).
+  int fused_input = 0;
 };
 
-// out [B, G*H] = h_prev W_hh^T + beta out: the forward step's recurrent product.
+// out [B, G*H] = h_prev W_hh^T + beta out, the forward step's recurrent product; with the
+// input fused (Elman and LSTM, beta 1), out = x W_ih^T + h_prev W_hh^T, out not read.
 template <typename T>
 inline void recurrent_product(const CellWeights<T>& w, int batch, int gates, const T* h_prev,
-                              T beta, T* out) {
+                              T beta, T* out, const T* x = nullptr, int ldx = 0) {
   const int H = w.hidden, G = gates * H;
   if constexpr (sizeof(T) <= sizeof(double)) {
+    if (w.fused_input > 0) {
+      return gemm_packed(batch, x, ldx, w.fused_input, h_prev, H, *w.packed_hh_t, T(0), out, G);
+    }
     if (w.packed_hh_t != nullptr)
       return gemm_packed(batch, h_prev, H, *w.packed_hh_t, beta, out, G);
   }
@@ -41,14 +48,16 @@ template <typename T>
 struct ForwardStep {
   int batch;
   const unsigned char* active;
-  T* xw;            // (B, G*H): x W_ih^T, bias not yet added; spent by the step (the LSTM
-                    // adds its recurrent product into it)
-  const T* h_prev;  // (B, H)
-  const T* c_prev;  // (B, H), LSTM only
-  T* h;             // (B, H) out
-  T* c;             // (B, H) out, LSTM only
-  T* cache;         // (B, cache width) out: what backward needs besides h and c
-  T* scratch;       // (B, G*H)
+  T* xw;                 // (B, G*H): x W_ih^T, bias not yet added; spent by the step (the LSTM
+                         // adds its recurrent product into it)
+  const T* h_prev;       // (B, H)
+  const T* c_prev;       // (B, H), LSTM only
+  T* h;                  // (B, H) out
+  T* c;                  // (B, H) out, LSTM only
+  T* cache;              // (B, cache width) out: what backward needs besides h and c
+  T* scratch;            // (B, G*H)
+  const T* x = nullptr;  // (B, I), row b at x + b * ldx: the input, when fused (CellWeights)
+  int ldx = 0;
 };
 
 // One backward step. dLoss/dh(t) is dh_out (from the layer's output) + dh_next (from step

@@ -16,8 +16,8 @@ namespace recur {
 template <typename T>
 inline void elman_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
   const int H = w.hidden, n = s.batch * H;
-  std::copy(s.xw, s.xw + n, s.h);
-  recurrent_product(w, s.batch, 1, s.h_prev, T(1), s.h);
+  if (w.fused_input == 0) std::copy(s.xw, s.xw + n, s.h);
+  recurrent_product(w, s.batch, 1, s.h_prev, T(1), s.h, s.x, s.ldx);
   if (w.nonlinearity == Nonlinearity::kTanh) {
     add_bias_tanh(s.batch, H, w.bias, s.h);
   } else {

@@ -23,7 +23,8 @@ constexpr int kLstmCacheGates = 5;
 template <typename T>
 inline void lstm_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
   const int H = w.hidden, G = 4 * H;
-  recurrent_product(w, s.batch, 4, s.h_prev, T(1), s.xw);  // xw is spent: a = xw + h_prev W_hh^T
+  // xw is spent: a = xw + h_prev W_hh^T, or x W_ih^T + h_prev W_hh^T with the input fused
+  recurrent_product(w, s.batch, 4, s.h_prev, T(1), s.xw, s.x, s.ldx);
   for (int b = 0; b < s.batch; ++b) {
     const T* c_prev = s.c_prev + b * H;
     T* h = s.h + b * H;
