@@ -99,8 +99,9 @@ void StepScratch<T>::reserve(CellKind cell, int hidden, int batch_size) {
 
 int batch_parts(int batch, long work) {
   // One thread per 32M multiply-adds: the small LSTM's loops (13M) ran 20% slower in two
-  // threads of 8 rows than in one (waking the worker, and 8-row products); the medium and
-  // charrnn loops (420M-1.7G) run 6-12% faster split than with each product split.
+  // threads of 8 rows than in one, with the worker awake (its kernel and gates slower per
+  // unit of work on the core that did not write their inputs); the medium and charrnn loops
+  // (420M-1.7G) run 6-12% faster split than with each product split.
   constexpr long kWorkPerThread = 1L << 25;
   const int groups = (batch + kPackedRows - 1) / kPackedRows;
   return static_cast<int>(

@@ -28,7 +28,8 @@ int cache_width(CellKind cell, int hidden);
 template <typename T>
 struct LayerBuffers {
   std::vector<T> weight_hh_t;   // (H, G*H)
-  std::vector<T> xw;            // (T, B, G*H): x W_ih^T; dLoss/dxw after backward
+  std::vector<T> xw;            // (T, B, G*H): x W_ih^T (with the input fused: the LSTM's
+                                // pre-activations, Elman's unused); dLoss/dxw after backward
   std::vector<T> dhw;           // (T, B, G*H): GRU only, dLoss/d(h W_hh^T)
   std::vector<T> hs;            // (T + 1, B, H)
   std::vector<T> cs;            // (T + 1, B, H), LSTM only
