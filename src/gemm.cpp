@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "count_dispatch.hpp"
 #include "packed_gemm.hpp"
 
 namespace recur {
@@ -77,51 +78,23 @@ inline void add_rows_to_sums(int rows, int cols, const T* a, int j, T* sum) {
 }
 
 // The same for columns [j, j + width) of a block of rows: 8 vectors at a time, then the rest
-// of the whole vectors together, then single columns.
+// of the whole vectors together (float and double), then single columns.
 template <typename T>
 void add_block_to_sums(int rows, int cols, const T* a, int j, int width, T* sum) {
+  int done = 0;
   if constexpr (sizeof(T) <= sizeof(double)) {
     constexpr int L = 64 / sizeof(T);
-    int done = 0;
     for (; done + 8 * L <= width; done += 8 * L) {
       add_rows_to_sums<8>(rows, cols, a, j + done, sum + done);
     }
     const int vectors = (width - done) / L;
-    switch (vectors) {
-      case 1:
-        add_rows_to_sums<1>(rows, cols, a, j + done, sum + done);
-        break;
-      case 2:
-        add_rows_to_sums<2>(rows, cols, a, j + done, sum + done);
-        break;
-      case 3:
-        add_rows_to_sums<3>(rows, cols, a, j + done, sum + done);
-        break;
-      case 4:
-        add_rows_to_sums<4>(rows, cols, a, j + done, sum + done);
-        break;
-      case 5:
-        add_rows_to_sums<5>(rows, cols, a, j + done, sum + done);
-        break;
-      case 6:
-        add_rows_to_sums<6>(rows, cols, a, j + done, sum + done);
-        break;
-      case 7:
-        add_rows_to_sums<7>(rows, cols, a, j + done, sum + done);
-        break;
-      default:
-        break;
-    }
+    with_count<7>(vectors,
+                  [&]<int NV>() { add_rows_to_sums<NV>(rows, cols, a, j + done, sum + done); });
     done += vectors * L;
-    for (int i = 0; i < rows; ++i) {
-      const T* row = a + static_cast<long>(i) * cols + j;
-      for (int c = done; c < width; ++c) sum[c] += row[c];
-    }
-  } else {
-    for (int i = 0; i < rows; ++i) {
-      const T* row = a + static_cast<long>(i) * cols + j;
-      for (int c = 0; c < width; ++c) sum[c] += row[c];
-    }
+  }
+  for (int i = 0; i < rows; ++i) {
+    const T* row = a + static_cast<long>(i) * cols + j;
+    for (int c = done; c < width; ++c) sum[c] += row[c];
   }
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "count_dispatch.hpp"
 #include "thread_pool.hpp"
 
 namespace recur {
@@ -93,32 +94,9 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T 
 template <int V, bool kTransA, typename T>
 void rows_kernel(int rows, int k, const T* a, int lda, const T* panel, T alpha, T beta, T* c,
                  int ldc, int width, int k1, const T* a2, int lda2) {
-  switch (rows) {
-    case 1:
-      return panel_kernel<1, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
-                                         lda2);
-    case 2:
-      return panel_kernel<2, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
-                                         lda2);
-    case 3:
-      return panel_kernel<3, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
-                                         lda2);
-    case 4:
-      return panel_kernel<4, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
-                                         lda2);
-    case 5:
-      return panel_kernel<5, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
-                                         lda2);
-    case 6:
-      return panel_kernel<6, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
-                                         lda2);
-    case 7:
-      return panel_kernel<7, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
-                                         lda2);
-    default:
-      return panel_kernel<8, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2,
-                                         lda2);
-  }
+  with_count<kPackedRows>(std::min(rows, kPackedRows), [&]<int R>() {
+    panel_kernel<R, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2, lda2);
+  });
 }
 
 // C rows [0, m) against panels [first, last) of b, 8 rows of op(A) at a time: rows i0.. start
