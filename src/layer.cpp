@@ -98,10 +98,8 @@ void StepScratch<T>::reserve(CellKind cell, int hidden, int batch_size) {
 }
 
 int batch_parts(int batch, long work) {
-  // One thread per 32M multiply-adds: the small LSTM's loops (13M) ran 20% slower in two
-  // threads of 8 rows than in one, with the worker awake (its kernel and gates slower per
-  // unit of work on the core that did not write their inputs); the medium and charrnn loops
-  // (420M-1.7G) run 6-12% faster split than with each product split.
+  // One thread per 32M multiply-adds: the medium and charrnn loops (420M-1.7G) run 6-12%
+  // faster split than with each product split. Smaller loops are timed (for_batch_ranges).
   constexpr long kWorkPerThread = 1L << 25;
   const int groups = (batch + kPackedRows - 1) / kPackedRows;
   return static_cast<int>(
@@ -235,21 +233,29 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
   }
 }
 
-// Runs loop(b0, b1) over the batch's rows in batch_parts ranges of whole kernel calls
-// (kPackedRows), or over all of them when the recurrent products are not packed. Each row is
-// computed exactly as the unsplit loop computes it, so results do not depend on the split.
+// Runs loop(b0, b1) over the batch's rows in ranges of whole kernel calls (kPackedRows), or
+// over all of them when the recurrent products are not packed. Loops of kTunedWork
+// multiply-adds or more split as batch_parts says; smaller ones on one thread or on all that
+// are free, whichever `tuner` has timed faster. Each row is computed exactly as the unsplit
+// loop computes it, so results do not depend on the split.
+constexpr long kTunedWork = 1L << 28;
+
 template <typename F>
-void for_batch_ranges(int batch, bool packed, long work, F&& loop) {
-  const int parts = packed ? batch_parts(batch, work) : 1;
-  if (parts <= 1) return loop(0, batch);
+void for_batch_ranges(int batch, bool packed, long work, LoopTuner& tuner, F&& loop) {
   const int groups = (batch + kPackedRows - 1) / kPackedRows;
-  auto part = [&](int p) {
-    const int b0 = static_cast<int>(static_cast<long>(groups) * p / parts) * kPackedRows;
-    const int b1 = std::min(
-        batch, static_cast<int>(static_cast<long>(groups) * (p + 1) / parts) * kPackedRows);
-    if (b0 < b1) loop(b0, b1);
+  auto run = [&](int parts) {
+    if (parts <= 1) return loop(0, batch);
+    auto part = [&](int p) {
+      const int b0 = static_cast<int>(static_cast<long>(groups) * p / parts) * kPackedRows;
+      const int b1 = std::min(
+          batch, static_cast<int>(static_cast<long>(groups) * (p + 1) / parts) * kPackedRows);
+      if (b0 < b1) loop(b0, b1);
+    };
+    parallel_for_parts(parts, part);
   };
-  parallel_for_parts(parts, part);
+  if (!packed) return run(1);
+  if (work >= kTunedWork) return run(batch_parts(batch, work));
+  tuner.run(work, std::min(free_threads(), groups), run);
 }
 
 // Multiply-adds of one loop's recurrent products.
@@ -269,7 +275,7 @@ void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffer
     }
   }
   for_batch_ranges(shape.batch, w.packed_hh_t != nullptr, loop_work(shape, w.hidden),
-                   [&](int b0, int b1) {
+                   buf.forward_tuner, [&](int b0, int b1) {
                      switch (shape.cell) {
                        case CellKind::kElman:
                          return forward_loop<CellKind::kElman>(shape, w, buf, scratch, b0, b1, x);
@@ -292,7 +298,8 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
     }
   }
   for_batch_ranges(
-      shape.batch, w.packed_hh != nullptr, loop_work(shape, w.hidden), [&](int b0, int b1) {
+      shape.batch, w.packed_hh != nullptr, loop_work(shape, w.hidden), buf.backward_tuner,
+      [&](int b0, int b1) {
         switch (shape.cell) {
           case CellKind::kElman:
             return backward_loop<CellKind::kElman>(shape, w, dh_out, ld, buf, scratch, b0, b1);

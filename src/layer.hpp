@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cells/cell.hpp"
+#include "loop_tuner.hpp"
 
 namespace recur {
 
@@ -37,6 +38,8 @@ struct LayerBuffers {
   PackedMatrix<T> packed_hh_t;  // W_hh^T packed for the forward steps, when large enough
   PackedMatrix<T> packed_hh;    // W_hh packed for the backward steps, when large enough
   PackedMatrix<T> packed_ih_t;  // W_ih^T packed for Network::step, when large enough
+  LoopTuner forward_tuner;      // whether the time loops run split (loop_tuner.hpp)
+  LoopTuner backward_tuner;
 
   void reserve(CellKind cell, int hidden, int seq_len, int batch_size);
 };
@@ -69,11 +72,12 @@ inline int prev_index(bool reverse, int t) {
 }
 
 // How many threads a time loop of `work` multiply-adds in its recurrent products splits its
-// batch among (layer_forward, layer_backward): 1 up to 32M, and never more than
-// free_threads() or the batch's groups of kPackedRows rows. Rows never meet within a step
-// (each row's gates read its own row of the recurrent product), so each thread runs its rows'
-// whole time loop with its products unsplit, and the threads meet once per loop instead of
-// twice per step (the product's split, then the single-threaded gates).
+// batch among (layer_forward, layer_backward) from 256M on, where splitting has always won:
+// one per 32M, and never more than free_threads() or the batch's groups of kPackedRows rows.
+// Smaller loops run on one thread or split, whichever a LoopTuner has timed faster. Rows never meet
+// within a step (each row's gates read its own row of the recurrent product), so each thread runs
+// its rows' whole time loop with its products unsplit, and the threads meet once per loop instead
+// of twice per step (the product's split, then the single-threaded gates).
 int batch_parts(int batch, long work);
 
 // One forward step of the given cell (streaming inference uses it alone).

@@ -1,0 +1,52 @@
+#include "loop_tuner.hpp"
+
+#include <algorithm>
+
+namespace recur {
+
+LoopTuner::Slot* LoopTuner::find(long work) {
+  for (Slot& s : slots_) {
+    if (s.work == work) return &s;
+  }
+  return nullptr;
+}
+
+LoopTuner::Plan LoopTuner::next(long work, int most) {
+  Slot* slot = find(work);
+  if (slot == nullptr || slot->most != most) {  // a new size, or a new thread count
+    if (slot == nullptr) {
+      slot = &*std::min_element(slots_.begin(), slots_.end(),
+                                [](const Slot& a, const Slot& b) { return a.used < b.used; });
+    }
+    *slot = Slot{};
+    slot->work = work;
+    slot->most = most;
+  }
+  slot->used = ++clock_;
+  const long run = slot->runs++;
+  if (run < kWarmup) return {most, -1};
+  int candidate;
+  if (run < kWarmup + 2 * kTrials) {
+    candidate = static_cast<int>((run - kWarmup) % 2);
+  } else {
+    candidate = slot->estimate[1] < slot->estimate[0] ? 1 : 0;
+    if (run % kExplore == 0) candidate = 1 - candidate;
+  }
+  return {candidate == 0 ? 1 : most, candidate};
+}
+
+void LoopTuner::record(long work, int candidate, double seconds) {
+  Slot* slot = find(work);
+  if (slot == nullptr) return;
+  double& e = slot->estimate[candidate];
+  e = e == 0 ? seconds : e + (std::min(seconds, 2 * e) - e) / 4;
+}
+
+std::array<double, 2> LoopTuner::estimates(long work) const {
+  for (const Slot& s : slots_) {
+    if (s.work == work) return s.estimate;
+  }
+  return {};
+}
+
+}  // namespace recur
