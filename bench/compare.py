@@ -34,6 +34,10 @@ WORKLOADS = {  # name: (T, B, I, H, O)
     "stream": (1, 1, 64, 256, 64),
 }
 STREAMING = {"stream"}
+# Workloads of a millisecond or less a step: warm-up steps and repeats, for every
+# implementation alike (others: 1 and --repeats). A training run takes thousands of steps,
+# and recur's loop tuner (src/loop_tuner.hpp) times its first eight time loops, both ways.
+SHORT = {"small": (20, 100), "stream": (20, 200)}
 
 
 def gates(cell):
@@ -101,8 +105,7 @@ def main():
     for name in args.workloads.split(","):
         shape = WORKLOADS[name]
         stream = name in STREAMING
-        warmup = 0 if name == "tiny" else 20 if stream else 1
-        repeats = 200 if stream else args.repeats
+        warmup, repeats = SHORT.get(name, (0 if name == "tiny" else 1, args.repeats))
         for cell in args.cells.split(","):
             flags = shape_flags(cell, shape, repeats, warmup, stream)
             gflop = step_gflop(cell, *shape, stream=stream)

@@ -263,11 +263,15 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
                             : panels >= kCopyPanels ? ATranspose::kCopied
                                                     : ATranspose::kInPlace;
   const int column_parts = parts_for(work, panels), row_parts = parts_for(work, groups);
-  // Rows for more threads only from 32M multiply-adds: a product that columns leave on one
-  // thread is often the only threaded work around (the small workloads' weight gradients),
-  // and waking the sleeping worker for it (tens of us on this VM) cost more than it saved.
+  // Rows for more threads only from 32M multiply-adds, unless the pool's workers are awake:
+  // a product that columns leave on one thread is often the only threaded work around (the
+  // small workloads' weight gradients), and waking a sleeping worker for it (tens of us on
+  // this VM) cost more than it saved. Right after a time loop split by rows the workers are
+  // still spinning, and the small LSTM's and GRU's weight gradients split by rows made their
+  // training steps 10% faster.
   constexpr long kRowSplitWork = 1L << 25;
-  if ((row_parts > column_parts && work >= kRowSplitWork) ||
+  const bool rows_pay = work >= kRowSplitWork || workers_awake();
+  if ((row_parts > column_parts && rows_pay) ||
       (a_mode == ATranspose::kCopied && row_parts >= column_parts)) {
     auto part = [&](int t) {
       const int i0 = split(groups, row_parts, t) * kRows;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -35,6 +36,14 @@ void run_part(PartFunction fn, void* context, int part) {
 // (38 us) let workers fall asleep during a step's single-threaded work, and waking them
 // (a futex, and in a VM an interrupt) cost the medium LSTM and charrnn GRU steps 4-5%.
 constexpr int kSpins = 20000;
+// Half of that, to be sure a worker that finished a job this long ago is still spinning.
+constexpr long kAwakeNs = 200'000;
+
+long now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 class Pool {
  public:
@@ -66,7 +75,11 @@ class Pool {
     run_part(fn, context, 0);
     // The workers' parts: spin, since they take microseconds.
     while (pending_.load(std::memory_order_acquire) > 0) pause();
+    last_end_.store(now_ns(), std::memory_order_relaxed);
   }
+
+  // Whether the workers finished a job within the last kAwakeNs, and so are still spinning.
+  bool awake() const { return now_ns() - last_end_.load(std::memory_order_relaxed) < kAwakeNs; }
 
  private:
   void stop() {
@@ -116,6 +129,7 @@ class Pool {
   std::condition_variable wake_;
   std::atomic<unsigned> generation_{0};
   std::atomic<int> pending_{0};
+  std::atomic<long> last_end_{-kAwakeNs};  // now_ns() at the end of the last job
   PartFunction fn_ = nullptr;
   void* context_ = nullptr;
   int parts_ = 0;
@@ -146,6 +160,10 @@ int threads() {
 
 int free_threads() {
   return in_part ? 1 : thread_count;
+}
+
+bool workers_awake() {
+  return thread_count > 1 && !in_part && pool().awake();
 }
 
 void parallel_run(int parts, PartFunction fn, void* context) {

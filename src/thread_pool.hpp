@@ -17,6 +17,10 @@ void parallel_run(int parts, PartFunction fn, void* context);
 // The threads a product may split over here: threads(), or 1 inside a part.
 int free_threads();
 
+// Whether the pool's workers are still spinning from a job that ended moments ago, so that
+// handing them another costs no wake-up (a futex, and in a VM an interrupt: tens of us).
+bool workers_awake();
+
 // Calls f(part) for each part, f any callable (a lambda), through parallel_run.
 template <typename F>
 void parallel_for_parts(int parts, F& f) {

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <chrono>
 #include <cmath>
 #include <thread>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "recur/random.hpp"
 #include "recur/threads.hpp"
 #include "reference_network.hpp"
+#include "thread_pool.hpp"
 
 namespace recur {
 namespace {
@@ -284,6 +287,34 @@ TEST(Threads, ProductsFromSeveralThreadsAtOnce) {
   }
   for (std::thread& t : callers) t.join();
   for (const auto& c : results) EXPECT_EQ(c, expected);
+}
+
+}  // namespace
+}  // namespace recur
+
+namespace recur {
+namespace {
+
+TEST(Threads, WorkersAreAwakeRightAfterAJobAndNotLongAfter) {
+  // Products and time loops split more readily while the pool's workers still spin from the
+  // last job (workers_awake): true moments after one, false once they may have gone to sleep.
+  const int threads_before = threads();
+  set_threads(2);
+  std::array<int, 2> ran{};
+  auto part = [&](int p) { ran[p] = 1; };
+  bool awake = false;  // retried: a preemption of the test itself may outlast the spin
+  for (int attempt = 0; attempt < 5 && !awake; ++attempt) {
+    parallel_for_parts(2, part);
+    awake = workers_awake();
+  }
+  EXPECT_EQ(ran, (std::array<int, 2>{1, 1}));
+  EXPECT_TRUE(awake);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_FALSE(workers_awake());
+  set_threads(1);
+  parallel_for_parts(2, part);
+  EXPECT_FALSE(workers_awake()) << "one thread: no workers";
+  set_threads(threads_before);
 }
 
 }  // namespace
