@@ -10,6 +10,7 @@
 #include "flags.hpp"
 #include "recur/error.hpp"
 #include "recur/limits.hpp"
+#include "recur/threads.hpp"
 
 namespace {
 
@@ -25,8 +26,9 @@ int main(int argc, char** argv) {
   CLI::App app("recur: recurrent neural networks trained with backpropagation through time",
                "recur");
   app.require_subcommand(1);
-  // Limits on what input files may make recur allocate (recur/limits.hpp), for any command.
-  std::string max_file_size, max_line_length, max_vocabulary;
+  // For any command: limits on what input files may make recur allocate (recur/limits.hpp),
+  // and the threads.
+  std::string max_file_size, max_line_length, max_vocabulary, threads;
   const recur::Limits defaults;
   app.add_option("--max-file-size", max_file_size,
                  "refuse input files larger than this (bytes, or with K, M, G; default " +
@@ -37,6 +39,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-vocabulary", max_vocabulary,
                  "refuse character vocabularies larger than this (default " +
                      std::to_string(defaults.max_vocabulary) + ")");
+  app.add_option("--threads", threads,
+                 "threads for the matrix products and time loops (default: the machine's "
+                 "cores); results do not depend on it");
   app.fallthrough();  // these may follow the command's name, as its own flags do
   const std::map<std::string, Command> commands = {
       {"demo", add_demo(app)},         {"train", add_train(app)}, {"predict", add_predict(app)},
@@ -72,6 +77,7 @@ int main(int argc, char** argv) {
           static_cast<std::size_t>(parse_positive_int("--max-vocabulary", max_vocabulary));
     }
     recur::set_limits(limits);
+    if (!threads.empty()) recur::set_threads(parse_positive_int("--threads", threads));
     for (const auto& [name, command] : commands) {
       if (app.got_subcommand(name)) return command();
     }

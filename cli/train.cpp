@@ -20,7 +20,6 @@
 #include "recur/model_file.hpp"
 #include "recur/safetensors.hpp"
 #include "recur/schedule.hpp"
-#include "recur/threads.hpp"
 #include "train_data.hpp"
 
 namespace recur::cli {
@@ -67,7 +66,7 @@ struct TrainOptions {
   std::string window = "0", stride = "0", normalize = "zscore", validation = "0";
   std::string batch_size = "32", hidden = "32", epochs = "50", lr = "1e-2";
   std::string optimizer = "sgd", loss, dtype = "float32", seed = "0";
-  std::string cell = "elman", layers = "1", dropout = "0", threads;
+  std::string cell = "elman", layers = "1", dropout = "0";
   bool bidirectional = false;
   std::string momentum = "0", weight_decay, clip = "0", bptt = "0";
   std::string nonlinearity = "tanh", init_method = "pytorch", target = "every";
@@ -231,7 +230,6 @@ int train(const TrainOptions& o) {
   }
   config.dropout = parse_fraction("--dropout", o.dropout);
   const int epochs = parse_positive_int("--epochs", o.epochs);
-  if (!o.threads.empty()) set_threads(parse_positive_int("--threads", o.threads));
   const int checkpoint_every =
       o.checkpoint_every == "0" ? 0 : parse_positive_int("--checkpoint-every", o.checkpoint_every);
 
@@ -500,9 +498,6 @@ Command add_train(CLI::App& app) {
                   "mse, sse or cross-entropy (softmax over the targets, one-hot classes; "
                   "default: mse, or cross-entropy for --text)");
   cmd->add_option("--dtype", o->dtype, "float32 or float64")->capture_default_str();
-  cmd->add_option("--threads", o->threads,
-                  "threads for the matrix products (default: the machine's cores); results "
-                  "do not depend on it");
   cmd->add_option("--seed", o->seed, "initialisation and shuffling seed")->capture_default_str();
   cmd->add_option("--save", o->save, "model file to write (safetensors)");
   cmd->add_option("--init", o->init, "start from this model file (recur's or PyTorch's)");

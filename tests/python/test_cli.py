@@ -87,6 +87,10 @@ BAD_INPUTS = [
     (["gradcheck", "--batch", "0"], "--batch", "positive integer"),
     (["gradcheck", "--tolerance", "-1"], "--tolerance", "greater than 0"),
     (["frobnicate"], "frobnicate", ""),
+    (["demo", "--threads", "0"], "--threads", "positive integer"),
+    (["predict", "--threads", "two", "--model", "m.safetensors", "--data", "d.csv"], "--threads",
+     "positive integer"),
+    (["--threads", "-1", "bench"], "--threads", "positive integer"),
 ]
 
 

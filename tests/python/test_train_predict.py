@@ -163,6 +163,27 @@ def test_horizon_feeds_predictions_back(tmp_path, run):
     assert bad.returncode == 2 and "--horizon" in bad.stderr
 
 
+def test_threads_change_nothing_but_the_time(tmp_path, run):
+    """--threads, for any command: 16 sequences in batches of 16 are two groups of the
+    product kernel's rows, so the time loops can split (their first runs always do), and the
+    weight gradients' products split too; one thread splits nothing. The model files and the
+    predictions are the same, byte for byte."""
+    write_series(tmp_path / "d.csv", sequences=16, steps=40)
+    outputs = []
+    for threads in ("1", "2"):
+        model = tmp_path / f"m{threads}.safetensors"
+        result = run("--threads", threads, "train",
+                     *train_flags(tmp_path, **{"cell": "lstm", "hidden": 160, "epochs": 2,
+                                               "batch-size": 16, "save": model}))
+        assert result.returncode == 0, result.stderr
+        predicted = run("predict", "--threads", threads, "--model", model, "--data",
+                        tmp_path / "d.csv")
+        assert predicted.returncode == 0, predicted.stderr
+        outputs.append((model.read_bytes(), predicted.stdout))
+    assert outputs[0][0] == outputs[1][0]
+    assert outputs[0][1] == outputs[1][1]
+
+
 def test_info_describes_the_file(tmp_path, run):
     write_series(tmp_path / "d.csv")
     assert run("train", *train_flags(tmp_path)).returncode == 0
