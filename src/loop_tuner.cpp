@@ -25,14 +25,17 @@ LoopTuner::Plan LoopTuner::next(long work, int most) {
   slot->used = ++clock_;
   const long run = slot->runs++;
   if (run < kWarmup) return {most, -1};
-  int candidate;
-  if (run < kWarmup + 2 * kTrials) {
-    candidate = static_cast<int>((run - kWarmup) % 2);
-  } else {
-    candidate = slot->estimate[1] < slot->estimate[0] ? 1 : 0;
-    if (run % kExplore == 0) candidate = 1 - candidate;
+  const long r = run - kWarmup, phase = r / kPhase;
+  if (r % kPhase == 0) {  // a new phase: its candidate, kept for the phase; its first run untimed
+    if (phase < 2) {      // each candidate's first phase: one thread, then most
+      slot->phase_candidate = static_cast<int>(phase);
+    } else {
+      const int best = slot->estimate[1] < slot->estimate[0] ? 1 : 0;
+      slot->phase_candidate = r % kCycle == 0 ? 1 - best : best;  // now and then the other
+    }
+    return {slot->phase_candidate == 0 ? 1 : most, -1};
   }
-  return {candidate == 0 ? 1 : most, candidate};
+  return {slot->phase_candidate == 0 ? 1 : most, slot->phase_candidate};
 }
 
 void LoopTuner::record(long work, int candidate, double seconds) {

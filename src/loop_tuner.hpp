@@ -1,19 +1,24 @@
 // Whether a time loop of a middling size runs faster on one thread or split by rows of the
 // batch among the pool's threads, decided by timing both on the loop itself, as a planner
 // would, rather than by a fixed threshold. On this project's 2-core VM the answer for the
-// small workloads changes with the host's load: in session 6 the small LSTM's training step
-// ran 20% slower with its loops split (0.87 against 0.74 ms), and in session 7 30% faster
-// (0.87 against 1.25 ms), the same code. A split never changes a result (each row is
-// computed as the unsplit loop computes it), only the time.
+// small workloads changes with the host the VM lands on: in session 6, on a Zen 5 host, the
+// small LSTM's training step ran 20% slower with its loops split (0.87 against 0.74 ms); in
+// session 7, on a Zen 4 host, whose 512-bit multiply-adds run at half the rate (116 against
+// about 240 GFLOP/s a core), 30% faster (0.87 against 1.25 ms), the same code. A split never
+// changes a result (each row is computed as the unsplit loop computes it), only the time.
 //
 // A tuner keeps kSlots loop sizes (a loop's multiply-adds: a training run's full batches and
 // its last, smaller one), and for each a running estimate of both candidates' times, one
-// thread and `most`. After kWarmup untimed runs (the workspace's page faults) it runs the
-// two alternately kTrials times each, then the faster, and every kExplore-th run the other,
-// so that a change in the machine's load changes the choice. Each timed run moves its
-// candidate's estimate a quarter of the way to its time, a time over twice the estimate
-// counting as twice (a preempted run). Nothing is allocated; the cost is two clock reads a
-// loop.
+// thread and `most`. After kWarmup untimed runs (the workspace's page faults) it runs each
+// candidate for a phase of kPhase runs, then the faster, and every kCycle runs a phase of the
+// other, so that a changed machine changes the choice. Candidates are compared in phases,
+// not single runs, so that each is timed as it runs when chosen: a split run right after
+// loops on one thread pays for waking the sleeping workers (tens of us), which split loops
+// one after another do not, and alternating single runs made the split look slower than it
+// was (one process in six kept a loop on one thread, its step 25% slower). The first run of
+// a phase is not timed. Each timed run moves its candidate's estimate a quarter of the way to
+// its time, a time over twice the estimate counting as twice (a preempted run). Nothing is
+// allocated; the cost is two clock reads a loop.
 #pragma once
 
 #include <array>
@@ -24,8 +29,8 @@ namespace recur {
 class LoopTuner {
  public:
   static constexpr int kWarmup = 2;
-  static constexpr int kTrials = 3;
-  static constexpr int kExplore = 32;
+  static constexpr int kPhase = 4;
+  static constexpr int kCycle = 128;  // runs, a phase of the other among them
   static constexpr int kSlots = 2;
 
   // Runs loop(parts) for parts 1 or `most` (the candidates), as chosen for a loop of `work`
@@ -58,6 +63,7 @@ class LoopTuner {
     long work = -1;  // -1: unused
     int most = 0;    // the larger candidate
     long runs = 0;
+    int phase_candidate = 0;  // the candidate of the phase under way
     unsigned used = 0;
     std::array<double, 2> estimate{};  // seconds, by candidate; 0 until first timed
   };

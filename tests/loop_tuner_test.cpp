@@ -26,52 +26,78 @@ int run_loops(LoopTuner& tuner, int runs, double one, double split) {
   return split_runs;
 }
 
-TEST(LoopTuner, WarmsUpThenTriesBothAlternately) {
+constexpr int kStart = LoopTuner::kWarmup + 2 * LoopTuner::kPhase;  // warm-up, both phases
+
+TEST(LoopTuner, WarmsUpThenTriesEachForAPhase) {
   LoopTuner tuner;
   for (int r = 0; r < LoopTuner::kWarmup; ++r) {
     const LoopTuner::Plan plan = tuner.next(kWork, kMost);
     EXPECT_EQ(plan.candidate, -1) << "warm-up run " << r << " is not timed";
     EXPECT_EQ(plan.parts, kMost);
   }
-  for (int r = 0; r < 2 * LoopTuner::kTrials; ++r) {
-    const LoopTuner::Plan plan = tuner.next(kWork, kMost);
-    EXPECT_EQ(plan.candidate, r % 2) << "trial " << r;
-    EXPECT_EQ(plan.parts, r % 2 == 0 ? 1 : kMost) << "trial " << r;
-    tuner.record(kWork, plan.candidate, 1.0);
+  for (int candidate : {0, 1}) {
+    for (int r = 0; r < LoopTuner::kPhase; ++r) {
+      const LoopTuner::Plan plan = tuner.next(kWork, kMost);
+      EXPECT_EQ(plan.parts, candidate == 0 ? 1 : kMost) << "phase " << candidate << " run " << r;
+      // The first run of a phase may pay for the other candidate's state (a sleeping worker).
+      EXPECT_EQ(plan.candidate, r == 0 ? -1 : candidate) << "phase " << candidate << " run " << r;
+      if (plan.candidate >= 0) tuner.record(kWork, plan.candidate, candidate == 0 ? 1.0 : 2.0);
+    }
   }
   EXPECT_EQ(tuner.estimates(kWork)[0], 1.0);
-  EXPECT_EQ(tuner.estimates(kWork)[1], 1.0);
+  EXPECT_EQ(tuner.estimates(kWork)[1], 2.0);
 }
 
-TEST(LoopTuner, KeepsTheFasterAndExploresTheOther) {
+TEST(LoopTuner, KeepsTheFasterAndExploresTheOtherForAPhase) {
   for (const bool split_faster : {true, false}) {
     LoopTuner tuner;
     const double one = split_faster ? 2e-3 : 1e-3, split = split_faster ? 1e-3 : 2e-3;
-    run_loops(tuner, LoopTuner::kWarmup + 2 * LoopTuner::kTrials, one, split);
-    const int runs = 10 * LoopTuner::kExplore;
+    run_loops(tuner, kStart, one, split);
+    const int runs = 10 * LoopTuner::kCycle;
     const int split_runs = run_loops(tuner, runs, one, split);
-    // All but one in kExplore runs are the faster candidate's.
-    EXPECT_EQ(split_runs,
-              split_faster ? runs - runs / LoopTuner::kExplore : runs / LoopTuner::kExplore);
+    // A phase of the other in each cycle (the first where the first phases ended).
+    const int other = 10 * LoopTuner::kPhase;
+    EXPECT_EQ(split_runs, split_faster ? runs - other : other);
   }
 }
 
-TEST(LoopTuner, FollowsAChangeOfLoad) {
+TEST(LoopTuner, FollowsAChangeOfMachine) {
   LoopTuner tuner;
-  run_loops(tuner, 200, 2e-3, 1e-3);  // split faster
-  // The machine changes: one thread now takes 1 ms and a split 3 ms. Exploring every
-  // kExplore runs finds it within a few explorations.
-  run_loops(tuner, 10 * LoopTuner::kExplore, 1e-3, 3e-3);
-  EXPECT_EQ(run_loops(tuner, 10 * LoopTuner::kExplore, 1e-3, 3e-3), 10);
+  run_loops(tuner, 3 * LoopTuner::kCycle, 2e-3, 1e-3);  // split faster
+  // Now one thread takes 1 ms and a split 3 ms: the split's own runs show it at once.
+  run_loops(tuner, LoopTuner::kCycle, 1e-3, 3e-3);
+  EXPECT_EQ(run_loops(tuner, 10 * LoopTuner::kCycle, 1e-3, 3e-3), 10 * LoopTuner::kPhase);
+  // And back: the one-thread runs do not show it, the phases of the other do.
+  run_loops(tuner, 3 * LoopTuner::kCycle, 3e-3, 1e-3);
+  EXPECT_EQ(run_loops(tuner, 10 * LoopTuner::kCycle, 3e-3, 1e-3),
+            10 * (LoopTuner::kCycle - LoopTuner::kPhase));
   const auto e = tuner.estimates(kWork);
-  EXPECT_LT(e[0], e[1]);
+  EXPECT_LT(e[1], e[0]);
+}
+
+TEST(LoopTuner, APhaseKeepsItsCandidate) {
+  // The other candidate's phase runs to its end though its first timed run already makes it
+  // the faster: each phase is one candidate's, timed as it runs when chosen.
+  LoopTuner tuner;
+  run_loops(tuner, kStart, 1e-3, 2e-3);  // one thread faster
+  for (int r = kStart - LoopTuner::kWarmup; r % LoopTuner::kCycle != 0; ++r) {
+    const LoopTuner::Plan plan = tuner.next(kWork, kMost);
+    ASSERT_EQ(plan.parts, 1);
+    tuner.record(kWork, 0, 1e-3);
+  }
+  for (int r = 0; r < LoopTuner::kPhase; ++r) {
+    const LoopTuner::Plan plan = tuner.next(kWork, kMost);
+    EXPECT_EQ(plan.parts, kMost) << "run " << r << " of the other's phase";
+    if (plan.candidate >= 0) tuner.record(kWork, plan.candidate, 1e-4);
+  }
+  EXPECT_LT(tuner.estimates(kWork)[1], tuner.estimates(kWork)[0]);
+  EXPECT_EQ(tuner.next(kWork, kMost).parts, kMost) << "now the faster";
 }
 
 TEST(LoopTuner, APreemptedRunCountsAsTwiceTheEstimate) {
   LoopTuner tuner;
-  run_loops(tuner, LoopTuner::kWarmup + 2 * LoopTuner::kTrials, 1e-3, 2e-3);
+  run_loops(tuner, kStart, 1e-3, 2e-3);
   ASSERT_EQ(tuner.estimates(kWork)[0], 1e-3);
-  tuner.next(kWork, kMost);
   tuner.record(kWork, 0, 1.0);  // a run that lost the core for a second
   EXPECT_DOUBLE_EQ(tuner.estimates(kWork)[0], 1e-3 + (2e-3 - 1e-3) / 4);
 }
@@ -112,7 +138,7 @@ TEST(LoopTuner, RunTimesRealLoopsAndPicksTheFaster) {
     LoopTuner tuner;
     const auto slow = std::chrono::microseconds(4000), fast = std::chrono::microseconds(400);
     int split_runs = 0;
-    const int runs = LoopTuner::kWarmup + 2 * LoopTuner::kTrials + 20;
+    const int runs = kStart + 20;
     for (int r = 0; r < runs; ++r) {
       tuner.run(kWork, 2, [&](int parts) {
         if (r >= runs - 20) split_runs += parts == 2;
