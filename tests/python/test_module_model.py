@@ -163,7 +163,11 @@ def test_a_padded_batch_is_its_sequences_one_by_one():
 
 def test_fit_lets_other_python_threads_run():
     """fit holds no GIL while it computes: a Python thread counts between two epochs' ends
-    (the callback samples the count while fit holds the GIL, between epochs)."""
+    (the callback samples the count while fit holds the GIL, between epochs). fit runs on
+    one thread here, so that the counter has a core: with two, a split loop's second thread
+    and the pool's spinning worker can hold both of this machine's cores for the whole run."""
+    threads_before = recur.threads()
+    recur.set_threads(1)
     model = recur.Model(cell="lstm", input_size=4, hidden_size=32, output_size=1)
     rng = np.random.default_rng(12)
     x, y = rng.standard_normal((40, 32, 4)), rng.standard_normal((40, 32, 1))
@@ -178,9 +182,13 @@ def test_fit_lets_other_python_threads_run():
 
     thread = threading.Thread(target=counter)
     thread.start()
-    model.fit(x, y, epochs=8, batch_size=32, callback=lambda epoch, logs: samples.append(count))
-    done.set()
-    thread.join()
+    try:
+        model.fit(x, y, epochs=8, batch_size=32,
+                  callback=lambda epoch, logs: samples.append(count))
+    finally:
+        done.set()
+        thread.join()
+        recur.set_threads(threads_before)
     assert samples[-1] - samples[0] > 1000
 
 
