@@ -253,6 +253,12 @@ TEST(Threads, ResultsDoNotDependOnTheThreadCount) {
   // one forward and backward make) are split among all threads.
   constexpr int T = 24, B = 45;
   static_assert(LoopTuner::kWarmup >= 1);
+  // From 256M on, loops split by batch_parts's rule (the same ranges): one part per 32M,
+  // at most the free threads and the groups of rows.
+  set_threads(3);
+  EXPECT_EQ(batch_parts(B, 1L << 28), 3);
+  EXPECT_EQ(batch_parts(B, 1L << 26), 2);
+  EXPECT_EQ(batch_parts(8, 1L << 30), 1);
   std::vector<int> lengths(B);
   for (int b = 0; b < B; ++b) lengths[b] = T - (b * 7) % T;
   expect_same_for_any_thread_count({24, 160, 40, Nonlinearity::kTanh, CellKind::kLstm, 1}, T, B,
