@@ -179,9 +179,29 @@ inline int split(int panels, int parts, int part) {
 enum class ATranspose { kNo, kInPlace, kCopied };
 constexpr int kCopyPanels = 8;
 
+// Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C
+// (their op(A) block in L2).
+constexpr int kDepth = 256, kHeight = 128;
+
+// One part's packing buffers for gemm_blocked_columns: op(B)'s block, and A^T's when copied.
+template <typename T>
+struct BlockBuffers {
+  PackedMatrix<T> b;
+  std::vector<T> a;
+
+  // Room for the blocks of an m x n x k product: then no part of it, however split,
+  // allocates.
+  void reserve(ATranspose ta, int m, int n, int k) {
+    b.reserve(std::min(kDepth, k), n);
+    const std::size_t a_block =
+        static_cast<std::size_t>(std::min(kHeight, m) + kRows - 1) / kRows * kRows * kDepth;
+    if (ta == ATranspose::kCopied && a.size() < a_block) a.resize(a_block);
+  }
+};
+
 template <typename T>
 void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda,
-                          const T* b, int ldb, T beta, T* c, int ldc);
+                          const T* b, int ldb, T beta, T* c, int ldc, BlockBuffers<T>& buffers);
 
 }  // namespace
 
@@ -203,6 +223,11 @@ template <typename T>
 void PackedMatrix<T>::resize(int k, int n) {
   k_ = k;
   n_ = n;
+  reserve(k, n);
+}
+
+template <typename T>
+void PackedMatrix<T>::reserve(int k, int n) {
   const std::size_t size = static_cast<std::size_t>((n + kPanel - 1) / kPanel) * k * kPanel;
   if (data_.size() < size) data_.resize(size);
 }
@@ -276,6 +301,16 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
   // still spinning, and the small LSTM's and GRU's weight gradients split by rows made their
   // training steps 10% faster.
   constexpr long kRowSplitWork = 1L << 25;
+  // Each part's buffers, the calling thread's, with room for the whole product and for as
+  // many parts as there are free threads: whether a product splits, and how, depends on
+  // timing (workers_awake), and no later call of a size may allocate because of it.
+  // (The parts reach them through `buffers`, a reference: a lambda names a thread_local
+  // itself, which on a worker would be the worker's own.)
+  thread_local std::vector<BlockBuffers<T>> callers_buffers;
+  std::vector<BlockBuffers<T>>& buffers = callers_buffers;
+  const std::size_t most = static_cast<std::size_t>(std::max(1, free_threads()));
+  if (buffers.size() < most) buffers.resize(most);
+  for (std::size_t t = 0; t < most; ++t) buffers[t].reserve(a_mode, m, n, k);
   if ((row_parts > column_parts && (work >= kRowSplitWork || workers_awake())) ||
       (a_mode == ATranspose::kCopied && row_parts >= column_parts)) {
     auto part = [&](int t) {
@@ -284,7 +319,7 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
       if (i0 >= i1) return;
       gemm_blocked_columns(a_mode, tb, i1 - i0, n, k, alpha,
                            ta ? a + i0 : a + static_cast<std::size_t>(i0) * lda, lda, b, ldb, beta,
-                           c + static_cast<std::size_t>(i0) * ldc, ldc);
+                           c + static_cast<std::size_t>(i0) * ldc, ldc, buffers[t]);
     };
     return parallel_for_parts(row_parts, part);
   }
@@ -294,7 +329,7 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
     if (j0 >= j1) return;
     gemm_blocked_columns(a_mode, tb, m, j1 - j0, k, alpha, a, lda,
                          tb ? b + static_cast<std::size_t>(j0) * ldb : b + j0, ldb, beta, c + j0,
-                         ldc);
+                         ldc, buffers[t]);
   };
   parallel_for_parts(column_parts, part);
 }
@@ -303,14 +338,11 @@ namespace {
 
 template <typename T>
 void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda,
-                          const T* b, int ldb, T beta, T* c, int ldc) {
+                          const T* b, int ldb, T beta, T* c, int ldc, BlockBuffers<T>& buffers) {
   const Trans trans_b = tb ? Trans::kYes : Trans::kNo;
-  // Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C
-  // (their op(A) block in L2), packed into a buffer of this thread's that only grows.
-  constexpr int kDepth = 256, kHeight = 128;
-  thread_local PackedMatrix<T> packed;
-  thread_local std::vector<T> packed_a;  // A^T's block, when copied out
-  if (k == 0) {                          // C = beta C
+  PackedMatrix<T>& packed = buffers.b;  // room made by BlockBuffers::reserve
+  std::vector<T>& packed_a = buffers.a;
+  if (k == 0) {  // C = beta C
     for (int i = 0; i < m; ++i) {
       for (int j = 0; j < n; ++j) {
         T& v = c[static_cast<std::size_t>(i) * ldc + j];
@@ -319,9 +351,6 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, 
     }
     return;
   }
-  const std::size_t a_block =
-      static_cast<std::size_t>(std::min(kHeight, m) + kRows - 1) / kRows * kRows * kDepth;
-  if (ta == ATranspose::kCopied && packed_a.size() < a_block) packed_a.resize(a_block);
   for (int p0 = 0; p0 < k; p0 += kDepth) {
     const int depth = std::min(kDepth, k - p0);
     packed.pack(trans_b, depth, n, tb ? b + p0 : b + static_cast<std::size_t>(p0) * ldb, ldb);

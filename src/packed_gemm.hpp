@@ -30,6 +30,8 @@ class PackedMatrix {
   // Packs [B1^T; B2^T] [k1 + k2, n] for B1 [n, k1] and B2 [n, k2]: W_ih^T over W_hh^T, for
   // the fused step product.
   void pack_stacked(int n, int k1, const T* b1, int ldb1, int k2, const T* b2, int ldb2);
+  // Room for a k x n matrix, its shape unchanged.
+  void reserve(int k, int n);
   int rows() const { return k_; }
   int cols() const { return n_; }
   const T* panel(int j) const { return data_.data() + static_cast<std::size_t>(j) * k_ * kPanel; }

@@ -3,14 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "packed_gemm.hpp"
 #include "recur/network.hpp"
 #include "recur/optim.hpp"
 #include "recur/random.hpp"
+#include "recur/threads.hpp"
+#include "thread_pool.hpp"
 
 namespace {
 std::atomic<long> allocations{0};
@@ -165,6 +170,37 @@ TEST(Training, AllocatesNothingAfterTheFirstStep) {
     expect_training_step_allocates_nothing(12, 3, 4, 16,
                                            {1, 1, 1, Nonlinearity::kTanh, cell, 2, true, 0.2});
   }
+}
+
+TEST(Training, AProductAllocatesNothingWhenItsSplitChanges) {
+  // Whether a product splits, and how, depends on timing: a small weight gradient (256 x 64
+  // from 800 rows, A^T) runs on one thread while the workers sleep, and by rows among them
+  // while they still spin from a job (workers_awake). Its first call, split or not, makes room
+  // for every split, so that no later call allocates.
+  const int threads_before = threads();
+  set_threads(2);
+  const int m = 256, n = 64, k = 800;
+  std::vector<float> a(static_cast<std::size_t>(k) * m, 0.5f), b(static_cast<std::size_t>(k) * n),
+      c(static_cast<std::size_t>(m) * n);
+  int noop = 0;
+  auto wake = [&](int part) { noop += part == 0; };
+  auto product = [&] {
+    gemm_blocked(Trans::kYes, Trans::kNo, m, n, k, 1.0f, a.data(), m, b.data(), n, 0.0f, c.data(),
+                 n);
+  };
+  parallel_for_parts(2, wake);  // the pool's worker started (that allocates), then asleep
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_FALSE(workers_awake());
+  product();  // the first call, on one thread
+  const long before = allocations.load();
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    parallel_for_parts(2, wake);
+    product();  // split by rows, if the workers were still awake
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    product();  // one thread again
+  }
+  EXPECT_EQ(allocations.load(), before);
+  set_threads(threads_before);
 }
 
 TEST(Step, ChecksShapes) {
