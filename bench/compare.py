@@ -38,7 +38,8 @@ WORKLOADS = {  # name: (T, B, I, H, O)
 STREAMING = {"stream"}
 # Workloads of a millisecond or less a step: warm-up steps and repeats, for every
 # implementation alike (others: 1 and --repeats). A training run takes thousands of steps,
-# and recur's loop tuner (src/loop_tuner.hpp) times its first eight time loops, both ways.
+# and recur's loop tuner (src/loop_tuner.hpp) spends its first ten time loops on warm-up and
+# on four of each candidate.
 SHORT = {"small": (20, 100), "stream": (20, 200)}
 
 

@@ -42,7 +42,7 @@ void LoopTuner::record(long work, int candidate, double seconds) {
   Slot* slot = find(work);
   if (slot == nullptr) return;
   double& e = slot->estimate[candidate];
-  e = e == 0 ? seconds : e + (std::min(seconds, 2 * e) - e) / 4;
+  e = e == 0 || seconds < e ? seconds : e + (std::min(seconds, 2 * e) - e) / 4;
 }
 
 std::array<double, 2> LoopTuner::estimates(long work) const {

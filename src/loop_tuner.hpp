@@ -7,18 +7,20 @@
 // about 240 GFLOP/s a core), 30% faster (0.87 against 1.25 ms), the same code. A split never
 // changes a result (each row is computed as the unsplit loop computes it), only the time.
 //
-// A tuner keeps kSlots loop sizes (a loop's multiply-adds: a training run's full batches and
-// its last, smaller one), and for each a running estimate of both candidates' times, one
-// thread and `most`. After kWarmup untimed runs (the workspace's page faults) it runs each
-// candidate for a phase of kPhase runs, then the faster, and every kCycle runs a phase of the
+// A tuner keeps kSlots loop sizes (a loop's multiply-adds: a training run's full batches, its
+// last, smaller one, a validation batch), and for each a running estimate of both candidates'
+// times, one thread and `most`. After kWarmup untimed runs (the workspace's page faults) it runs
+// each candidate for a phase of kPhase runs, then the faster, and every kCycle runs a phase of the
 // other, so that a changed machine changes the choice. Candidates are compared in phases,
 // not single runs, so that each is timed as it runs when chosen: a split run right after
 // loops on one thread pays for waking the sleeping workers (tens of us), which split loops
 // one after another do not, and alternating single runs made the split look slower than it
 // was (one process in six kept a loop on one thread, its step 25% slower). The first run of
-// a phase is not timed. Each timed run moves its candidate's estimate a quarter of the way to
-// its time, a time over twice the estimate counting as twice (a preempted run). Nothing is
-// allocated; the cost is two clock reads a loop.
+// a phase is not timed. A timed run faster than its candidate's estimate becomes the
+// estimate; a slower one moves it a quarter of the way, a time over twice the estimate
+// counting as twice (a preempted run): one slow first run cannot bury a candidate, and a
+// machine that slows down is followed within a few runs. Nothing is allocated; the cost is
+// two clock reads a loop.
 #pragma once
 
 #include <array>
@@ -31,7 +33,7 @@ class LoopTuner {
   static constexpr int kWarmup = 2;
   static constexpr int kPhase = 4;
   static constexpr int kCycle = 128;  // runs, a phase of the other among them
-  static constexpr int kSlots = 2;
+  static constexpr int kSlots = 4;
 
   // Runs loop(parts) for parts 1 or `most` (the candidates), as chosen for a loop of `work`
   // multiply-adds, and times it.

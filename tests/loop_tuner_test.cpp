@@ -77,7 +77,8 @@ TEST(LoopTuner, FollowsAChangeOfMachine) {
 
 TEST(LoopTuner, APhaseKeepsItsCandidate) {
   // The other candidate's phase runs to its end though its first timed run already makes it
-  // the faster: each phase is one candidate's, timed as it runs when chosen.
+  // the faster (a faster time becomes the estimate): each phase is one candidate's, timed as
+  // it runs when chosen.
   LoopTuner tuner;
   run_loops(tuner, kStart, 1e-3, 2e-3);  // one thread faster
   for (int r = kStart - LoopTuner::kWarmup; r % LoopTuner::kCycle != 0; ++r) {
@@ -88,10 +89,23 @@ TEST(LoopTuner, APhaseKeepsItsCandidate) {
   for (int r = 0; r < LoopTuner::kPhase; ++r) {
     const LoopTuner::Plan plan = tuner.next(kWork, kMost);
     EXPECT_EQ(plan.parts, kMost) << "run " << r << " of the other's phase";
-    if (plan.candidate >= 0) tuner.record(kWork, plan.candidate, 1e-4);
+    if (plan.candidate >= 0) {
+      tuner.record(kWork, plan.candidate, 1e-4);
+      EXPECT_EQ(tuner.estimates(kWork)[1], 1e-4);
+    }
   }
   EXPECT_LT(tuner.estimates(kWork)[1], tuner.estimates(kWork)[0]);
   EXPECT_EQ(tuner.next(kWork, kMost).parts, kMost) << "now the faster";
+}
+
+TEST(LoopTuner, AFasterRunIsTheEstimateASlowerOneMovesItAQuarter) {
+  LoopTuner tuner;
+  run_loops(tuner, kStart, 1e-3, 2e-3);
+  ASSERT_EQ(tuner.estimates(kWork)[0], 1e-3);
+  tuner.record(kWork, 0, 0.5e-3);
+  EXPECT_EQ(tuner.estimates(kWork)[0], 0.5e-3);
+  tuner.record(kWork, 0, 0.9e-3);
+  EXPECT_DOUBLE_EQ(tuner.estimates(kWork)[0], 0.5e-3 + (0.9e-3 - 0.5e-3) / 4);
 }
 
 TEST(LoopTuner, APreemptedRunCountsAsTwiceTheEstimate) {
@@ -109,17 +123,17 @@ TEST(LoopTuner, KeepsSizesApartAndForgetsTheLeastRecent) {
     if (plan.candidate >= 0) tuner.record(work, plan.candidate, seconds);
   };
   for (int r = 0; r < 20; ++r) {
-    plan_and_record(10, 1e-3);
-    plan_and_record(20, 2e-3);
+    for (int size = 1; size <= LoopTuner::kSlots; ++size) plan_and_record(size, size * 1e-3);
   }
-  EXPECT_EQ(tuner.estimates(10)[0], 1e-3);
-  EXPECT_EQ(tuner.estimates(20)[0], 2e-3);
-  plan_and_record(20, 2e-3);  // 10 is now the least recent
-  plan_and_record(30, 3e-3);
-  EXPECT_EQ(tuner.estimates(10)[0], 0) << "forgotten";
-  EXPECT_EQ(tuner.estimates(20)[0], 2e-3);
+  for (int size = 1; size <= LoopTuner::kSlots; ++size) {
+    EXPECT_EQ(tuner.estimates(size)[0], size * 1e-3) << size;
+  }
+  plan_and_record(1, 1e-3);  // 2 is now the least recent
+  plan_and_record(LoopTuner::kSlots + 1, 1.0);
+  EXPECT_EQ(tuner.estimates(2)[0], 0) << "forgotten";
+  EXPECT_EQ(tuner.estimates(1)[0], 1e-3);
   // A size met again starts over with a warm-up.
-  EXPECT_EQ(tuner.next(10, kMost).candidate, -1);
+  EXPECT_EQ(tuner.next(2, kMost).candidate, -1);
 }
 
 TEST(LoopTuner, ANewThreadCountStartsOver) {
