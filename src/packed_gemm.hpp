@@ -53,9 +53,10 @@ template <typename T>
 void gemm_packed(int m, const T* a1, int lda1, int k1, const T* a2, int lda2,
                  const PackedMatrix<T>& b, T beta, T* c, int ldc);
 
-// The same product as gemm_large, for float and double: op(B) packed block by block into a
-// buffer of the calling thread's that grows to its largest block and is then reused, so that
-// no product allocates after the first of its size.
+// The same product as gemm_large, for float and double: op(B) packed block by block into
+// buffers of the calling thread's, one for each part the product may split into, each with
+// room for the whole product, that grow to the largest and are then reused, so that no
+// product allocates after the first of its size, however it splits.
 template <typename T>
 void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
                   const T* b, int ldb, T beta, T* c, int ldc);
