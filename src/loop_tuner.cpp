@@ -26,16 +26,15 @@ LoopTuner::Plan LoopTuner::next(long work, int most) {
   const long run = slot->runs++;
   if (run < kWarmup) return {most, -1};
   const long r = run - kWarmup, phase = r / kPhase;
-  if (r % kPhase == 0) {  // a new phase: its candidate, kept for the phase; its first run untimed
-    if (phase < 2) {      // each candidate's first phase: one thread, then most
-      slot->phase_candidate = static_cast<int>(phase);
-    } else {
-      const int best = slot->estimate[1] < slot->estimate[0] ? 1 : 0;
-      slot->phase_candidate = r % kCycle == 0 ? 1 - best : best;  // now and then the other
-    }
-    return {slot->phase_candidate == 0 ? 1 : most, -1};
+  const bool starts = r % kPhase == 0;  // a new phase: its candidate, kept for the phase
+  if (starts && phase < 2) {            // each candidate's first phase: one thread, then most
+    slot->phase_candidate = static_cast<int>(phase);
+  } else if (starts) {
+    const int best = slot->estimate[1] < slot->estimate[0] ? 1 : 0;
+    slot->phase_candidate = r % kCycle == 0 ? 1 - best : best;  // now and then the other
   }
-  return {slot->phase_candidate == 0 ? 1 : most, slot->phase_candidate};
+  // A phase's first run is not timed.
+  return {slot->phase_candidate == 0 ? 1 : most, starts ? -1 : slot->phase_candidate};
 }
 
 void LoopTuner::record(long work, int candidate, double seconds) {
