@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <new>
+#include <vector>
 
 namespace recur {
 
@@ -22,5 +23,9 @@ struct CacheAligned {
   void deallocate(T* p, std::size_t n) noexcept { ::operator delete(p, n * sizeof(T), kAlignment); }
   friend bool operator==(const CacheAligned&, const CacheAligned&) { return true; }
 };
+
+// A buffer the kernels and the cells' loops read and write a vector at a time.
+template <typename T>
+using AlignedVector = std::vector<T, CacheAligned<T>>;
 
 }  // namespace recur

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "cache_aligned.hpp"
 #include "cells/cell.hpp"
 #include "loop_tuner.hpp"
 
@@ -14,8 +15,8 @@ namespace recur {
 
 // Grows v to at least size values, never shrinking it: workspaces reach their largest shape
 // once and are then reused.
-template <typename T>
-void grow(std::vector<T>& v, std::size_t size) {
+template <typename T, typename Allocator>
+void grow(std::vector<T, Allocator>& v, std::size_t size) {
   if (v.size() < size) v.resize(size);
 }
 
@@ -28,17 +29,17 @@ int cache_width(CellKind cell, int hidden);
 // hs[t + 1] (reverse), and each is one contiguous [T, B, H] block.
 template <typename T>
 struct LayerBuffers {
-  std::vector<T> weight_hh_t;   // (H, G*H)
-  std::vector<T> xw;            // (T, B, G*H): x W_ih^T (with the input fused: the LSTM's
-                                // pre-activations, Elman's unused); dLoss/dxw after backward
-  std::vector<T> dhw;           // (T, B, G*H): GRU only, dLoss/d(h W_hh^T)
-  std::vector<T> hs;            // (T + 1, B, H)
-  std::vector<T> cs;            // (T + 1, B, H), LSTM only
-  std::vector<T> cache;         // (T, B, cache_width)
-  PackedMatrix<T> packed_hh_t;  // W_hh^T packed for the forward steps, when large enough
-  PackedMatrix<T> packed_hh;    // W_hh packed for the backward steps, when large enough
-  PackedMatrix<T> packed_ih_t;  // W_ih^T packed for Network::step, when large enough
-  LoopTuner forward_tuner;      // whether the time loops run split (loop_tuner.hpp)
+  AlignedVector<T> weight_hh_t;  // (H, G*H)
+  AlignedVector<T> xw;           // (T, B, G*H): x W_ih^T (with the input fused: the LSTM's
+                                 // pre-activations, Elman's unused); dLoss/dxw after backward
+  AlignedVector<T> dhw;          // (T, B, G*H): GRU only, dLoss/d(h W_hh^T)
+  AlignedVector<T> hs;           // (T + 1, B, H)
+  AlignedVector<T> cs;           // (T + 1, B, H), LSTM only
+  AlignedVector<T> cache;        // (T, B, cache_width)
+  PackedMatrix<T> packed_hh_t;   // W_hh^T packed for the forward steps, when large enough
+  PackedMatrix<T> packed_hh;     // W_hh packed for the backward steps, when large enough
+  PackedMatrix<T> packed_ih_t;   // W_ih^T packed for Network::step, when large enough
+  LoopTuner forward_tuner;       // whether the time loops run split (loop_tuner.hpp)
   LoopTuner backward_tuner;
 
   void reserve(CellKind cell, int hidden, int seq_len, int batch_size);
@@ -56,9 +57,9 @@ struct LayerShape {
 template <typename T>
 struct StepScratch {
   std::vector<unsigned char> active;  // (B)
-  std::vector<T> gates;               // (B, G*H)
-  std::vector<T> dh_next;             // (B, H) dLoss/dh(t - 1), carried back
-  std::vector<T> dc;                  // (B, H) LSTM: dLoss/dc, carried back
+  AlignedVector<T> gates;             // (B, G*H)
+  AlignedVector<T> dh_next;           // (B, H) dLoss/dh(t - 1), carried back
+  AlignedVector<T> dc;                // (B, H) LSTM: dLoss/dc, carried back
 
   void reserve(CellKind cell, int hidden, int batch_size);
 };

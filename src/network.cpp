@@ -18,19 +18,19 @@ template <typename T>
 struct Workspace {
   std::vector<LayerBuffers<T>> layers;  // (layers * directions), layer-major
   StepScratch<T> scratch;
-  std::vector<T> x;                    // (T, B, I) copy of the input
-  std::vector<std::vector<T>> inputs;  // [l >= 1]: (T, B, D*H) layer l's input, dropout applied
-  std::vector<std::vector<T>> masks;   // [l >= 1]: (T, B, D*H) 0 or 1 / (1 - p)
-  std::vector<T> top;                  // (T, B, D*H) the top layer's outputs, when D = 2
-  std::vector<T> y;                    // (T, B, O)
-  std::vector<T> dy;                   // (T, B, O) dLoss/dy with padded steps zeroed
-  std::vector<T> grad_out;             // (T, B, D*H) dLoss/d(a layer's output)
-  std::vector<T> grad_in;              // (T, B, D*H) dLoss/d(its input)
-  std::vector<int> lengths;            // (B) of the last forward
-  bool padded = false;                 // some sequence of the last forward is shorter
-  bool dropped = false;                // the last forward applied dropout
-  std::vector<T> step_xw, step_h, step_c, step_cache;  // step(): one step of one layer
-  PackedMatrix<T> step_readout;                        // step(): readout.weight^T packed
+  AlignedVector<T> x;                    // (T, B, I) copy of the input
+  std::vector<AlignedVector<T>> inputs;  // [l >= 1]: (T, B, D*H) layer l's input, dropout applied
+  std::vector<AlignedVector<T>> masks;   // [l >= 1]: (T, B, D*H) 0 or 1 / (1 - p)
+  AlignedVector<T> top;                  // (T, B, D*H) the top layer's outputs, when D = 2
+  AlignedVector<T> y;                    // (T, B, O)
+  AlignedVector<T> dy;                   // (T, B, O) dLoss/dy with padded steps zeroed
+  AlignedVector<T> grad_out;             // (T, B, D*H) dLoss/d(a layer's output)
+  AlignedVector<T> grad_in;              // (T, B, D*H) dLoss/d(its input)
+  std::vector<int> lengths;              // (B) of the last forward
+  bool padded = false;                   // some sequence of the last forward is shorter
+  bool dropped = false;                  // the last forward applied dropout
+  AlignedVector<T> step_xw, step_h, step_c, step_cache;  // step(): one step of one layer
+  PackedMatrix<T> step_readout;                          // step(): readout.weight^T packed
 };
 
 namespace {
