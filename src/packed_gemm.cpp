@@ -175,9 +175,25 @@ inline int split(int panels, int parts, int part) {
 // How gemm_blocked_columns reads A: as it is, transposed in place, or transposed with each
 // block copied out first (pack_a_transposed). The copy pays for itself from kCopyPanels
 // panels of B on (at the weight gradients of the large LSTM, 32 panels, it made the product
-// 20% faster); for fewer, such as the small workloads' 2, it cost more than it saved.
+// 20% faster); for fewer, such as the small workloads' 2, it cost more than it saved, unless
+// A^T's rows lie a multiple of 2 KB apart (copies_transposed_a).
 enum class ATranspose { kNo, kInPlace, kCopied };
 constexpr int kCopyPanels = 8;
+
+// Whether A^T, stored [k, m] with rows lda apart, is copied block by block. Read in place, a
+// kernel call takes 8 values of each of its k rows; rows a multiple of 2 KB apart fall into
+// at most 2 of L1's 64 sets (4 KB a way, on Zen 4 and 5 and on the Intel host alike), so the
+// line holding a row's next 8 values is gone when the next call wants it. The input weights'
+// gradients dW_ih = dG^T x, of 2 panels (I = 64, 65) and lda = G: with the copy, the medium
+// LSTM's (lda 1024 floats) ran 1.48x as fast, charrnn's LSTM (2048) 1.56x and GRU (1536)
+// 1.31x, charrnn's Elman (512) 1.06x; at lda 256 (medium Elman, the small LSTM) it was
+// 0.83x and 0.40x, at 768 (medium GRU) 0.97x (bench/gemm_backends, one thread, Intel host);
+// in double 1.66-1.89x for the medium and charrnn LSTM and GRU. A single panel reads each
+// value once, and the copy is then all cost: the small LSTM's in double (lda 2 KB) 0.52x.
+template <typename T>
+bool copies_transposed_a(int panels, int lda) {
+  return panels >= kCopyPanels || (panels >= 2 && (static_cast<long>(lda) * sizeof(T)) % 2048 == 0);
+}
 
 // Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C
 // (their op(A) block in L2).
@@ -290,9 +306,9 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
   const bool ta = trans_a == Trans::kYes, tb = trans_b == Trans::kYes;
   const int panels = (n + W - 1) / W, groups = (m + kRows - 1) / kRows;
   const long work = static_cast<long>(m) * n * k;
-  const ATranspose a_mode = !ta                     ? ATranspose::kNo
-                            : panels >= kCopyPanels ? ATranspose::kCopied
-                                                    : ATranspose::kInPlace;
+  const ATranspose a_mode = !ta                                   ? ATranspose::kNo
+                            : copies_transposed_a<T>(panels, lda) ? ATranspose::kCopied
+                                                                  : ATranspose::kInPlace;
   const int column_parts = parts_for(work, panels), row_parts = parts_for(work, groups);
   // Rows for more threads only from 32M multiply-adds, unless the pool's workers are awake:
   // a product that columns leave on one thread is often the only threaded work around (the
