@@ -15,6 +15,14 @@ using Vector [[gnu::vector_size(64)]] = T;
 
 constexpr int kRows = kPackedRows;
 
+// c[j] = out[j] + beta c[j] for the first `lanes` lanes of a vector (beta 0: c not read).
+template <typename T>
+[[gnu::noinline]] void store_part(Vector<T> out, int lanes, T beta, T* c) {
+  T values[sizeof(Vector<T>) / sizeof(T)];
+  std::memcpy(values, &out, sizeof out);
+  for (int j = 0; j < lanes; ++j) c[j] = beta == T(0) ? values[j] : values[j] + beta * c[j];
+}
+
 // C[i0 .. i0 + R, panel columns] = alpha * (R rows of op(A)) (the panel's k rows) + beta C,
 // V vectors of accumulators per row: 2, or 1 for a last panel no wider than one vector (the
 // readout of O = 16, the input weights' gradient of I = 16, the 65th column of charrnn's
@@ -55,38 +63,32 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T 
   };
   add_rows(a, lda, 0, k1);
   if (k1 < k) add_rows(a2, lda2, k1, k);
-  Vector<T> acc[R][V];
-  for (int r = 0; r < R; ++r) {
-    for (int v = 0; v < V; ++v) {
-      if constexpr (S == 4) {
-        acc[r][v] = (sums[0][r][v] + sums[1][r][v]) + (sums[2][r][v] + sums[3][r][v]);
-      } else if constexpr (S == 2) {
-        acc[r][v] = sums[0][r][v] + sums[1][r][v];
-      } else {
-        acc[r][v] = sums[0][r][v];
-      }
-    }
-  }
+  // The sums go to C straight from their registers: a whole vector of C by a vector store, a
+  // last part-vector through store_part. (Copied to an array first, as they once were, all
+  // the accumulators took a trip through the stack, 32 stores and loads a call.)
   for (int r = 0; r < R; ++r) {
     T* c_row = c + r * ldc;
-    if (width == V * L) {  // whole vectors: vector stores, no loop over a runtime width
-      for (int v = 0; v < V; ++v) {
-        Vector<T> out = alpha * acc[r][v];
+    for (int v = 0; v < V; ++v) {
+      Vector<T> out;
+      if constexpr (S == 4) {
+        out = (sums[0][r][v] + sums[1][r][v]) + (sums[2][r][v] + sums[3][r][v]);
+      } else if constexpr (S == 2) {
+        out = sums[0][r][v] + sums[1][r][v];
+      } else {
+        out = sums[0][r][v];
+      }
+      out *= alpha;
+      const int lanes = std::min(L, width - v * L);
+      if (lanes == L) {
         if (beta != T(0)) {
           Vector<T> old;
           std::memcpy(&old, c_row + v * L, sizeof old);
           out += beta * old;
         }
         std::memcpy(c_row + v * L, &out, sizeof out);
+      } else if (lanes > 0) {
+        store_part<T>(out, lanes, beta, c_row + v * L);
       }
-      continue;
-    }
-    T out[V * L];
-    std::memcpy(out, acc[r], sizeof out);
-    if (beta == T(0)) {
-      for (int j = 0; j < width; ++j) c_row[j] = alpha * out[j];
-    } else {
-      for (int j = 0; j < width; ++j) c_row[j] = alpha * out[j] + beta * c_row[j];
     }
   }
 }
