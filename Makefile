@@ -75,6 +75,7 @@ bench: build
 	@$(BUILD)/bench/train_step_bench --benchmark_min_time=0.2
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PYTHON) bench/seed_compare.py --recur $(BUILD)/cli/recur
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PYTHON) bench/compare.py --build $(BUILD)
+	@if [ -x $(BUILD)/bench/gemm_backends ]; then $(BUILD)/bench/gemm_backends; fi
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=$(BUILD)/python \
 		$(PYTHON) bench/python_compare.py --recur $(BUILD)/cli/recur
 

@@ -1,5 +1,7 @@
 // The one narrow matrix-multiply interface every layer goes through, so that the kernel
-// behind it can change (Eigen today) without touching the layers.
+// behind it can change without touching the layers: recur's small loop below, recur's
+// blocked kernel above it (packed_gemm.hpp), Eigen for long double (gemm.cpp says which
+// backends were measured against them, and how they fared).
 #pragma once
 
 #include <algorithm>
@@ -17,7 +19,8 @@ template <typename T>
 inline void gemm(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
                  const T* b, int ldb, T beta, T* c, int ldc);
 
-// The large case, behind Eigen (gemm.cpp).
+// The large case (gemm.cpp): recur's blocked kernel for float and double, Eigen's product for
+// long double.
 template <typename T>
 void gemm_large(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
                 const T* b, int ldb, T beta, T* c, int ldc);
@@ -28,8 +31,8 @@ void add_column_sums(int rows, int cols, const T* a, T* out);
 
 namespace detail {
 
-// Below this many multiply-adds a plain loop, inlined into the caller, beats Eigen's dispatch
-// and blocking; recurrent steps of small networks live here.
+// Below this many multiply-adds a plain loop, inlined into the caller, beats any library's
+// dispatch and blocking; recurrent steps of small networks live here.
 constexpr long kSmallGemm = 32L * 32 * 32;
 // Up to this many elements of B are transposed on the stack so that rows of B stream.
 constexpr int kTransposeLimit = 4096;
