@@ -34,10 +34,22 @@ template <typename T>
 void gemm_large(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
                 const T* b, int ldb, T beta, T* c, int ldc) {
   if constexpr (sizeof(T) <= sizeof(double)) {
-    // recur's own blocked kernel (packed_gemm.cpp): Eigen's allocated its blocking buffers
+    // recur's own blocked kernel (packed_gemm.cpp), for every shape of float and double.
+    // bench/gemm_backends times each product of the training steps through it, oneDNN's
+    // dnnl_sgemm and Eigen 3.4 at the same threads. On session 8's Intel host, two threads:
+    // recur's packed kernel won the recurrent step products (64 x 1024 x 1280: 247-255
+    // GFLOP/s against oneDNN's 221-228, Eigen's 173-184); oneDNN won most of the products
+    // over all steps, by 1.1-2x (the GRU input projection 6400 x 3072 x 256: 152 against 316,
+    // the output gradient dy W_o 1.3-1.9x), Eigen a few by under 1.15x; taking the best of
+    // each per shape would have made a step's products 1.03-1.12x faster at the medium, charrnn
+    // and large sizes (1.3-1.4x at the small one, whose products take microseconds). In double
+    // (no oneDNN), Eigen was within 1.04x of recur after the A^T copy rule, but for the small
+    // LSTM's (1.43x). Neither library is called: dnnl_sgemm allocates on every call (1 malloc
+    // a call on one thread, 5 on two, and 3,648 on the first call of a shape, its JIT) and
+    // runs its own OpenMP threads beside recur's pool; Eigen allocated its blocking buffers
     // on every call, and for the shapes of a training step the page faults of those
-    // allocations cost more than the arithmetic (measured: 28% of a small Elman step in the
-    // kernel, 24% in Eigen's packing).
+    // allocations cost more than the arithmetic (28% of a small Elman step in the kernel, 24%
+    // in Eigen's packing). Where oneDNN wins, its rates are the target of recur's kernel.
     return gemm_blocked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
   const bool ta = trans_a == Trans::kYes;
