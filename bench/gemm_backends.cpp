@@ -64,10 +64,13 @@ std::vector<Product> step_products(const Workload& w, const std::string& cell) {
   return p;
 }
 
-// Seconds a call: the median of 9 batches, each of enough calls to last about 2 ms, after
-// one batch of warm-up.
+// Seconds a call: the median of 9 batches, each of at least 2^27 multiply-adds (about a
+// millisecond at these rates), after one batch of warm-up. Calls follow one another, so
+// recur's pool stays awake between them and its products split as they do right after a
+// time loop (packed_gemm.cpp's workers_awake); every backend writes C with beta 0, and
+// recur's recurrent products are timed without their packing, done once a loop.
 double seconds_per_call(const std::function<void()>& call, long work) {
-  const long calls = std::max(1L, (1L << 22) / std::max(1L, work));
+  const long calls = std::max(1L, (1L << 27) / std::max(1L, work));
   std::vector<double> batches;
   for (int b = 0; b < 10; ++b) {
     const auto start = std::chrono::steady_clock::now();

@@ -20,7 +20,8 @@ struct CacheAligned {
   explicit CacheAligned(const CacheAligned<U>&) noexcept {}
 
   T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
-  void deallocate(T* p, std::size_t n) noexcept { ::operator delete(p, n * sizeof(T), kAlignment); }
+  // Unsized: clang before 19 does not declare the sized aligned delete by default.
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlignment); }
   friend bool operator==(const CacheAligned&, const CacheAligned&) { return true; }
 };
 

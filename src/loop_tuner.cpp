@@ -37,20 +37,6 @@ LoopTuner::Plan LoopTuner::next(long work, int most) {
   return {slot->phase_candidate == 0 ? 1 : most, starts ? -1 : slot->phase_candidate};
 }
 
-LoopTuner::Plan LoopTuner::begin(long work, int most, Clock::time_point now) {
-  if (const Slot* slot = find(work); slot != nullptr && slot->most == most) {
-    if (slot->cycle_candidate >= 0) {
-      const std::chrono::duration<double> cycle = now - slot->cycle_start;
-      record(work, slot->cycle_candidate, cycle.count());
-    }
-  }
-  const Plan plan = next(work, most);
-  Slot* slot = find(work);  // next made it, if it was not there
-  slot->cycle_candidate = plan.candidate;
-  slot->cycle_start = now;
-  return plan;
-}
-
 void LoopTuner::record(long work, int candidate, double seconds) {
   Slot* slot = find(work);
   if (slot == nullptr) return;

@@ -1,6 +1,6 @@
 // Whether a time loop of a middling size runs faster on one thread or split by rows of the
-// batch among the pool's threads, decided by timing both, as a planner would, rather than by
-// a fixed threshold. On this project's 2-core VM the answer for the
+// batch among the pool's threads, decided by timing both on the loop itself, as a planner
+// would, rather than by a fixed threshold. On this project's 2-core VM the answer for the
 // small workloads changes with the host the VM lands on: in session 6, on a Zen 5 host, the
 // small LSTM's training step ran 20% slower with its loops split (0.87 against 0.74 ms); in
 // session 7, on a Zen 4 host, whose 512-bit multiply-adds run at half the rate (116 against
@@ -19,17 +19,8 @@
 // a phase is not timed. A timed run faster than its candidate's estimate becomes the
 // estimate; a slower one moves it a quarter of the way, a time over twice the estimate
 // counting as twice (a preempted run): one slow first run cannot bury a candidate, and a
-// machine that slows down is followed within a few runs.
-//
-// A run is timed from its start to the start of the next run of the same loop (its cycle):
-// in training, the whole step under one choice, since the forward and backward loops' tuners
-// run their phases in step. Timing the loop alone missed what its choice does to the rest of
-// the step: after split loops the products split too, the workers being awake
-// (packed_gemm.cpp), and in session 7, on the Zen 4 host, about one process in eight timed the
-// small Elman's loops faster on one thread though its whole step was then slower (0.41 ms
-// against 0.29-0.32). Work between two runs that is not part of a step (a validation pass of
-// another batch size, a checkpoint) is a slower sample, which moves an estimate a quarter at
-// most. Nothing is allocated; the cost is one clock read a loop.
+// machine that slows down is followed within a few runs. Nothing is allocated; the cost is
+// two clock reads a loop.
 #pragma once
 
 #include <array>
@@ -45,11 +36,16 @@ class LoopTuner {
   static constexpr int kSlots = 4;
 
   // Runs loop(parts) for parts 1 or `most` (the candidates), as chosen for a loop of `work`
-  // multiply-adds, and times its cycle (recorded when the next run of `work` starts).
+  // multiply-adds, and times it.
   template <typename F>
   void run(long work, int most, F&& loop) {
     if (most <= 1) return loop(1);
-    loop(begin(work, most, Clock::now()).parts);
+    const Plan plan = next(work, most);
+    if (plan.candidate < 0) return loop(plan.parts);
+    const auto start = std::chrono::steady_clock::now();
+    loop(plan.parts);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    record(work, plan.candidate, took.count());
   }
 
   // What the next loop of `work` runs in: its parts, and its candidate (0: one thread,
@@ -65,8 +61,6 @@ class LoopTuner {
   std::array<double, 2> estimates(long work) const;
 
  private:
-  using Clock = std::chrono::steady_clock;
-
   struct Slot {
     long work = -1;  // -1: unused
     int most = 0;    // the larger candidate
@@ -74,13 +68,8 @@ class LoopTuner {
     int phase_candidate = 0;  // the candidate of the phase under way
     unsigned used = 0;
     std::array<double, 2> estimate{};  // seconds, by candidate; 0 until first timed
-    int cycle_candidate = -1;          // the last run's candidate (-1: not timed)
-    Clock::time_point cycle_start{};   // and when it started
   };
 
-  // Records the cycle of the last run of `work` that ended at `now`, if it was timed, and
-  // plans the next, whose cycle starts at `now`.
-  Plan begin(long work, int most, Clock::time_point now);
   Slot* find(long work);
 
   std::array<Slot, kSlots> slots_{};

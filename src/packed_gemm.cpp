@@ -17,7 +17,9 @@ constexpr int kRows = kPackedRows;
 
 // c[j] = out[j] + beta c[j] for the first `lanes` lanes of a vector (beta 0: c not read).
 template <typename T>
-[[gnu::noinline]] void store_part(Vector<T> out, int lanes, T beta, T* c) {
+// (By reference: a 64-byte vector passed by value to a call that is not inlined changes the
+// ABI without AVX-512, which GCC warns of.)
+[[gnu::noinline]] void store_part(const Vector<T>& out, int lanes, T beta, T* c) {
   T values[sizeof(Vector<T>) / sizeof(T)];
   std::memcpy(values, &out, sizeof out);
   for (int j = 0; j < lanes; ++j) c[j] = beta == T(0) ? values[j] : values[j] + beta * c[j];
@@ -186,7 +188,7 @@ constexpr int kCopyPanels = 8;
 // kernel call takes 8 values of each of its k rows; rows a multiple of 2 KB apart fall into
 // at most 2 of L1's 64 sets (4 KB a way, on Zen 4 and 5 and on the Intel host alike), so the
 // line holding a row's next 8 values is gone when the next call wants it. The input weights'
-// gradients dW_ih = dG^T x, of 2 panels (I = 64, 65) and lda = G: with the copy, the medium
+// gradients dW_ih = dG^T x, of 2-3 panels (I = 64, 65) and lda = G: with the copy, the medium
 // LSTM's (lda 1024 floats) ran 1.48x as fast, charrnn's LSTM (2048) 1.56x and GRU (1536)
 // 1.31x, charrnn's Elman (512) 1.06x; at lda 256 (medium Elman, the small LSTM) it was
 // 0.83x and 0.40x, at 768 (medium GRU) 0.97x (bench/gemm_backends, one thread, Intel host);
