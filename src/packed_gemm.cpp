@@ -16,9 +16,9 @@ using Vector [[gnu::vector_size(64)]] = T;
 constexpr int kRows = kPackedRows;
 
 // c[j] = out[j] + beta c[j] for the first `lanes` lanes of a vector (beta 0: c not read).
-template <typename T>
 // (By reference: a 64-byte vector passed by value to a call that is not inlined changes the
 // ABI without AVX-512, which GCC warns of.)
+template <typename T>
 [[gnu::noinline]] void store_part(const Vector<T>& out, int lanes, T beta, T* c) {
   T values[sizeof(Vector<T>) / sizeof(T)];
   std::memcpy(values, &out, sizeof out);

@@ -42,7 +42,7 @@ class PackedMatrix {
   void pack_rows(Trans trans, int row0, int k, const T* b, int ldb);  // rows [row0, row0 + k)
 
   int k_ = 0, n_ = 0;
-  std::vector<T, CacheAligned<T>> data_;  // panels start on cache lines
+  AlignedVector<T> data_;  // panels start on cache lines
 };
 
 // C [m, n] = A [m, k] op(B) + beta C, for op(B) packed; beta 0 writes C without reading it.
