@@ -3,8 +3,9 @@
 
 One float32 training step (forward over the sequence, linear readout at every step, MSE
 loss, BPTT, SGD update) per workload and cell, each implementation in its own processes
-(three by default, for every implementation and setting alike), with warm-up and the median
-of repeats in each; the median of the processes' medians is the one reported. PyTorch (Debian's python3-torch, over OpenBLAS) runs at
+(three by default, for every implementation and setting alike, taken in rounds so that a
+slow spell of the machine falls on all of them), with warm-up and the median of repeats in
+each; the median of the processes' medians is the one reported. PyTorch (Debian's python3-torch, over OpenBLAS) runs at
 intra-op threads 1 and 2 with OpenBLAS threads 2, and at 1 and 1; oneDNN (Debian's
 libdnnl) at OMP_NUM_THREADS 1 and 2; each peer's best setting is the one compared, and the
 table says which it was. GFLOP/s count the same products for everyone (step_timing.hpp);
@@ -64,13 +65,20 @@ def run_json(command, env_extra):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_processes(command, env_extra, processes):
-    """The run, of `processes` separate processes, whose median is the median of theirs: this
-    VM's step times shift by up to 40% from one process to the next (one of its two vCPUs
-    is often slower), so one process per setting would favour whoever gets more settings."""
-    runs = sorted((run_json(command, env_extra) for _ in range(processes)),
-                  key=lambda r: r["median_ms"])
-    return runs[len(runs) // 2]
+def run_interleaved(settings, processes):
+    """Each setting's run (command, extra environment) in `processes` separate processes,
+    taken in rounds (every setting once a round, the order rotated from round to round), and
+    for each the process whose median is the median of theirs. This VM's step times shift by
+    up to 40% from one process to the next (one of its two vCPUs is often slower) and for
+    tens of seconds at a time (the small steps took 0.55-0.61 ms for a minute, 0.33-0.35
+    before and after): one process per setting would favour whoever gets more settings, and
+    all of one implementation's processes in a row would hand a slow minute to it alone."""
+    runs = [[] for _ in settings]
+    for round_ in range(processes):
+        shift = round_ % len(settings)
+        for i in list(range(shift, len(settings))) + list(range(shift)):
+            runs[i].append(run_json(*settings[i]))
+    return [sorted(r, key=lambda run: run["median_ms"])[len(r) // 2] for r in runs]
 
 
 def shape_flags(cell, shape, repeats, warmup, stream):
@@ -124,20 +132,24 @@ def main():
             flags = shape_flags(cell, shape, repeats, warmup, stream)
             gflop = step_gflop(cell, *shape, stream=stream)
             n = 1 if name == "tiny" else args.processes
-            recur_run = run_processes([recur_bin] + flags, {}, n)
+            torch_threads = ((1, 2), (2, 2), (1, 1))
+            onednn_threads = (1, 2) if have_onednn and not stream else ()
+            settings = [([recur_bin] + flags, {})]
+            settings += [([args.python, os.path.join(HERE, "compare_torch.py"), *flags,
+                           "--threads", str(intra)], {"OPENBLAS_NUM_THREADS": str(blas)})
+                         for intra, blas in torch_threads]
+            settings += [([onednn_bin] + flags, {"OMP_NUM_THREADS": str(t)})
+                         for t in onednn_threads]
+            runs = run_interleaved(settings, n)
+            recur_run = runs[0]
             recur_ms = recur_run["median_ms"]
-            torch_runs = []
-            for intra, blas in ((1, 2), (2, 2), (1, 1)):
-                r = run_processes([args.python, os.path.join(HERE, "compare_torch.py"), *flags,
-                                   "--threads", str(intra)], {"OPENBLAS_NUM_THREADS": str(blas)},
-                                  n)
-                torch_runs.append((r["median_ms"], f"{intra}/{blas}", r["peak_mb"]))
+            torch_runs = [(r["median_ms"], f"{intra}/{blas}", r["peak_mb"])
+                          for r, (intra, blas) in zip(runs[1:], torch_threads)]
             torch_ms, torch_setting, torch_mb = best(torch_runs)
             onednn_ms, onednn_setting = float("nan"), "-"
-            if have_onednn and not stream:
-                onednn_runs = [(run_processes([onednn_bin] + flags, {"OMP_NUM_THREADS": str(t)},
-                                              n)["median_ms"], str(t))
-                               for t in (1, 2)]
+            if onednn_threads:
+                onednn_runs = [(r["median_ms"], str(t))
+                               for r, t in zip(runs[1 + len(torch_threads):], onednn_threads)]
                 onednn_ms, onednn_setting = best(onednn_runs)[:2]
             bound_ms = gflop / bound_gflops * 1e3
             print(f"{name:9} {cell:5} {recur_ms:9.3f} {gflop / recur_ms * 1e3:7.1f} "
