@@ -92,7 +92,7 @@ template <typename T>
 void StepScratch<T>::reserve(CellKind cell, int hidden, int batch_size) {
   const std::size_t rows = batch_size;
   grow(active, rows);
-  grow(gates, rows * gate_count(cell) * hidden);
+  grow(gates, rows * scratch_width(cell, hidden));
   grow(dh_next, rows * hidden);
   grow(dc, rows * hidden);
 }
@@ -130,12 +130,21 @@ const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidde
                                              LayerBuffers<T>& buf) {
   if constexpr (sizeof(T) <= sizeof(double)) {
     const int G = gate_count(cell) * hidden;
-    // GRU's n gate keeps x W_in apart from r (h W_hn + b_hn); one-vector Elman layers
-    // (cells/elman_rows.hpp) read xw.
+    // One-vector Elman layers (cells/elman_rows.hpp) read xw.
     const bool fusable =
         cell == CellKind::kLstm || (cell == CellKind::kElman && !elman_rows_fit<T>(hidden));
-    if (fusable && use_packed<T>(batch, hidden, G)) {
+    if (!use_packed<T>(batch, hidden, G)) return nullptr;
+    if (fusable) {
       buf.packed_hh_t.pack_stacked(G, input, weight_ih, input, hidden, weight_hh, hidden);
+      return &buf.packed_hh_t;
+    }
+    if (cell == CellKind::kGru) {  // n's x W_in and h W_hn apart: 4H columns (cells/gru.hpp)
+      const std::size_t in_gate = static_cast<std::size_t>(hidden) * input;
+      const std::size_t hh_gate = static_cast<std::size_t>(hidden) * hidden;
+      buf.packed_hh_t.pack_stacked(input, input, hidden, hidden,
+                                   {{2 * hidden, weight_ih, weight_hh},
+                                    {hidden, weight_ih + 2 * in_gate, nullptr},
+                                    {hidden, nullptr, weight_hh + 2 * hh_gate}});
       return &buf.packed_hh_t;
     }
   }
@@ -181,7 +190,7 @@ void forward_loop(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers
                             buf.hs.data() + out,
                             lstm ? buf.cs.data() + out : nullptr,
                             buf.cache.data() + rows * cache_width_h,
-                            scratch.gates.data() + row0 * G,
+                            scratch.gates.data() + row0 * scratch_width(shape.cell, H),
                             x != nullptr ? x + rows * w.fused_input : nullptr,
                             w.fused_input};
     forward_step<kCell>(w, fs);

@@ -31,7 +31,8 @@ template <typename T>
 struct LayerBuffers {
   AlignedVector<T> weight_hh_t;  // (H, G*H)
   AlignedVector<T> xw;           // (T, B, G*H): x W_ih^T (with the input fused: the LSTM's
-                                 // pre-activations, Elman's unused); dLoss/dxw after backward
+                                 // pre-activations, Elman's and GRU's unused); dLoss/dxw after
+                                 // backward
   AlignedVector<T> dhw;          // (T, B, G*H): GRU only, dLoss/d(h W_hh^T)
   AlignedVector<T> hs;           // (T + 1, B, H)
   AlignedVector<T> cs;           // (T + 1, B, H), LSTM only
@@ -54,10 +55,16 @@ struct LayerShape {
 };
 
 // The per-step buffers the loops share, sized for one batch.
+// Values a row of StepScratch::gates holds: a step's product, G*H, or 4H for GRU, whose fused
+// product keeps n's x W_in and h W_hn apart (cells/gru.hpp).
+inline int scratch_width(CellKind cell, int hidden) {
+  return (cell == CellKind::kGru ? 4 : gate_count(cell)) * hidden;
+}
+
 template <typename T>
 struct StepScratch {
   std::vector<unsigned char> active;  // (B)
-  AlignedVector<T> gates;             // (B, G*H)
+  AlignedVector<T> gates;             // (B, scratch_width)
   AlignedVector<T> dh_next;           // (B, H) dLoss/dh(t - 1), carried back
   AlignedVector<T> dc;                // (B, H) LSTM: dLoss/dc, carried back
 
@@ -92,8 +99,9 @@ template <typename T>
 const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, int batch, const T* weight_hh,
                                                LayerBuffers<T>& buf, bool refresh = true);
 // [W_ih^T; W_hh^T] packed into buf.packed_hh_t for forward steps that take their input in
-// their product (fused_input), for Elman and LSTM layers whose steps are packed; returns it,
-// or nullptr for a layer that computes x W_ih^T for all steps first.
+// their product (fused_input), for layers whose steps are packed (GRU's with n's x W_in and
+// h W_hn apart, cells/gru.hpp); returns it, or nullptr for a layer that computes x W_ih^T
+// for all steps first (unpacked steps, one-vector Elman layers).
 template <typename T>
 const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidden, int batch,
                                              const T* weight_ih, const T* weight_hh,

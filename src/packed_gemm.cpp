@@ -35,10 +35,12 @@ template <typename T>
 // case, where this is 3-4 times faster), added at the end. A row's order of sums depends
 // only on R and V, which the row's place in the product fixes.
 // A second source a2 (row r, column p at a2[r * lda2 + p - k1]) gives op(A)'s columns from
-// k1 on: the fused step product [x, h_prev] [W_ih^T; W_hh^T], with x and h_prev apart.
+// k1 on: the fused step product [x, h_prev] [W_ih^T; W_hh^T], with x and h_prev apart. Only
+// the panel's rows [first, last) are summed (PackedMatrix::panel_rows; all k but in GRU's
+// fused product, whose n gate panels hold zeros in one source's rows).
 template <int R, int V, bool kTransA, typename T>
-inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T beta, T* c, int ldc,
-                         int width, int k1, const T* a2, int lda2) {
+inline void panel_kernel(int first, int last, const T* a, int lda, const T* panel, T alpha, T beta,
+                         T* c, int ldc, int width, int k1, const T* a2, int lda2) {
   constexpr int L = 64 / sizeof(T);
   constexpr int S = R * V >= 8 ? 1 : R * V >= 4 ? 2 : 4;
   Vector<T> sums[S][R][V];
@@ -56,15 +58,16 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T 
       for (int v = 0; v < V; ++v) acc[r][v] += a_rp * b_p[v];
     }
   };
-  const auto add_rows = [&](const T* src, int ld, int p0, int p1) {
+  // Panel rows [p0, p1) against a source whose column 0 is panel row `base`.
+  const auto add_rows = [&](const T* src, int ld, int base, int p0, int p1) {
     int p = p0;
     for (; p + S <= p1; p += S) {
-      for (int s = 0; s < S; ++s) add_row(src, ld, p + s - p0, p + s, sums[s]);
+      for (int s = 0; s < S; ++s) add_row(src, ld, p + s - base, p + s, sums[s]);
     }
-    for (; p < p1; ++p) add_row(src, ld, p - p0, p, sums[0]);
+    for (; p < p1; ++p) add_row(src, ld, p - base, p, sums[0]);
   };
-  add_rows(a, lda, 0, k1);
-  if (k1 < k) add_rows(a2, lda2, k1, k);
+  if (first < k1) add_rows(a, lda, 0, first, std::min(k1, last));
+  if (a2 != nullptr && last > k1) add_rows(a2, lda2, k1, std::max(k1, first), last);
   // The sums go to C straight from their registers: a whole vector of C by a vector store, a
   // last part-vector through store_part. (Copied to an array first, as they once were, all
   // the accumulators took a trip through the stack, 32 stores and loads a call.)
@@ -96,10 +99,11 @@ inline void panel_kernel(int k, const T* a, int lda, const T* panel, T alpha, T 
 }
 
 template <int V, bool kTransA, typename T>
-void rows_kernel(int rows, int k, const T* a, int lda, const T* panel, T alpha, T beta, T* c,
-                 int ldc, int width, int k1, const T* a2, int lda2) {
+void rows_kernel(int rows, std::pair<int, int> range, const T* a, int lda, const T* panel, T alpha,
+                 T beta, T* c, int ldc, int width, int k1, const T* a2, int lda2) {
   with_count<kPackedRows>(std::min(rows, kPackedRows), [&]<int R>() {
-    panel_kernel<R, V, kTransA>(k, a, lda, panel, alpha, beta, c, ldc, width, k1, a2, lda2);
+    panel_kernel<R, V, kTransA>(range.first, range.second, a, lda, panel, alpha, beta, c, ldc,
+                                width, k1, a2, lda2);
   });
 }
 
@@ -123,11 +127,11 @@ void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const Pac
       const T* a2_rows = k1 < k ? a2 + static_cast<std::size_t>(i0) * lda2 : nullptr;
       T* c_rows = c + static_cast<std::size_t>(i0) * ldc + j0;
       if (width <= W / 2) {
-        rows_kernel<1, kTransA>(rows, k, a_rows, lda, b.panel(jp), alpha, beta, c_rows, ldc, width,
-                                k1, a2_rows, lda2);
+        rows_kernel<1, kTransA>(rows, b.panel_rows(jp), a_rows, lda, b.panel(jp), alpha, beta,
+                                c_rows, ldc, width, k1, a2_rows, lda2);
       } else {
-        rows_kernel<2, kTransA>(rows, k, a_rows, lda, b.panel(jp), alpha, beta, c_rows, ldc, width,
-                                k1, a2_rows, lda2);
+        rows_kernel<2, kTransA>(rows, b.panel_rows(jp), a_rows, lda, b.panel(jp), alpha, beta,
+                                c_rows, ldc, width, k1, a2_rows, lda2);
       }
     }
   }
@@ -240,6 +244,7 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, 
 template <typename T>
 void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
   resize(k, n);
+  ranged_ = false;
   pack_rows(trans, 0, k, b, ldb);
 }
 
@@ -247,8 +252,38 @@ template <typename T>
 void PackedMatrix<T>::pack_stacked(int n, int k1, const T* b1, int ldb1, int k2, const T* b2,
                                    int ldb2) {
   resize(k1 + k2, n);
+  ranged_ = false;
   pack_rows(Trans::kYes, 0, k1, b1, ldb1);
   pack_rows(Trans::kYes, k1, k2, b2, ldb2);
+}
+
+template <typename T>
+void PackedMatrix<T>::pack_stacked(int k1, int ldb1, int k2, int ldb2,
+                                   std::initializer_list<Block> blocks) {
+  int n = 0;
+  for (const Block& block : blocks) n += block.width;
+  resize(k1 + k2, n);
+  const int panels = (n + kPanel - 1) / kPanel;
+  ranged_ = true;
+  rows_.assign(2 * static_cast<std::size_t>(panels), k1);  // [k1, k1): no rows, until a column
+  std::fill(data_.begin(), data_.begin() + static_cast<std::size_t>(panels) * k_ * kPanel, T(0));
+  int j = 0;
+  for (const Block& block : blocks) {  // once per sequence: a value at a time
+    for (int c = 0; c < block.width; ++c, ++j) {
+      const int jp = j / kPanel;
+      T* out = data_.data() + static_cast<std::size_t>(jp) * k_ * kPanel + j % kPanel;
+      if (block.b1 != nullptr) {
+        const T* row = block.b1 + static_cast<std::size_t>(c) * ldb1;
+        for (int p = 0; p < k1; ++p) out[p * kPanel] = row[p];
+        rows_[2 * jp] = 0;
+      }
+      if (block.b2 != nullptr) {
+        const T* row = block.b2 + static_cast<std::size_t>(c) * ldb2;
+        for (int p = 0; p < k2; ++p) out[(k1 + p) * kPanel] = row[p];
+        rows_[2 * jp + 1] = k_;
+      }
+    }
+  }
 }
 
 template <typename T>

@@ -7,6 +7,8 @@
 // only products too large for the small loop of gemm.hpp, which the seed's sizes never reach.
 #pragma once
 
+#include <initializer_list>
+#include <utility>
 #include <vector>
 
 #include "cache_aligned.hpp"
@@ -31,11 +33,27 @@ class PackedMatrix {
   // Packs [B1^T; B2^T] [k1 + k2, n] for B1 [n, k1] and B2 [n, k2]: W_ih^T over W_hh^T, for
   // the fused step product.
   void pack_stacked(int n, int k1, const T* b1, int ldb1, int k2, const T* b2, int ldb2);
+  // The same, its columns in blocks, each of `width` columns taking the rows of B1 and B2 at
+  // b1 and b2 ([width, k1] and [width, k2], rows ldb1 and ldb2 apart), or zeros for a null
+  // one: a panel whose columns all have zeros there is multiplied over the other's rows only
+  // (GRU's n gate, whose x W_in and h W_hn stay apart: blocks [W_ir; W_iz] over [W_hr; W_hz],
+  // W_in over nothing, nothing over W_hn).
+  struct Block {
+    int width;
+    const T* b1;
+    const T* b2;
+  };
+  void pack_stacked(int k1, int ldb1, int k2, int ldb2, std::initializer_list<Block> blocks);
   // Room for a k x n matrix, its shape unchanged.
   void reserve(int k, int n);
   int rows() const { return k_; }
   int cols() const { return n_; }
   const T* panel(int j) const { return data_.data() + static_cast<std::size_t>(j) * k_ * kPanel; }
+  // The rows [first, second) of panel j that are not all zero by construction (pack_stacked's
+  // blocks): the rows its product sums over.
+  std::pair<int, int> panel_rows(int j) const {
+    return ranged_ ? std::pair{rows_[2 * j], rows_[2 * j + 1]} : std::pair{0, k_};
+  }
 
  private:
   void resize(int k, int n);
@@ -43,6 +61,8 @@ class PackedMatrix {
 
   int k_ = 0, n_ = 0;
   AlignedVector<T> data_;  // panels start on cache lines
+  bool ranged_ = false;    // rows_ holds each panel's rows (pack_stacked's blocks)
+  std::vector<int> rows_;
 };
 
 // C [m, n] = A [m, k] op(B) + beta C, for op(B) packed; beta 0 writes C without reading it.

@@ -22,19 +22,22 @@ struct CellWeights {
   const PackedMatrix<T>* packed_hh_t = nullptr;  // W_hh^T packed for the forward steps
   const PackedMatrix<T>* packed_hh = nullptr;    // W_hh packed for the backward steps
   // Above 0, the input fused into the forward steps' product: packed_hh_t holds
-  // [W_ih^T; W_hh^T], and each step multiplies [x, h_prev] (Elman and LSTM, packed only).
+  // [W_ih^T; W_hh^T] (GRU: with n's two halves apart, gru.hpp), and each step multiplies
+  // [x, h_prev] (packed steps only).
   int fused_input = 0;
 };
 
 // out [B, G*H] = h_prev W_hh^T + beta out, the forward step's recurrent product; with the
-// input fused (Elman and LSTM, beta 1), out = x W_ih^T + h_prev W_hh^T, out not read.
+// input fused, out = x W_ih^T + h_prev W_hh^T (Elman and LSTM) or GRU's [B, 4H] (gru.hpp),
+// out not read.
 template <typename T>
 inline void recurrent_product(const CellWeights<T>& w, int batch, int gates, const T* h_prev,
                               T beta, T* out, const T* x = nullptr, int ldx = 0) {
   const int H = w.hidden, G = gates * H;
   if constexpr (sizeof(T) <= sizeof(double)) {
     if (w.fused_input > 0) {
-      return gemm_packed(batch, x, ldx, w.fused_input, h_prev, H, *w.packed_hh_t, T(0), out, G);
+      const PackedMatrix<T>& fused = *w.packed_hh_t;
+      return gemm_packed(batch, x, ldx, w.fused_input, h_prev, H, fused, T(0), out, fused.cols());
     }
     if (w.packed_hh_t != nullptr)
       return gemm_packed(batch, h_prev, H, *w.packed_hh_t, beta, out, G);

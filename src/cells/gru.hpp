@@ -19,10 +19,15 @@ namespace recur {
 
 constexpr int kGruCacheGates = 4;
 
+// With the input fused (cell.hpp), one product per step gives [B, 4H]: x W_ir^T + h W_hr^T,
+// x W_iz^T + h W_hz^T, x W_in^T and h W_hn^T, the last two apart (the panels of each sum only
+// their own source's rows; packed_gemm.hpp), so that no product for all steps comes first.
 template <typename T>
 inline void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
   const int H = w.hidden, G = 3 * H;
-  recurrent_product(w, s.batch, 3, s.h_prev, T(0), s.scratch);
+  const bool fused = w.fused_input > 0;
+  const int width = fused ? 4 * H : G;  // of a row of the step's product
+  recurrent_product(w, s.batch, 3, s.h_prev, T(0), s.scratch, s.x, s.ldx);
   for (int b = 0; b < s.batch; ++b) {
     const T* h_prev = s.h_prev + b * H;
     T* h = s.h + b * H;
@@ -30,18 +35,26 @@ inline void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
       std::copy(h_prev, h_prev + H, h);
       continue;
     }
-    // One simple loop per gate, each of which the compiler vectorizes.
-    const T* xw = s.xw + b * G;
-    const T* hw = s.scratch + b * G;
+    // One simple loop per gate, each of which the compiler vectorizes. Fused, the input's
+    // products of r and z are in hw's, and n's is hw's third H (xw's in xw_n).
+    const T* hw = s.scratch + b * width;
+    const T* xw = fused ? nullptr : s.xw + b * G;
+    const T* xw_n = fused ? hw + 2 * H : xw + 2 * H;
+    const T* hw_nh = fused ? hw + 3 * H : hw + 2 * H;
     const T *b_ih = w.bias, *b_hh = w.bias_hh;
     T* cache = s.cache + b * kGruCacheGates * H;
     T *r = cache, *z = cache + H, *n = cache + 2 * H, *hw_n = cache + 3 * H;
-    for (int j = 0; j < H; ++j) r[j] = sigmoid_of((xw[j] + b_ih[j]) + (hw[j] + b_hh[j]));
-    for (int j = 0; j < H; ++j) {
-      z[j] = sigmoid_of((xw[H + j] + b_ih[H + j]) + (hw[H + j] + b_hh[H + j]));
+    if (fused) {
+      for (int j = 0; j < H; ++j) r[j] = sigmoid_of(hw[j] + (b_ih[j] + b_hh[j]));
+      for (int j = 0; j < H; ++j) z[j] = sigmoid_of(hw[H + j] + (b_ih[H + j] + b_hh[H + j]));
+    } else {
+      for (int j = 0; j < H; ++j) r[j] = sigmoid_of((xw[j] + b_ih[j]) + (hw[j] + b_hh[j]));
+      for (int j = 0; j < H; ++j) {
+        z[j] = sigmoid_of((xw[H + j] + b_ih[H + j]) + (hw[H + j] + b_hh[H + j]));
+      }
     }
-    for (int j = 0; j < H; ++j) hw_n[j] = hw[2 * H + j] + b_hh[2 * H + j];
-    for (int j = 0; j < H; ++j) n[j] = tanh_of(xw[2 * H + j] + b_ih[2 * H + j] + r[j] * hw_n[j]);
+    for (int j = 0; j < H; ++j) hw_n[j] = hw_nh[j] + b_hh[2 * H + j];
+    for (int j = 0; j < H; ++j) n[j] = tanh_of(xw_n[j] + b_ih[2 * H + j] + r[j] * hw_n[j]);
     for (int j = 0; j < H; ++j) h[j] = (T(1) - z[j]) * n[j] + z[j] * h_prev[j];
   }
 }
