@@ -165,12 +165,15 @@ def test_fit_lets_other_python_threads_run():
     """fit holds no GIL while it computes: a Python thread counts between two epochs' ends
     (the callback samples the count while fit holds the GIL, between epochs). fit runs on
     one thread here, so that the counter has a core: with two, a split loop's second thread
-    and the pool's spinning worker can hold both of this machine's cores for the whole run."""
+    and the pool's spinning worker can hold both of this machine's cores for the whole run.
+    The run lasts about a tenth of a second (16 batches an epoch), not a few milliseconds:
+    with another test on the other core, the counter shares this one, and a run shorter than
+    the scheduler's slices had left it none (a failure under `ctest -j2`)."""
     threads_before = recur.threads()
     recur.set_threads(1)
     model = recur.Model(cell="lstm", input_size=4, hidden_size=32, output_size=1)
     rng = np.random.default_rng(12)
-    x, y = rng.standard_normal((40, 32, 4)), rng.standard_normal((40, 32, 1))
+    x, y = rng.standard_normal((40, 512, 4)), rng.standard_normal((40, 512, 1))
     count = 0
     samples = []
     done = threading.Event()
