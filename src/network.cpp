@@ -530,9 +530,14 @@ void Network<T>::backward(std::span<const T> dy) {
       const T* dxw = buf.xw.data();
       const T* dhw = config_.cell == CellKind::kGru ? buf.dhw.data() : dxw;
       const T* h_prev = buf.hs.data() + (d ? step : 0);
-      gemm(Trans::kYes, Trans::kNo, G, p.input, rows, T(1), dxw, G, in, p.input, T(0), g.weight_ih,
-           p.input);
-      gemm(Trans::kYes, Trans::kNo, G, H, rows, T(1), dhw, G, h_prev, H, T(0), g.weight_hh, H);
+      if (dhw == dxw) {  // one dG: its copies shared by both products
+        gemm_tn_pair(G, rows, dxw, G, p.input, in, p.input, g.weight_ih, p.input, H, h_prev, H,
+                     g.weight_hh, H);
+      } else {
+        gemm(Trans::kYes, Trans::kNo, G, p.input, rows, T(1), dxw, G, in, p.input, T(0),
+             g.weight_ih, p.input);
+        gemm(Trans::kYes, Trans::kNo, G, H, rows, T(1), dhw, G, h_prev, H, T(0), g.weight_hh, H);
+      }
       add_column_sums(rows, G, dxw, g.bias);
       if (g.bias_hh != nullptr) add_column_sums(rows, G, dhw, g.bias_hh);
     }

@@ -1,6 +1,7 @@
 #include "packed_gemm.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "count_dispatch.hpp"
@@ -219,25 +220,47 @@ bool copies_transposed_a(int panels, int lda) {
 // (their op(A) block in L2).
 constexpr int kDepth = 256, kHeight = 128;
 
-// One part's packing buffers for gemm_blocked_columns: op(B)'s block, and A^T's when copied.
+// One product's op(B) and C for gemm_blocked_columns, which may serve two that share A.
+template <typename T>
+struct BlockedOutput {
+  int n;
+  const T* b;
+  int ldb;
+  T* c;
+  int ldc;
+};
+
+// One part's packing buffers for gemm_blocked_columns: op(B)'s block for each product, and
+// A^T's when copied.
 template <typename T>
 struct BlockBuffers {
-  PackedMatrix<T> b;
+  std::array<PackedMatrix<T>, 2> b;
   std::vector<T> a;
 
-  // Room for the blocks of an m x n x k product: then no part of it, however split,
-  // allocates.
-  void reserve(ATranspose ta, int m, int n, int k) {
-    b.reserve(std::min(kDepth, k), n);
+  // Room for the blocks of an m x n x k product (and of a second of n2 columns sharing its
+  // A): then no part of it, however split, allocates.
+  void reserve(ATranspose ta, int m, int n, int k, int n2 = 0) {
+    b[0].reserve(std::min(kDepth, k), n);
+    if (n2 > 0) b[1].reserve(std::min(kDepth, k), n2);
     const std::size_t a_block =
         static_cast<std::size_t>(std::min(kHeight, m) + kRows - 1) / kRows * kRows * kDepth;
     if (ta == ATranspose::kCopied && a.size() < a_block) a.resize(a_block);
   }
 };
 
+// C = alpha op(A) op(B) + beta C for each of `count` (1 or 2) outputs' op(B) and C, on the
+// calling thread: A's block (copied once, when copied) serves them all.
+template <typename T>
+void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T* a, int lda,
+                          T beta, const BlockedOutput<T>* outputs, int count,
+                          BlockBuffers<T>& buffers);
+
 template <typename T>
 void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda,
-                          const T* b, int ldb, T beta, T* c, int ldc, BlockBuffers<T>& buffers);
+                          const T* b, int ldb, T beta, T* c, int ldc, BlockBuffers<T>& buffers) {
+  const BlockedOutput<T> output{n, b, ldb, c, ldc};
+  gemm_blocked_columns(ta, tb, m, k, alpha, a, lda, beta, &output, 1, buffers);
+}
 
 }  // namespace
 
@@ -401,41 +424,84 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
   parallel_for_parts(column_parts, part);
 }
 
+template <typename T>
+void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1, int ldb1, T* c1,
+                          int ldc1, int n2, const T* b2, int ldb2, T* c2, int ldc2) {
+  constexpr int W = PackedMatrix<T>::kPanel;
+  const int panels = (n1 + W - 1) / W + (n2 + W - 1) / W, groups = (m + kRows - 1) / kRows;
+  if (!copies_transposed_a<T>(panels, lda)) {  // read in place: nothing to share
+    gemm_blocked(Trans::kYes, Trans::kNo, m, n1, k, T(1), a, lda, b1, ldb1, T(0), c1, ldc1);
+    return gemm_blocked(Trans::kYes, Trans::kNo, m, n2, k, T(1), a, lda, b2, ldb2, T(0), c2, ldc2);
+  }
+  // Rows split among threads, as gemm_blocked splits a product whose A^T is copied: each
+  // thread copies only its own rows of A^T, once for both products.
+  const int parts = parts_for(static_cast<long>(m) * (n1 + n2) * k, groups);
+  thread_local std::vector<BlockBuffers<T>> callers_buffers;  // as in gemm_blocked
+  std::vector<BlockBuffers<T>>& buffers = callers_buffers;
+  const std::size_t most = static_cast<std::size_t>(std::max(1, free_threads()));
+  if (buffers.size() < most) buffers.resize(most);
+  for (std::size_t t = 0; t < most; ++t) buffers[t].reserve(ATranspose::kCopied, m, n1, k, n2);
+  auto part = [&](int t) {
+    const int i0 = split(groups, parts, t) * kRows;
+    const int i1 = std::min(m, split(groups, parts, t + 1) * kRows);
+    if (i0 >= i1) return;
+    const BlockedOutput<T> outputs[2] = {
+        {n1, b1, ldb1, c1 + static_cast<std::size_t>(i0) * ldc1, ldc1},
+        {n2, b2, ldb2, c2 + static_cast<std::size_t>(i0) * ldc2, ldc2}};
+    gemm_blocked_columns(ATranspose::kCopied, false, i1 - i0, k, T(1), a + i0, lda, T(0), outputs,
+                         2, buffers[t]);
+  };
+  parallel_for_parts(parts, part);
+}
+
 namespace {
 
 template <typename T>
-void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda,
-                          const T* b, int ldb, T beta, T* c, int ldc, BlockBuffers<T>& buffers) {
+void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T* a, int lda,
+                          T beta, const BlockedOutput<T>* outputs, int count,
+                          BlockBuffers<T>& buffers) {
   const Trans trans_b = tb ? Trans::kYes : Trans::kNo;
-  PackedMatrix<T>& packed = buffers.b;  // room made by BlockBuffers::reserve
-  std::vector<T>& packed_a = buffers.a;
-  if (k == 0) {  // C = beta C
-    for (int i = 0; i < m; ++i) {
-      for (int j = 0; j < n; ++j) {
-        T& v = c[static_cast<std::size_t>(i) * ldc + j];
-        v = beta == T(0) ? T(0) : beta * v;
+  std::vector<T>& packed_a = buffers.a;  // room made by BlockBuffers::reserve
+  if (k == 0) {                          // C = beta C
+    for (int o = 0; o < count; ++o) {
+      const BlockedOutput<T>& out = outputs[o];
+      for (int i = 0; i < m; ++i) {
+        for (int j = 0; j < out.n; ++j) {
+          T& v = out.c[static_cast<std::size_t>(i) * out.ldc + j];
+          v = beta == T(0) ? T(0) : beta * v;
+        }
       }
     }
     return;
   }
   for (int p0 = 0; p0 < k; p0 += kDepth) {
     const int depth = std::min(kDepth, k - p0);
-    packed.pack(trans_b, depth, n, tb ? b + p0 : b + static_cast<std::size_t>(p0) * ldb, ldb);
+    for (int o = 0; o < count; ++o) {
+      const BlockedOutput<T>& out = outputs[o];
+      buffers.b[o].pack(trans_b, depth, out.n,
+                        tb ? out.b + p0 : out.b + static_cast<std::size_t>(p0) * out.ldb, out.ldb);
+    }
     const T block_beta = p0 == 0 ? beta : T(1);  // later blocks add to what the first wrote
     for (int i0 = 0; i0 < m; i0 += kHeight) {
       const int height = std::min(kHeight, m - i0);
-      T* c_block = c + static_cast<std::size_t>(i0) * ldc;
       if (ta == ATranspose::kCopied) {
         pack_a_transposed(height, depth, a + static_cast<std::size_t>(p0) * lda + i0, lda,
                           packed_a.data());
-        multiply_panels<true>(height, packed_a.data(), depth, kRows, packed, alpha, block_beta,
-                              c_block, ldc);
-      } else if (ta == ATranspose::kInPlace) {
-        multiply_panels<true>(height, a + static_cast<std::size_t>(p0) * lda + i0, 1, lda, packed,
-                              alpha, block_beta, c_block, ldc);
-      } else {
-        multiply_panels<false>(height, a + static_cast<std::size_t>(i0) * lda + p0, lda, lda,
-                               packed, alpha, block_beta, c_block, ldc);
+      }
+      for (int o = 0; o < count; ++o) {
+        const PackedMatrix<T>& packed = buffers.b[o];
+        T* c_block = outputs[o].c + static_cast<std::size_t>(i0) * outputs[o].ldc;
+        const int ldc = outputs[o].ldc;
+        if (ta == ATranspose::kCopied) {
+          multiply_panels<true>(height, packed_a.data(), depth, kRows, packed, alpha, block_beta,
+                                c_block, ldc);
+        } else if (ta == ATranspose::kInPlace) {
+          multiply_panels<true>(height, a + static_cast<std::size_t>(p0) * lda + i0, 1, lda, packed,
+                                alpha, block_beta, c_block, ldc);
+        } else {
+          multiply_panels<false>(height, a + static_cast<std::size_t>(i0) * lda + p0, lda, lda,
+                                 packed, alpha, block_beta, c_block, ldc);
+        }
       }
     }
   }
@@ -443,13 +509,15 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, 
 
 }  // namespace
 
-#define RECUR_INSTANTIATE(T)                                                                      \
-  template class PackedMatrix<T>;                                                                 \
-  template void gemm_packed<T>(int, const T*, int, const PackedMatrix<T>&, T, T*, int);           \
-  template void gemm_packed<T>(int, const T*, int, int, const T*, int, const PackedMatrix<T>&, T, \
-                               T*, int);                                                          \
-  template void gemm_blocked<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T,  \
-                                T*, int);
+#define RECUR_INSTANTIATE(T)                                                                       \
+  template class PackedMatrix<T>;                                                                  \
+  template void gemm_packed<T>(int, const T*, int, const PackedMatrix<T>&, T, T*, int);            \
+  template void gemm_packed<T>(int, const T*, int, int, const T*, int, const PackedMatrix<T>&, T,  \
+                               T*, int);                                                           \
+  template void gemm_blocked<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T,   \
+                                T*, int);                                                          \
+  template void gemm_blocked_tn_pair<T>(int, int, const T*, int, int, const T*, int, T*, int, int, \
+                                        const T*, int, T*, int);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)
 #undef RECUR_INSTANTIATE

@@ -7,6 +7,7 @@
 // only products too large for the small loop of gemm.hpp, which the seed's sizes never reach.
 #pragma once
 
+#include <algorithm>
 #include <initializer_list>
 #include <utility>
 #include <vector>
@@ -81,6 +82,29 @@ void gemm_packed(int m, const T* a1, int lda1, int k1, const T* a2, int lda2,
 template <typename T>
 void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
                   const T* b, int ldb, T beta, T* c, int ldc);
+
+// C1 [m, n1] = A^T B1 and C2 [m, n2] = A^T B2 for A stored [k, m], B1 [k, n1] and B2 [k, n2],
+// for float and double: the weight gradients dW_ih = dG^T x and dW_hh = dG^T h_prev of one
+// dG. Where A^T is copied block by block (copies_transposed_a), each block is copied once
+// for both products: the input's, of few columns (I = 64: 2 panels), had paid for a copy of
+// all of dG on its own. Each C is as gemm_blocked computes it, bit for bit.
+template <typename T>
+void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1, int ldb1, T* c1,
+                          int ldc1, int n2, const T* b2, int ldb2, T* c2, int ldc2);
+
+// The same for any T and size: the products apart where either is small enough for gemm's
+// small loop (or T is long double).
+template <typename T>
+inline void gemm_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1, int ldb1, T* c1,
+                         int ldc1, int n2, const T* b2, int ldb2, T* c2, int ldc2) {
+  if constexpr (sizeof(T) <= sizeof(double)) {
+    if (static_cast<long>(m) * std::min(n1, n2) * k > detail::kSmallGemm) {
+      return gemm_blocked_tn_pair(m, k, a, lda, n1, b1, ldb1, c1, ldc1, n2, b2, ldb2, c2, ldc2);
+    }
+  }
+  gemm(Trans::kYes, Trans::kNo, m, n1, k, T(1), a, lda, b1, ldb1, T(0), c1, ldc1);
+  gemm(Trans::kYes, Trans::kNo, m, n2, k, T(1), a, lda, b2, ldb2, T(0), c2, ldc2);
+}
 
 // Whether a recurrent product of [batch, k] by [k, n] is better served packed than by
 // gemm.hpp's small loop: above the small loop's size limit.
