@@ -34,7 +34,8 @@ template <typename T>
 // With fewer than eight chains of multiply-adds (R V) their latency is not hidden: the k terms
 // are then split into S interleaved partial sums (S = 4 for one row, the streaming step's
 // case, where this is 3-4 times faster), added at the end. A row's order of sums depends
-// only on R and V, which the row's place in the product fixes.
+// only on R, V and the panel's rows (below), which the row's place in the product and the
+// packing fix.
 // A second source a2 (row r, column p at a2[r * lda2 + p - k1]) gives op(A)'s columns from
 // k1 on: the fused step product [x, h_prev] [W_ih^T; W_hh^T], with x and h_prev apart. Only
 // the panel's rows [first, last) are summed (PackedMatrix::panel_rows; all k but in GRU's

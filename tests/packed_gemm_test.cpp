@@ -140,49 +140,65 @@ TEST(PackedGemm, RecurrentProductWithWeightsPackedOnce) {
 // of the second only, as [x, h] times the dense [B1^T; B2^T] with zeros where a block has
 // none; widths that put whole panels inside one-source blocks and panels across their edges.
 // A panel of one source's columns does not read the other's rows at all: an infinite h
-// leaves the x-only columns finite, where multiplying its zeros would make them NaN.
-TEST(PackedGemm, StackedBlocksSumOnlyTheirOwnRows) {
+// leaves the x-only columns finite, and an infinite x the h-only ones, where multiplying
+// the zeros would make them NaN.
+template <typename T>
+void check_stacked_blocks(double epsilon) {
   NumpyRandom random(5);
   for (const auto& [batch, k1, k2, w_both, w_first, w_second] :
        {std::tuple{9, 5, 7, 64, 64, 64}, {3, 16, 33, 50, 40, 45}, {1, 1, 2, 1, 96, 1}}) {
     const int n = w_both + w_first + w_second;
-    const auto b1 = random_matrix<float>(random, static_cast<std::size_t>(w_both + w_first) * k1);
-    const auto b2 = random_matrix<float>(random, static_cast<std::size_t>(w_both + w_second) * k2);
-    PackedMatrix<float> packed;
+    const auto b1 = random_matrix<T>(random, static_cast<std::size_t>(w_both + w_first) * k1);
+    const auto b2 = random_matrix<T>(random, static_cast<std::size_t>(w_both + w_second) * k2);
+    PackedMatrix<T> packed;
     packed.pack_stacked(k1, k1, k2, k2,
                         {{w_both, b1.data(), b2.data()},
                          {w_first, b1.data() + static_cast<std::size_t>(w_both) * k1, nullptr},
                          {w_second, nullptr, b2.data() + static_cast<std::size_t>(w_both) * k2}});
     const int k = k1 + k2;
-    std::vector<float> dense(static_cast<std::size_t>(n) * k, 0.0f);  // [n, k], B stored [n, k]
+    std::vector<T> dense(static_cast<std::size_t>(n) * k, T(0));  // [n, k], B stored [n, k]
     for (int j = 0; j < n; ++j) {
       const bool first = j < w_both + w_first, second = j < w_both || j >= w_both + w_first;
       const int j2 = j < w_both ? j : j - w_first;
       for (int p = 0; p < k1 && first; ++p) dense[j * k + p] = b1[j * k1 + p];
       for (int p = 0; p < k2 && second; ++p) dense[j * k + k1 + p] = b2[j2 * k2 + p];
     }
-    const auto x = random_matrix<float>(random, static_cast<std::size_t>(batch) * k1);
-    auto h = random_matrix<float>(random, static_cast<std::size_t>(batch) * k2);
-    std::vector<float> xh(static_cast<std::size_t>(batch) * k);
+    auto x = random_matrix<T>(random, static_cast<std::size_t>(batch) * k1);
+    auto h = random_matrix<T>(random, static_cast<std::size_t>(batch) * k2);
+    std::vector<T> xh(static_cast<std::size_t>(batch) * k);
     for (int i = 0; i < batch; ++i) {
       std::copy(x.begin() + i * k1, x.begin() + (i + 1) * k1, xh.begin() + i * k);
       std::copy(h.begin() + i * k2, h.begin() + (i + 1) * k2, xh.begin() + i * k + k1);
     }
-    std::vector<float> out(static_cast<std::size_t>(batch) * n, 1e30f);  // beta 0: unread
-    const auto want = reference(false, true, batch, n, k, 1.0, xh, dense, 0.0,
-                                std::vector<float>(out.size(), 0.0f));
-    gemm_packed(batch, x.data(), k1, k1, h.data(), k2, packed, 0.0f, out.data(), n);
-    expect_close(out, want, k, 6e-8, "stacked " + std::to_string(n) + " columns");
-    h[0] = std::numeric_limits<float>::infinity();
-    gemm_packed(batch, x.data(), k1, k1, h.data(), k2, packed, 0.0f, out.data(), n);
-    const int panel = PackedMatrix<float>::kPanel;
-    for (int j = 0; j < n; ++j) {  // the panels wholly inside the x-only block
-      const int first = j / panel * panel, last = std::min(n, first + panel);
-      if (first >= w_both && last <= w_both + w_first) {
-        EXPECT_TRUE(std::isfinite(out[j])) << "x-only column " << j << " of " << n;
+    std::vector<T> out(static_cast<std::size_t>(batch) * n, T(1e30));  // beta 0: unread
+    const auto want =
+        reference(false, true, batch, n, k, 1.0, xh, dense, 0.0, std::vector<T>(out.size(), T(0)));
+    gemm_packed(batch, x.data(), k1, k1, h.data(), k2, packed, T(0), out.data(), n);
+    expect_close(out, want, k, epsilon, "stacked " + std::to_string(n) + " columns");
+    // Row 0's columns in panels wholly inside the block [from, to) stay finite when the
+    // other source is infinite.
+    const auto expect_finite = [&](int from, int to, const char* what) {
+      constexpr int kPanel = PackedMatrix<T>::kPanel;
+      for (int j = 0; j < n; ++j) {
+        const int first = j / kPanel * kPanel, last = std::min(n, first + kPanel);
+        if (first >= from && last <= to) {
+          EXPECT_TRUE(std::isfinite(out[j])) << what << " column " << j << " of " << n;
+        }
       }
-    }
+    };
+    h[0] = std::numeric_limits<T>::infinity();
+    gemm_packed(batch, x.data(), k1, k1, h.data(), k2, packed, T(0), out.data(), n);
+    expect_finite(w_both, w_both + w_first, "x-only");
+    h[0] = T(0);
+    x[0] = std::numeric_limits<T>::infinity();
+    gemm_packed(batch, x.data(), k1, k1, h.data(), k2, packed, T(0), out.data(), n);
+    expect_finite(w_both + w_first, n, "h-only");
   }
+}
+
+TEST(PackedGemm, StackedBlocksSumOnlyTheirOwnRows) {
+  check_stacked_blocks<float>(6e-8);
+  check_stacked_blocks<double>(1.2e-16);
 }
 
 // The bias gradients' column sums: each column's rows added in order, from 0, then added to

@@ -1,8 +1,9 @@
 // What every cell's time step sees: the shared time loop (layer.cpp) hands each cell one step
 // of a batch as these structs, and each cell (elman, lstm, gru) does its pointwise work and
 // its part of the recurrent multiply. The loop does the rest: the input projection for all
-// steps before the loop, dh(t-1) += dhw W_hh after each backward step, and the weight
-// gradients for all steps after it.
+// steps before the loop (unless the steps are packed, when each step's product takes its
+// input: CellWeights::fused_input), dh(t-1) += dhw W_hh after each backward step, and the
+// weight gradients for all steps after it.
 #pragma once
 
 #include "gemm.hpp"
@@ -52,13 +53,14 @@ struct ForwardStep {
   int batch;
   const unsigned char* active;
   T* xw;                 // (B, G*H): x W_ih^T, bias not yet added; spent by the step (the LSTM
-                         // adds its recurrent product into it)
+                         // adds its recurrent product into it, or with the input fused writes
+                         // its product there; Elman's and GRU's fused steps leave it unread)
   const T* h_prev;       // (B, H)
   const T* c_prev;       // (B, H), LSTM only
   T* h;                  // (B, H) out
   T* c;                  // (B, H) out, LSTM only
   T* cache;              // (B, cache width) out: what backward needs besides h and c
-  T* scratch;            // (B, G*H)
+  T* scratch;            // (B, scratch_width) (layer.hpp)
   const T* x = nullptr;  // (B, I), row b at x + b * ldx: the input, when fused (CellWeights)
   int ldx = 0;
 };
