@@ -195,26 +195,28 @@ inline int split(int panels, int parts, int part) {
 }
 
 // How gemm_blocked_columns reads A: as it is, transposed in place, or transposed with each
-// block copied out first (pack_a_transposed). The copy pays for itself from kCopyPanels
-// panels of B on (at the weight gradients of the large LSTM, 32 panels, it made the product
-// 20% faster); for fewer, such as the small workloads' 2, it cost more than it saved, unless
-// A^T's rows lie a multiple of 2 KB apart (copies_transposed_a).
+// block copied out first (pack_a_transposed), as copies_transposed_a decides.
 enum class ATranspose { kNo, kInPlace, kCopied };
-constexpr int kCopyPanels = 8;
 
-// Whether A^T, stored [k, m] with rows lda apart, is copied block by block. Read in place, a
-// kernel call takes 8 values of each of its k rows; rows a multiple of 2 KB apart fall into
-// at most 2 of L1's 64 sets (4 KB a way, on Zen 4 and 5 and on the Intel host alike), so the
-// line holding a row's next 8 values is gone when the next call wants it. The input weights'
-// gradients dW_ih = dG^T x, of 2-3 panels (I = 64, 65) and lda = G: with the copy, the medium
-// LSTM's (lda 1024 floats) ran 1.48x as fast, charrnn's LSTM (2048) 1.56x and GRU (1536)
-// 1.31x, charrnn's Elman (512) 1.06x; at lda 256 (medium Elman, the small LSTM) it was
-// 0.83x and 0.40x, at 768 (medium GRU) 0.97x (bench/gemm_backends, one thread, Intel host);
-// in double 1.66-1.89x for the medium and charrnn LSTM and GRU. A single panel reads each
-// value once, and the copy is then all cost: the small LSTM's in double (lda 2 KB) 0.52x.
+// Whether A^T, stored [k, m] with rows lda apart, is copied block by block: when its rows lie
+// a multiple of 2 KB apart, for two panels of B or more. Read in place, a kernel call takes
+// 8 values of each of its k rows; rows a multiple of 2 KB apart fall into at most 2 of L1's
+// 64 sets (4 KB a way, on Zen 4 and 5 and on the Intel host alike), so the line holding a
+// row's next 8 values is gone when the next call wants it. The input weights' gradients
+// dW_ih = dG^T x, of 2-3 panels (I = 64, 65) and lda = G: with the copy, the medium LSTM's
+// (lda 1024 floats) ran 1.48x as fast, charrnn's LSTM (2048) 1.56x and GRU (1536) 1.31x,
+// charrnn's Elman (512) 1.06x; at lda 256 (medium Elman, the small LSTM) it was 0.83x and
+// 0.40x, at 768 (medium GRU) 0.97x (bench/gemm_backends, one thread, Intel host); in double
+// 1.66-1.89x for the medium and charrnn LSTM and GRU. A single panel reads each value once,
+// and the copy is then all cost: the small LSTM's in double (lda 2 KB) 0.52x.
+// Rows that do not alias need no copy at any width: on the Zen 5 host, at 8 panels (the
+// recurrent weights' gradients dW_hh = dG^T h_prev of H = 256), in place was 1.08x as fast
+// at lda 768 (medium GRU) and 1.10x at 256 (medium Elman), one thread, the two alternated in
+// one process. (The copy had been made from 8 panels on for any lda, measured where lda
+// aliased: the large LSTM's 4096, where it made the product 20% faster.)
 template <typename T>
 bool copies_transposed_a(int panels, int lda) {
-  return panels >= kCopyPanels || (panels >= 2 && (static_cast<long>(lda) * sizeof(T)) % 2048 == 0);
+  return panels >= 2 && (static_cast<long>(lda) * sizeof(T)) % 2048 == 0;
 }
 
 // Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C

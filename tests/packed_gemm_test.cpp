@@ -75,8 +75,9 @@ void check_blocked(double epsilon) {
   NumpyRandom random(3);
   // Last panels of one vector or less ({17, 48, 40} in float, {10, 24, 30} in double: exactly
   // one; 33, 70, 100: less), of more. The last five: split among threads and ragged at both
-  // ends, with A^T read in place (float) or copied out (8 panels or more); few columns and
-  // enough work to split rows (A as it is, and A^T in place); and a product of no terms.
+  // ends, with A^T read in place (lda = m; copied only where rows alias, tested below); few
+  // columns and enough work to split rows (A as it is, and A^T in place); and a product of no
+  // terms.
   const int shapes[][3] = {{1, 1, 1},       {8, 32, 16},     {9, 33, 17},     {7, 5, 300},
                            {17, 48, 40},    {10, 24, 30},    {130, 70, 3},    {64, 257, 513},
                            {3, 100, 1},     {203, 150, 300}, {203, 290, 300}, {12, 300, 700},
@@ -110,6 +111,84 @@ TEST(PackedGemm, BlockedMatchesTheDefinitionInFloat) {
 }
 TEST(PackedGemm, BlockedMatchesTheDefinitionInDouble) {
   check_blocked<double>(1.2e-16);
+}
+
+// A^T whose rows lie 2 KB apart, which gemm_blocked copies out block by block (L1 set
+// aliasing; the shapes above, with lda = m, read it in place): ragged rows and columns, a
+// last depth block not a multiple of 8 rows, one thread and split.
+template <typename T>
+void check_copied_transposed_a(double epsilon) {
+  NumpyRandom random(7);
+  constexpr int lda = 2048 / sizeof(T);
+  const int shapes[][3] = {{203, 70, 300}, {9, 33, 17}, {130, 100, 600}, {8, 64, 256}};
+  const int default_threads = threads();
+  for (const auto& [m, n, k] : shapes) {
+    const auto a = random_matrix<T>(random, static_cast<std::size_t>(k) * m);  // [k, m]
+    std::vector<T> padded(static_cast<std::size_t>(k) * lda, T(1e30));
+    for (int p = 0; p < k; ++p)
+      std::copy(a.begin() + p * m, a.begin() + (p + 1) * m, &padded[p * lda]);
+    const auto b = random_matrix<T>(random, static_cast<std::size_t>(k) * n);
+    const auto c0 = random_matrix<T>(random, static_cast<std::size_t>(m) * n);
+    const auto want = reference(true, false, m, n, k, 0.5, a, b, 2.0, c0);
+    for (int count = 1; count <= 3; count += 2) {
+      set_threads(count);
+      auto c = c0;
+      gemm_blocked(Trans::kYes, Trans::kNo, m, n, k, T(0.5), padded.data(), lda, b.data(), n, T(2),
+                   c.data(), n);
+      expect_close(c, want, k, epsilon,
+                   "m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                       " k=" + std::to_string(k) + " threads=" + std::to_string(count));
+    }
+  }
+  set_threads(default_threads);
+}
+
+TEST(PackedGemm, TransposedAWithAliasingRowsCopiedOut) {
+  check_copied_transposed_a<float>(6e-8);
+  check_copied_transposed_a<double>(1.2e-16);
+}
+
+// The weight gradients' pair of products sharing A (gemm_tn_pair): each C as the definition
+// gives it, and bit for bit as gemm gives it alone, on one thread and split. Shapes: A^T
+// copied (lda a multiple of 2 KB, and 8 panels or more), read in place, ragged rows and
+// columns, one product small enough for gemm's small loop.
+template <typename T>
+void check_tn_pair(double epsilon) {
+  NumpyRandom random(6);
+  const int shapes[][4] = {
+      {512, 64, 256, 300}, {203, 65, 290, 300}, {96, 16, 40, 70}, {40, 3, 5, 9}};  // m, n1, n2, k
+  const int default_threads = threads();
+  for (const auto& [m, n1, n2, k] : shapes) {
+    const auto a = random_matrix<T>(random, static_cast<std::size_t>(k) * m);
+    const auto b1 = random_matrix<T>(random, static_cast<std::size_t>(k) * n1);
+    const auto b2 = random_matrix<T>(random, static_cast<std::size_t>(k) * n2);
+    const std::vector<T> zero1(static_cast<std::size_t>(m) * n1), zero2(zero1.size() / n1 * n2);
+    const auto want1 = reference(true, false, m, n1, k, 1.0, a, b1, 0.0, zero1);
+    const auto want2 = reference(true, false, m, n2, k, 1.0, a, b2, 0.0, zero2);
+    for (int count = 1; count <= 3; count += 2) {
+      set_threads(count);
+      std::vector<T> c1(zero1.size(), T(1e30)), c2(zero2.size(), T(1e30)), alone1(c1), alone2(c2);
+      gemm_tn_pair(m, k, a.data(), m, n1, b1.data(), n1, c1.data(), n1, n2, b2.data(), n2,
+                   c2.data(), n2);
+      const std::string what = "m=" + std::to_string(m) + " n1=" + std::to_string(n1) +
+                               " n2=" + std::to_string(n2) + " k=" + std::to_string(k) +
+                               " threads=" + std::to_string(count);
+      expect_close(c1, want1, k, epsilon, what + " first");
+      expect_close(c2, want2, k, epsilon, what + " second");
+      gemm(Trans::kYes, Trans::kNo, m, n1, k, T(1), a.data(), m, b1.data(), n1, T(0), alone1.data(),
+           n1);
+      gemm(Trans::kYes, Trans::kNo, m, n2, k, T(1), a.data(), m, b2.data(), n2, T(0), alone2.data(),
+           n2);
+      EXPECT_EQ(c1, alone1) << what;
+      EXPECT_EQ(c2, alone2) << what;
+    }
+  }
+  set_threads(default_threads);
+}
+
+TEST(PackedGemm, PairSharingAMatchesTheDefinitionAndGemm) {
+  check_tn_pair<float>(6e-8);
+  check_tn_pair<double>(1.2e-16);
 }
 
 TEST(PackedGemm, RecurrentProductWithWeightsPackedOnce) {
