@@ -149,38 +149,48 @@ TEST(PackedGemm, TransposedAWithAliasingRowsCopiedOut) {
 }
 
 // The weight gradients' pair of products sharing A (gemm_tn_pair): each C as the definition
-// gives it, and bit for bit as gemm gives it alone, on one thread and split. Shapes: A^T
-// copied (lda a multiple of 2 KB, and 8 panels or more), read in place, ragged rows and
-// columns, one product small enough for gemm's small loop.
+// gives it, and bit for bit as gemm gives it alone, on one thread and split, with A's rows
+// lda = m apart (read in place) and 2 KB apart (copied once for both). Shapes: ragged rows,
+// a last panel of one column and a ragged depth block; a one-panel product sharing the
+// other's copy; three depth blocks; one product small enough for gemm's small loop and the
+// other not; both small.
 template <typename T>
 void check_tn_pair(double epsilon) {
   NumpyRandom random(6);
-  const int shapes[][4] = {
-      {512, 64, 256, 300}, {203, 65, 290, 300}, {96, 16, 40, 70}, {40, 3, 5, 9}};  // m, n1, n2, k
+  const int shapes[][4] = {{203, 65, 290, 300}, {203, 16, 40, 17},
+                           {130, 3, 100, 600},  {64, 2, 64, 200},
+                           {512, 64, 256, 300}, {40, 3, 5, 9}};  // m, n1, n2, k
   const int default_threads = threads();
   for (const auto& [m, n1, n2, k] : shapes) {
-    const auto a = random_matrix<T>(random, static_cast<std::size_t>(k) * m);
+    const auto a = random_matrix<T>(random, static_cast<std::size_t>(k) * m);  // [k, m]
     const auto b1 = random_matrix<T>(random, static_cast<std::size_t>(k) * n1);
     const auto b2 = random_matrix<T>(random, static_cast<std::size_t>(k) * n2);
     const std::vector<T> zero1(static_cast<std::size_t>(m) * n1), zero2(zero1.size() / n1 * n2);
     const auto want1 = reference(true, false, m, n1, k, 1.0, a, b1, 0.0, zero1);
     const auto want2 = reference(true, false, m, n2, k, 1.0, a, b2, 0.0, zero2);
-    for (int count = 1; count <= 3; count += 2) {
-      set_threads(count);
-      std::vector<T> c1(zero1.size(), T(1e30)), c2(zero2.size(), T(1e30)), alone1(c1), alone2(c2);
-      gemm_tn_pair(m, k, a.data(), m, n1, b1.data(), n1, c1.data(), n1, n2, b2.data(), n2,
-                   c2.data(), n2);
-      const std::string what = "m=" + std::to_string(m) + " n1=" + std::to_string(n1) +
-                               " n2=" + std::to_string(n2) + " k=" + std::to_string(k) +
-                               " threads=" + std::to_string(count);
-      expect_close(c1, want1, k, epsilon, what + " first");
-      expect_close(c2, want2, k, epsilon, what + " second");
-      gemm(Trans::kYes, Trans::kNo, m, n1, k, T(1), a.data(), m, b1.data(), n1, T(0), alone1.data(),
-           n1);
-      gemm(Trans::kYes, Trans::kNo, m, n2, k, T(1), a.data(), m, b2.data(), n2, T(0), alone2.data(),
-           n2);
-      EXPECT_EQ(c1, alone1) << what;
-      EXPECT_EQ(c2, alone2) << what;
+    for (const int lda : {m, std::max<int>(m, 2048 / sizeof(T))}) {
+      std::vector<T> padded(static_cast<std::size_t>(k) * lda, T(1e30));
+      for (int p = 0; p < k; ++p) {
+        std::copy(a.begin() + p * m, a.begin() + (p + 1) * m, padded.begin() + p * lda);
+      }
+      for (int count = 1; count <= 3; count += 2) {
+        set_threads(count);
+        std::vector<T> c1(zero1.size(), T(1e30)), c2(zero2.size(), T(1e30)), alone1(c1), alone2(c2);
+        gemm_tn_pair(m, k, padded.data(), lda, n1, b1.data(), n1, c1.data(), n1, n2, b2.data(), n2,
+                     c2.data(), n2);
+        const std::string what = "m=" + std::to_string(m) + " n1=" + std::to_string(n1) +
+                                 " n2=" + std::to_string(n2) + " k=" + std::to_string(k) +
+                                 " lda=" + std::to_string(lda) +
+                                 " threads=" + std::to_string(count);
+        expect_close(c1, want1, k, epsilon, what + " first");
+        expect_close(c2, want2, k, epsilon, what + " second");
+        gemm(Trans::kYes, Trans::kNo, m, n1, k, T(1), padded.data(), lda, b1.data(), n1, T(0),
+             alone1.data(), n1);
+        gemm(Trans::kYes, Trans::kNo, m, n2, k, T(1), padded.data(), lda, b2.data(), n2, T(0),
+             alone2.data(), n2);
+        EXPECT_EQ(c1, alone1) << what;
+        EXPECT_EQ(c2, alone2) << what;
+      }
     }
   }
   set_threads(default_threads);
