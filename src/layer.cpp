@@ -82,7 +82,7 @@ void LayerBuffers<T>::reserve(CellKind cell, int hidden, int seq_len, int batch_
   const std::size_t steps = static_cast<std::size_t>(seq_len) * batch_size;
   grow(weight_hh_t, G * hidden);
   grow(xw, steps * G);
-  if (cell == CellKind::kGru) grow(dhw, steps * G);
+  if (cell == CellKind::kGru) grow(dhw, steps * hidden);  // n's part (cells/gru.hpp)
   grow(hs, (steps + batch_size) * hidden);
   if (cell == CellKind::kLstm) grow(cs, (steps + batch_size) * hidden);
   grow(cache, steps * cache_width(cell, hidden));
@@ -216,7 +216,8 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
     const std::size_t prev = prev_index(shape.reverse, t) * step + row0 * H;
     const std::size_t rows = static_cast<std::size_t>(t) * B + row0;
     T* dxw = buf.xw.data() + rows * G;  // xw is spent: reuse it
-    T* dhw = shape.cell == CellKind::kGru ? buf.dhw.data() + rows * G : dxw;
+    const bool gru = kCell == CellKind::kGru;
+    T* dhw = gru ? buf.dhw.data() + rows * H : dxw;  // GRU: n's part, [B, H]
     const BackwardStep<T> bs{rows_b,
                              mark_active(shape, t, b0, b1, scratch.active.data()),
                              buf.cache.data() + rows * cache_width_h,
@@ -232,13 +233,19 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
                              dh_next};
     const bool direct = backward_step<kCell>(w, bs);
     const T beta = direct ? T(1) : T(0);
+    // dh(t-1) (+)= dhw W_hh; GRU's dhw is [dxw's r and z parts, dhw_n], read from both.
+    const int k1 = gru ? 2 * H : G, ld1 = G;
     if constexpr (sizeof(T) <= sizeof(double)) {
       if (w.packed_hh != nullptr) {  // W_hh packed once for the whole backward loop
-        gemm_packed(rows_b, dhw, G, *w.packed_hh, beta, dh_next, H);
+        gemm_packed(rows_b, dxw, ld1, k1, dhw, H, *w.packed_hh, beta, dh_next, H);
         continue;
       }
     }
-    gemm(Trans::kNo, Trans::kNo, rows_b, H, G, T(1), dhw, G, w.weight_hh, H, beta, dh_next, H);
+    gemm(Trans::kNo, Trans::kNo, rows_b, H, k1, T(1), dxw, ld1, w.weight_hh, H, beta, dh_next, H);
+    if (gru) {
+      gemm(Trans::kNo, Trans::kNo, rows_b, H, H, T(1), dhw, H,
+           w.weight_hh + static_cast<std::size_t>(k1) * H, H, T(1), dh_next, H);
+    }
   }
 }
 

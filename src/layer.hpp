@@ -33,7 +33,7 @@ struct LayerBuffers {
   AlignedVector<T> xw;           // (T, B, G*H): x W_ih^T (with the input fused: the LSTM's
                                  // pre-activations, Elman's and GRU's unused); dLoss/dxw after
                                  // backward
-  AlignedVector<T> dhw;          // (T, B, G*H): GRU only, dLoss/d(h W_hh^T)
+  AlignedVector<T> dhw;          // (T, B, H): GRU only, dLoss/d(h W_hn^T) (cells/gru.hpp)
   AlignedVector<T> hs;           // (T + 1, B, H)
   AlignedVector<T> cs;           // (T + 1, B, H), LSTM only
   AlignedVector<T> cache;        // (T, B, cache_width)

@@ -256,7 +256,8 @@ double Network<T>::memory_bytes(const NetworkConfig& c, int seq_len, int batch_s
   const double L = c.layers, G = gate_count(c.cell) * H;
   const double params = L * D * (G * (I + D * H + H + 2)) + O * (D * H + 1);
   const double cache = c.cell == CellKind::kLstm ? 5 * H : c.cell == CellKind::kGru ? 4 * H : 0;
-  const double per_layer = steps * (G * (c.cell == CellKind::kGru ? 2 : 1) + cache) +
+  // xw (dLoss/dxw after backward), and GRU's n part of dLoss/dhw
+  const double per_layer = steps * (G + (c.cell == CellKind::kGru ? H : 0) + cache) +
                            (steps + batch_size) * H * (c.cell == CellKind::kLstm ? 2 : 1) + G * H;
   // x, y, dy; inputs and masks between layers; the top's outputs and two gradients of them.
   const double rest = steps * (I + 2 * O + 2 * (L - 1) * D * H + 3 * D * H);
@@ -528,18 +529,26 @@ void Network<T>::backward(std::span<const T> dy) {
       layer_backward(shape, w, ws.grad_out.data() + d * H, D * H, buf, ws.scratch);
       // Weight gradients, for all steps at once.
       const T* dxw = buf.xw.data();
-      const T* dhw = config_.cell == CellKind::kGru ? buf.dhw.data() : dxw;
       const T* h_prev = buf.hs.data() + (d ? step : 0);
-      if (dhw == dxw) {  // one dG: its copies shared by both products
-        gemm_tn_pair(G, rows, dxw, G, p.input, in, p.input, g.weight_ih, p.input, H, h_prev, H,
-                     g.weight_hh, H);
-      } else {
-        gemm(Trans::kYes, Trans::kNo, G, p.input, rows, T(1), dxw, G, in, p.input, T(0),
-             g.weight_ih, p.input);
-        gemm(Trans::kYes, Trans::kNo, G, H, rows, T(1), dhw, G, h_prev, H, T(0), g.weight_hh, H);
-      }
+      // dW_ih = dxw^T x and dW_hh = dhw^T h_prev, with one dG (Elman, LSTM: dhw is dxw) or,
+      // for GRU, dhw's r and z rows dxw's and its n rows buf.dhw ([rows, H]); the rows that
+      // share dxw share its copies.
+      const bool gru = config_.cell == CellKind::kGru;
+      const int shared = gru ? 2 * H : G;
+      gemm_tn_pair(shared, rows, dxw, G, p.input, in, p.input, g.weight_ih, p.input, H, h_prev, H,
+                   g.weight_hh, H);
       add_column_sums(rows, G, dxw, g.bias);
-      if (g.bias_hh != nullptr) add_column_sums(rows, G, dhw, g.bias_hh);
+      if (gru) {
+        const std::size_t n_rows = static_cast<std::size_t>(shared);
+        gemm(Trans::kYes, Trans::kNo, H, p.input, rows, T(1), dxw + shared, G, in, p.input, T(0),
+             g.weight_ih + n_rows * p.input, p.input);
+        gemm(Trans::kYes, Trans::kNo, H, H, rows, T(1), buf.dhw.data(), H, h_prev, H, T(0),
+             g.weight_hh + n_rows * H, H);
+        // b_hh's r and z sums are b_ih's (the same columns of dxw, summed in the same order
+        // into gradients zeroed above); its n part is buf.dhw's.
+        std::copy(g.bias, g.bias + shared, g.bias_hh);
+        add_column_sums(rows, H, buf.dhw.data(), g.bias_hh + shared);
+      }
     }
     if (l == 0) break;
     // dLoss/d(layer l's input) = sum over directions of dxw W_ih: layer l-1's output gradient.

@@ -83,7 +83,8 @@ struct BackwardStep {
   int ld;
   T* dc;       // (B, H), LSTM only: in dLoss/dc(t), out dLoss/dc(t-1)
   T* dxw;      // (B, G*H) out: dLoss/d(pre-activations) on the input side
-  T* dhw;      // (B, G*H) out, GRU only: on the recurrent side (others: the same as dxw)
+  T* dhw;      // (B, H) out, GRU only: n's part on the recurrent side, dLoss/d(h W_hn^T) (its
+               // r and z parts are dxw's; others: dhw is dxw)
   T* dh_next;  // (B, H) in: dLoss/dh(t) from step t+1; out: as above
 };
 

@@ -7,6 +7,7 @@
 //   backward:  dn = dh (1 - z) (1 - n^2)      dz = dh (h_prev - n) z (1 - z)
 //              dr = dn hw_n r (1 - r)
 //              dxw = (dr, dz, dn)     dhw = (dr, dz, dn r)     dh_prev = dh z
+//              (dhw's r and z parts are dxw's: only its n part, dn r, is stored apart)
 #pragma once
 
 #include <algorithm>
@@ -64,12 +65,12 @@ inline bool gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
   const int H = w.hidden, G = 3 * H;
   for (int b = 0; b < s.batch; ++b) {
     T* dxw = s.dxw + b * G;
-    T* dhw = s.dhw + b * G;
+    T* dhw_n = s.dhw + b * H;
     const T* dh_out = s.dh_out + b * s.ld;
     T* dh_next = s.dh_next + b * H;
     if (s.active != nullptr && !s.active[b]) {  // padding: dh(t) passes to t-1 as it is
       std::fill(dxw, dxw + G, T(0));
-      std::fill(dhw, dhw + G, T(0));
+      std::fill(dhw_n, dhw_n + H, T(0));
       for (int j = 0; j < H; ++j) dh_next[j] += dh_out[j];
       continue;
     }
@@ -84,8 +85,7 @@ inline bool gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
       dxw[H + j] = dh_next[j] * (h_prev[j] - n[j]) * z[j] * (T(1) - z[j]);
     }
     for (int j = 0; j < H; ++j) dxw[j] = dxw[2 * H + j] * hw_n[j] * r[j] * (T(1) - r[j]);
-    for (int j = 0; j < 2 * H; ++j) dhw[j] = dxw[j];
-    for (int j = 0; j < H; ++j) dhw[2 * H + j] = dxw[2 * H + j] * r[j];
+    for (int j = 0; j < H; ++j) dhw_n[j] = dxw[2 * H + j] * r[j];
     for (int j = 0; j < H; ++j) dh_next[j] *= z[j];  // h = (1 - z) n + z h_prev
   }
   return true;
