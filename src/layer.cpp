@@ -234,14 +234,14 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
     const bool direct = backward_step<kCell>(w, bs);
     const T beta = direct ? T(1) : T(0);
     // dh(t-1) (+)= dhw W_hh; GRU's dhw is [dxw's r and z parts, dhw_n], read from both.
-    const int k1 = gru ? 2 * H : G, ld1 = G;
+    const int k1 = gru ? 2 * H : G;
     if constexpr (sizeof(T) <= sizeof(double)) {
       if (w.packed_hh != nullptr) {  // W_hh packed once for the whole backward loop
-        gemm_packed(rows_b, dxw, ld1, k1, dhw, H, *w.packed_hh, beta, dh_next, H);
+        gemm_packed(rows_b, dxw, G, k1, dhw, H, *w.packed_hh, beta, dh_next, H);
         continue;
       }
     }
-    gemm(Trans::kNo, Trans::kNo, rows_b, H, k1, T(1), dxw, ld1, w.weight_hh, H, beta, dh_next, H);
+    gemm(Trans::kNo, Trans::kNo, rows_b, H, k1, T(1), dxw, G, w.weight_hh, H, beta, dh_next, H);
     if (gru) {
       gemm(Trans::kNo, Trans::kNo, rows_b, H, H, T(1), dhw, H,
            w.weight_hh + static_cast<std::size_t>(k1) * H, H, T(1), dh_next, H);

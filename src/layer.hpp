@@ -119,8 +119,9 @@ void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffer
                    StepScratch<T>& scratch, const T* x = nullptr);
 
 // BPTT through the steps of the last layer_forward: dh_out(t) (row b at dh_out + (t B + b)
-// ld) is dLoss/dh(t) from outside the layer. Leaves dLoss/dxw in buf.xw (and dLoss/dhw in
-// buf.dhw for GRU); the weight gradients are then one multiply each over all steps.
+// ld) is dLoss/dh(t) from outside the layer. Leaves dLoss/dxw in buf.xw (and for GRU the n
+// part of dLoss/dhw in buf.dhw, its r and z parts being dxw's); the weight gradients are then
+// products over all steps.
 template <typename T>
 void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* dh_out, int ld,
                     LayerBuffers<T>& buf, StepScratch<T>& scratch);

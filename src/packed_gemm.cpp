@@ -37,7 +37,8 @@ template <typename T>
 // only on R, V and the panel's rows (below), which the row's place in the product and the
 // packing fix.
 // A second source a2 (row r, column p at a2[r * lda2 + p - k1]) gives op(A)'s columns from
-// k1 on: the fused step product [x, h_prev] [W_ih^T; W_hh^T], with x and h_prev apart. Only
+// k1 on: the fused step product [x, h_prev] [W_ih^T; W_hh^T], with x and h_prev apart (and
+// GRU's backward [dxw's r and z parts, dhw's n part] W_hh). Only
 // the panel's rows [first, last) are summed (PackedMatrix::panel_rows; all k but in GRU's
 // fused product, whose n gate panels hold zeros in one source's rows).
 template <int R, int V, bool kTransA, typename T>

@@ -70,7 +70,8 @@ class PackedMatrix {
 // For float and double (the finite differences' long double never packs).
 template <typename T>
 void gemm_packed(int m, const T* a, int lda, const PackedMatrix<T>& b, T beta, T* c, int ldc);
-// The same for A = [A1, A2], A1 [m, k1] and A2 [m, k - k1] stored apart.
+// The same for A = [A1, A2], A1 [m, k1] and A2 [m, k - k1] stored apart (the fused forward
+// step's [x, h_prev]; GRU's backward step's [dxw's r and z parts, dhw's n part]).
 template <typename T>
 void gemm_packed(int m, const T* a1, int lda1, int k1, const T* a2, int lda2,
                  const PackedMatrix<T>& b, T beta, T* c, int ldc);

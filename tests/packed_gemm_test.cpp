@@ -221,6 +221,16 @@ TEST(PackedGemm, RecurrentProductWithWeightsPackedOnce) {
                                      std::vector<float>(dh.size(), 0.0f));
       gemm_packed(batch, d.data(), G, backward, 0.0f, dh.data(), hidden);
       expect_close(dh, want_dh, G, 6e-8, "backward");
+      // The same with d's columns from k1 on stored apart (GRU's backward step: dxw's r and z
+      // parts, then dhw's n part, rows hidden apart).
+      const int k1 = G - hidden;
+      std::vector<float> d2(static_cast<std::size_t>(batch) * hidden);
+      for (int i = 0; i < batch; ++i) {
+        std::copy(d.begin() + i * G + k1, d.begin() + (i + 1) * G, d2.begin() + i * hidden);
+      }
+      std::fill(dh.begin(), dh.end(), 1e30f);
+      gemm_packed(batch, d.data(), G, k1, d2.data(), hidden, backward, 0.0f, dh.data(), hidden);
+      expect_close(dh, want_dh, G, 6e-8, "backward, two sources");
     }
   }
 }

@@ -2,8 +2,9 @@
 // of a batch as these structs, and each cell (elman, lstm, gru) does its pointwise work and
 // its part of the recurrent multiply. The loop does the rest: the input projection for all
 // steps before the loop (unless the steps are packed, when each step's product takes its
-// input: CellWeights::fused_input), dh(t-1) += dhw W_hh after each backward step, and the
-// weight gradients for all steps after it.
+// input: CellWeights::fused_input), dh(t-1) += dhw W_hh after each backward step (GRU's
+// dhw read as [dxw's r and z parts, its own n part]), and the weight gradients for all steps
+// after it.
 #pragma once
 
 #include "gemm.hpp"
@@ -83,8 +84,8 @@ struct BackwardStep {
   int ld;
   T* dc;       // (B, H), LSTM only: in dLoss/dc(t), out dLoss/dc(t-1)
   T* dxw;      // (B, G*H) out: dLoss/d(pre-activations) on the input side
-  T* dhw;      // (B, H) out, GRU only: n's part on the recurrent side, dLoss/d(h W_hn^T) (its
-               // r and z parts are dxw's; others: dhw is dxw)
+  T* dhw;      // GRU: (B, H) out, n's part on the recurrent side, dLoss/d(h W_hn^T) (its r
+               // and z parts are dxw's); Elman and LSTM: dxw itself, (B, G*H)
   T* dh_next;  // (B, H) in: dLoss/dh(t) from step t+1; out: as above
 };
 
