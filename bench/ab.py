@@ -5,8 +5,8 @@ interleaved, to judge one change on this noisy VM.
     python3 bench/ab.py --bins OLD/bench/compare_recur,build/bench/compare_recur \\
         --workload medium --cell lstm [--rounds 7]
 
-Each round runs every binary once as its own process, which goes first alternating from round
-to round, so that a slow spell of the machine (they last tens of seconds here) falls on all of
+Each round runs every binary once as its own process, the order rotated from round to round
+(bench/compare.py's rounds), so that a slow spell of the machine (they last tens of seconds here) falls on all of
 them alike. It prints, for each binary, the median of its processes' medians, that median's
 ratio to the first binary's (above 1: faster than the first), the rounds in which it beat the
 first, and every process's median. Warm-up and repeats as bench/compare.py uses them, unless
@@ -19,7 +19,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from compare import SHORT, STREAMING, WORKLOADS, run_json, shape_flags  # noqa: E402
+from compare import SHORT, STREAMING, WORKLOADS, run_rounds, shape_flags  # noqa: E402
 
 
 def main():
@@ -43,11 +43,8 @@ def main():
     repeats = repeats if args.repeats is None else args.repeats
     flags = shape_flags(args.cell, WORKLOADS[args.workload], repeats, warmup,
                         args.workload in STREAMING)
-    times = [[] for _ in bins]
-    for r in range(args.rounds):
-        order = range(len(bins)) if r % 2 == 0 else reversed(range(len(bins)))
-        for i in order:
-            times[i].append(run_json([bins[i]] + flags, {})["median_ms"])
+    runs = run_rounds([([b] + flags, {}) for b in bins], args.rounds)
+    times = [[run["median_ms"] for run in r] for r in runs]
     base = statistics.median(times[0])
     print(f"{args.workload} {args.cell}, {args.rounds} rounds, {repeats} repeats after "
           f"{warmup} warm-up steps a process")

@@ -65,20 +65,26 @@ def run_json(command, env_extra):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_interleaved(settings, processes):
+def run_rounds(settings, processes):
     """Each setting's run (command, extra environment) in `processes` separate processes,
-    taken in rounds (every setting once a round, the order rotated from round to round), and
-    for each the process whose median is the median of theirs. This VM's step times shift by
-    up to 40% from one process to the next (one of its two vCPUs is often slower) and for
-    tens of seconds at a time (the small steps took 0.55-0.61 ms for a minute, 0.33-0.35
-    before and after): one process per setting would favour whoever gets more settings, and
-    all of one implementation's processes in a row would hand a slow minute to it alone."""
+    taken in rounds (every setting once a round, the order rotated from round to round): for
+    each setting, its runs in round order."""
     runs = [[] for _ in settings]
     for round_ in range(processes):
         shift = round_ % len(settings)
         for i in list(range(shift, len(settings))) + list(range(shift)):
             runs[i].append(run_json(*settings[i]))
-    return [sorted(r, key=lambda run: run["median_ms"])[len(r) // 2] for r in runs]
+    return runs
+
+
+def run_interleaved(settings, processes):
+    """run_rounds, and for each setting the process whose median is the median of theirs. This VM's step times shift by
+    up to 40% from one process to the next (one of its two vCPUs is often slower) and for
+    tens of seconds at a time (the small steps took 0.55-0.61 ms for a minute, 0.33-0.35
+    before and after): one process per setting would favour whoever gets more settings, and
+    all of one implementation's processes in a row would hand a slow minute to it alone."""
+    return [sorted(r, key=lambda run: run["median_ms"])[len(r) // 2]
+            for r in run_rounds(settings, processes)]
 
 
 def shape_flags(cell, shape, repeats, warmup, stream):

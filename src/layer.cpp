@@ -205,7 +205,7 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
   const int G = gate_count(shape.cell) * H;
   const std::size_t step = static_cast<std::size_t>(B) * H, row0 = b0;
   const std::size_t cache_width_h = cache_width(shape.cell, H);
-  constexpr bool lstm = kCell == CellKind::kLstm;
+  constexpr bool lstm = kCell == CellKind::kLstm, gru = kCell == CellKind::kGru;
   T* dh_next = scratch.dh_next.data() + row0 * H;
   T* dc = lstm ? scratch.dc.data() + row0 * H : nullptr;
   std::fill(dh_next, dh_next + static_cast<std::size_t>(rows_b) * H, T(0));
@@ -215,8 +215,7 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
     const std::size_t out = state_index(shape.reverse, t) * step + row0 * H;
     const std::size_t prev = prev_index(shape.reverse, t) * step + row0 * H;
     const std::size_t rows = static_cast<std::size_t>(t) * B + row0;
-    T* dxw = buf.xw.data() + rows * G;  // xw is spent: reuse it
-    const bool gru = kCell == CellKind::kGru;
+    T* dxw = buf.xw.data() + rows * G;               // xw is spent: reuse it
     T* dhw = gru ? buf.dhw.data() + rows * H : dxw;  // GRU: n's part, [B, H]
     const BackwardStep<T> bs{rows_b,
                              mark_active(shape, t, b0, b1, scratch.active.data()),

@@ -252,6 +252,20 @@ struct BlockBuffers {
   }
 };
 
+// Each part's buffers, the calling thread's, with room for the whole product (and a second of
+// n2 columns sharing its A) and for as many parts as there are free threads: whether a
+// product splits, and how, depends on timing (workers_awake), and no later call of a size
+// may allocate because of it. (Parts reach them through the reference returned: a lambda
+// naming a thread_local itself would, on a worker, get the worker's own.)
+template <typename T>
+std::vector<BlockBuffers<T>>& callers_buffers(ATranspose ta, int m, int n, int k, int n2 = 0) {
+  thread_local std::vector<BlockBuffers<T>> buffers;
+  const std::size_t most = static_cast<std::size_t>(std::max(1, free_threads()));
+  if (buffers.size() < most) buffers.resize(most);
+  for (std::size_t t = 0; t < most; ++t) buffers[t].reserve(ta, m, n, k, n2);
+  return buffers;
+}
+
 // C = alpha op(A) op(B) + beta C for each of `count` (1 or 2) outputs' op(B) and C, on the
 // calling thread: A's block (copied once, when copied) serves them all.
 template <typename T>
@@ -271,7 +285,7 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, 
 template <typename T>
 void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
   resize(k, n);
-  ranged_ = false;
+  rows_.clear();
   pack_rows(trans, 0, k, b, ldb);
 }
 
@@ -279,7 +293,7 @@ template <typename T>
 void PackedMatrix<T>::pack_stacked(int n, int k1, const T* b1, int ldb1, int k2, const T* b2,
                                    int ldb2) {
   resize(k1 + k2, n);
-  ranged_ = false;
+  rows_.clear();
   pack_rows(Trans::kYes, 0, k1, b1, ldb1);
   pack_rows(Trans::kYes, k1, k2, b2, ldb2);
 }
@@ -291,7 +305,6 @@ void PackedMatrix<T>::pack_stacked(int k1, int ldb1, int k2, int ldb2,
   for (const Block& block : blocks) n += block.width;
   resize(k1 + k2, n);
   const int panels = (n + kPanel - 1) / kPanel;
-  ranged_ = true;
   rows_.assign(2 * static_cast<std::size_t>(panels), k1);  // [k1, k1): no rows, until a column
   std::fill(data_.begin(), data_.begin() + static_cast<std::size_t>(panels) * k_ * kPanel, T(0));
   int j = 0;
@@ -395,16 +408,7 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
   // still spinning, and the small LSTM's and GRU's weight gradients split by rows made their
   // training steps 10% faster.
   constexpr long kRowSplitWork = 1L << 25;
-  // Each part's buffers, the calling thread's, with room for the whole product and for as
-  // many parts as there are free threads: whether a product splits, and how, depends on
-  // timing (workers_awake), and no later call of a size may allocate because of it.
-  // (The parts reach them through `buffers`, a reference: a lambda names a thread_local
-  // itself, which on a worker would be the worker's own.)
-  thread_local std::vector<BlockBuffers<T>> callers_buffers;
-  std::vector<BlockBuffers<T>>& buffers = callers_buffers;
-  const std::size_t most = static_cast<std::size_t>(std::max(1, free_threads()));
-  if (buffers.size() < most) buffers.resize(most);
-  for (std::size_t t = 0; t < most; ++t) buffers[t].reserve(a_mode, m, n, k);
+  std::vector<BlockBuffers<T>>& buffers = callers_buffers<T>(a_mode, m, n, k);
   if ((row_parts > column_parts && (work >= kRowSplitWork || workers_awake())) ||
       (a_mode == ATranspose::kCopied && row_parts >= column_parts)) {
     auto part = [&](int t) {
@@ -440,11 +444,7 @@ void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1
   // Rows split among threads, as gemm_blocked splits a product whose A^T is copied: each
   // thread copies only its own rows of A^T, once for both products.
   const int parts = parts_for(static_cast<long>(m) * (n1 + n2) * k, groups);
-  thread_local std::vector<BlockBuffers<T>> callers_buffers;  // as in gemm_blocked
-  std::vector<BlockBuffers<T>>& buffers = callers_buffers;
-  const std::size_t most = static_cast<std::size_t>(std::max(1, free_threads()));
-  if (buffers.size() < most) buffers.resize(most);
-  for (std::size_t t = 0; t < most; ++t) buffers[t].reserve(ATranspose::kCopied, m, n1, k, n2);
+  std::vector<BlockBuffers<T>>& buffers = callers_buffers<T>(ATranspose::kCopied, m, n1, k, n2);
   auto part = [&](int t) {
     const int i0 = split(groups, parts, t) * kRows;
     const int i1 = std::min(m, split(groups, parts, t + 1) * kRows);

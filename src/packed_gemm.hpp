@@ -53,7 +53,7 @@ class PackedMatrix {
   // The rows [first, second) of panel j that are not all zero by construction (pack_stacked's
   // blocks): the rows its product sums over.
   std::pair<int, int> panel_rows(int j) const {
-    return ranged_ ? std::pair{rows_[2 * j], rows_[2 * j + 1]} : std::pair{0, k_};
+    return rows_.empty() ? std::pair{0, k_} : std::pair{rows_[2 * j], rows_[2 * j + 1]};
   }
 
  private:
@@ -62,8 +62,7 @@ class PackedMatrix {
 
   int k_ = 0, n_ = 0;
   AlignedVector<T> data_;  // panels start on cache lines
-  bool ranged_ = false;    // rows_ holds each panel's rows (pack_stacked's blocks)
-  std::vector<int> rows_;
+  std::vector<int> rows_;  // each panel's [first, last) rows (pack_stacked's blocks), or none: all
 };
 
 // C [m, n] = A [m, k] op(B) + beta C, for op(B) packed; beta 0 writes C without reading it.
