@@ -12,12 +12,12 @@ namespace recur {
 namespace {
 
 template <typename T>
-using Vector [[gnu::vector_size(64)]] = T;
+using Vector = NativeVector<T>;
 
 constexpr int kRows = kPackedRows;
 
 // c[j] = out[j] + beta c[j] for the first `lanes` lanes of a vector (beta 0: c not read).
-// (By reference: a 64-byte vector passed by value to a call that is not inlined changes the
+// (By reference: a vector passed by value to a call that is not inlined changes the
 // ABI without AVX-512, which GCC warns of.)
 template <typename T>
 [[gnu::noinline]] void store_part(const Vector<T>& out, int lanes, T beta, T* c) {
@@ -44,7 +44,7 @@ template <typename T>
 template <int R, int V, bool kTransA, typename T>
 inline void panel_kernel(int first, int last, const T* a, int lda, const T* panel, T alpha, T beta,
                          T* c, int ldc, int width, int k1, const T* a2, int lda2) {
-  constexpr int L = 64 / sizeof(T);
+  constexpr int L = kNativeLanes<T>;
   constexpr int S = R * V >= 8 ? 1 : R * V >= 4 ? 2 : 4;
   Vector<T> sums[S][R][V];
   for (int s = 0; s < S; ++s) {  // register by register: `= {}` became a call to memset

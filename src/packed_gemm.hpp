@@ -14,19 +14,23 @@
 
 #include "cache_aligned.hpp"
 #include "gemm.hpp"
+#include "simd.hpp"
 
 namespace recur {
 
-// Rows of A per kernel call. The kernel sums a row's k terms in an order that depends only on
-// how many rows share its call, and calls take rows 0-7, 8-15, ...: a product over rows
-// [8 i, 8 j) of a larger A gives those rows exactly as the whole product does.
-constexpr int kPackedRows = 8;
+// Rows of A per kernel call: as many as leave room in the target's registers for their two
+// vectors of sums each, the panel row's two vectors and a broadcast (8 rows with AVX-512's 32
+// registers, 6 with AVX2's 16). The kernel sums a row's k terms in an order that depends only
+// on how many rows share its call, and calls take rows 0-7, 8-15, ... (0-5, 6-11, ...): a
+// product over whole groups of rows of a larger A gives those rows exactly as the whole
+// product does.
+constexpr int kPackedRows = kNativeRegisters >= 32 ? 8 : 6;
 
 template <typename T>
 class PackedMatrix {
  public:
-  // Two 512-bit vectors of T per panel row.
-  static constexpr int kPanel = 2 * 64 / static_cast<int>(sizeof(T));
+  // Two of the target's vectors of T per panel row.
+  static constexpr int kPanel = 2 * kNativeLanes<T>;
 
   // Packs op(B) [k, n] (B stored [n, k] when trans is kYes); grows its storage only when
   // a larger matrix arrives. The tail of the last panel is zero.
