@@ -6,6 +6,7 @@
 
 #include "count_dispatch.hpp"
 #include "packed_gemm.hpp"
+#include "simd.hpp"
 
 namespace recur {
 
@@ -74,8 +75,8 @@ namespace {
 // (independent chains of adds) across the rows, for float and double.
 template <int NV, typename T>
 inline void add_rows_to_sums(int rows, int cols, const T* a, int j, T* sum) {
-  constexpr int L = 64 / sizeof(T);
-  using Vector [[gnu::vector_size(64)]] = T;
+  constexpr int L = kNativeLanes<T>;
+  using Vector = NativeVector<T>;
   Vector acc[NV];
   for (int v = 0; v < NV; ++v) std::memcpy(&acc[v], sum + v * L, sizeof acc[v]);
   for (int i = 0; i < rows; ++i) {
@@ -95,7 +96,7 @@ template <typename T>
 void add_block_to_sums(int rows, int cols, const T* a, int j, int width, T* sum) {
   int done = 0;
   if constexpr (sizeof(T) <= sizeof(double)) {
-    constexpr int L = 64 / sizeof(T);
+    constexpr int L = kNativeLanes<T>;
     for (; done + 8 * L <= width; done += 8 * L) {
       add_rows_to_sums<8>(rows, cols, a, j + done, sum + done);
     }

@@ -46,6 +46,13 @@ inline void panel_kernel(int first, int last, const T* a, int lda, const T* pane
                          T* c, int ldc, int width, int k1, const T* a2, int lda2) {
   constexpr int L = kNativeLanes<T>;
   constexpr int S = R * V >= 8 ? 1 : R * V >= 4 ? 2 : 4;
+  // C's lines, fetched for writing while the k terms are summed: a product too large for
+  // the caches (a readout or gradient over all steps, C tens of MB) otherwise waited on each
+  // store's read for ownership at the end of the call.
+  for (int r = 0; r < R; ++r) {
+    __builtin_prefetch(c + r * ldc, 1);
+    __builtin_prefetch(c + r * ldc + width - 1, 1);
+  }
   Vector<T> sums[S][R][V];
   for (int s = 0; s < S; ++s) {  // register by register: `= {}` became a call to memset
     for (int r = 0; r < R; ++r) {
