@@ -117,7 +117,7 @@ void rows_kernel(int rows, std::pair<int, int> range, const T* a, int lda, const
   });
 }
 
-// C rows [0, m) against panels [first, last) of b, 8 rows of op(A) at a time: rows i0.. start
+// C rows [0, m) against panels [first, last) of b, kRows rows of op(A) at a time: rows i0.. start
 // at a + i0 * row_step, and the kernel reads row r, column p at a[r * lda + p] (kTransA false)
 // or a[p * lda + r] (true). A as it is: row_step = lda. A^T in place: row_step = 1. A^T's
 // block copied out by pack_a_transposed: row_step = depth, lda = kRows. With a2, A's columns
@@ -228,8 +228,10 @@ bool copies_transposed_a(int panels, int lda) {
 }
 
 // Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C
-// (their op(A) block in L2).
-constexpr int kDepth = 256, kHeight = 128;
+// (their op(A) block in L2), whole groups of kRows: a block's edge inside a group would
+// change the kernel calls, and so the sums, of the rows around it with where the product
+// starts (a part of a split product, or a product sharing its A with a second).
+constexpr int kDepth = 256, kHeight = 128 / kRows * kRows;
 
 // One product's op(B) and C for gemm_blocked_columns, which may serve two that share A.
 template <typename T>

@@ -1,7 +1,7 @@
 // The fast products against a plain triple loop in long double: the blocked kernel for every
 // transpose combination, and the packed recurrent product, at sizes that cut through every
-// edge (rows not a multiple of the 8-row block, columns not a multiple of the panel, depth
-// across the 256-row blocks, one row, one column, depth 1).
+// edge (rows not a multiple of the kernel's group of rows, columns not a multiple of the panel,
+// depth across the 256-row blocks, one row, one column, depth 1).
 #include "packed_gemm.hpp"
 
 #include <gtest/gtest.h>
@@ -409,10 +409,13 @@ void expect_same_for_any_thread_count(const NetworkConfig& config, int T, int B,
 }
 
 TEST(Threads, ResultsDoNotDependOnTheThreadCount) {
-  // Products split, loops not: 8 rows are one group, which a loop cannot split, and each
-  // step's product (8 x 536 x 2048, 8.8M multiply-adds) splits by columns.
-  expect_same_for_any_thread_count({24, 512, 40, Nonlinearity::kTanh, CellKind::kLstm}, 6, 8, {});
-  // Loops split by rows: 45 rows are six groups of 8, the last of 5, in 2 or 3 parts; padded
+  // Products split, loops not: kPackedRows rows (8, or 6 with AVX2) are one group, which a
+  // loop cannot split, and each step's product (8 x 536 x 2048, 8.8M multiply-adds, or 6 x
+  // ...) splits by columns.
+  expect_same_for_any_thread_count({24, 512, 40, Nonlinearity::kTanh, CellKind::kLstm}, 6,
+                                   kPackedRows, {});
+  // Loops split by rows: 45 rows are groups of 8 or 6 and a last one of 5 or 3, in 2 or 3
+  // parts; padded
   // sequences in both directions, so that each part marks its own rows. The loops are under
   // 256M multiply-adds, so a LoopTuner chooses their split, and its warm-up runs (all that
   // one forward and backward make) are split among all threads.
@@ -423,7 +426,7 @@ TEST(Threads, ResultsDoNotDependOnTheThreadCount) {
   set_threads(3);
   EXPECT_EQ(batch_parts(B, 1L << 28), 3);
   EXPECT_EQ(batch_parts(B, 1L << 26), 2);
-  EXPECT_EQ(batch_parts(8, 1L << 30), 1);
+  EXPECT_EQ(batch_parts(kPackedRows, 1L << 30), 1);
   std::vector<int> lengths(B);
   for (int b = 0; b < B; ++b) lengths[b] = T - (b * 7) % T;
   expect_same_for_any_thread_count({24, 160, 40, Nonlinearity::kTanh, CellKind::kLstm, 1}, T, B,
