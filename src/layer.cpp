@@ -101,9 +101,8 @@ int batch_parts(int batch, long work) {
   // One thread per 32M multiply-adds: the medium and charrnn loops (420M-1.7G) run 6-12%
   // faster split than with each product split. Smaller loops are timed (for_batch_ranges).
   constexpr long kWorkPerThread = 1L << 25;
-  const int groups = (batch + kPackedRows - 1) / kPackedRows;
-  return static_cast<int>(
-      std::max<long>(1, std::min<long>({free_threads(), groups, work / kWorkPerThread})));
+  return static_cast<int>(std::max<long>(
+      1, std::min<long>({free_threads(), batch / kMinSplitRows, work / kWorkPerThread})));
 }
 
 template <typename T>
@@ -248,7 +247,7 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
   }
 }
 
-// Runs loop(b0, b1) over the batch's rows in ranges of whole kernel calls (kPackedRows), or
+// Runs loop(b0, b1) over the batch's rows in even ranges of kMinSplitRows rows or more, or
 // over all of them when the recurrent products are not packed. Loops of kTunedWork
 // multiply-adds or more split as batch_parts says; smaller ones on one thread or on all that
 // are free, whichever `tuner` has timed faster. Each row is computed exactly as the unsplit
@@ -257,20 +256,17 @@ constexpr long kTunedWork = 1L << 28;
 
 template <typename F>
 void for_batch_ranges(int batch, bool packed, long work, LoopTuner& tuner, F&& loop) {
-  const int groups = (batch + kPackedRows - 1) / kPackedRows;
   auto run = [&](int parts) {
     if (parts <= 1) return loop(0, batch);
     auto part = [&](int p) {
-      const int b0 = static_cast<int>(static_cast<long>(groups) * p / parts) * kPackedRows;
-      const int b1 = std::min(
-          batch, static_cast<int>(static_cast<long>(groups) * (p + 1) / parts) * kPackedRows);
-      if (b0 < b1) loop(b0, b1);
+      loop(static_cast<int>(static_cast<long>(batch) * p / parts),
+           static_cast<int>(static_cast<long>(batch) * (p + 1) / parts));
     };
     parallel_for_parts(parts, part);
   };
   if (!packed) return run(1);
   if (work >= kTunedWork) return run(batch_parts(batch, work));
-  tuner.run(work, std::min(free_threads(), groups), run);
+  tuner.run(work, std::max(1, std::min(free_threads(), batch / kMinSplitRows)), run);
 }
 
 // Multiply-adds of one loop's recurrent products.

@@ -81,7 +81,7 @@ inline int prev_index(bool reverse, int t) {
 
 // How many threads a time loop of `work` multiply-adds in its recurrent products splits its
 // batch among (layer_forward, layer_backward) from 256M on, where splitting has always won:
-// one per 32M, and never more than free_threads() or the batch's groups of kPackedRows rows.
+// one per 32M, and never more than free_threads() or leaves a part under kMinSplitRows rows.
 // Smaller loops run on one thread or split, whichever a LoopTuner has timed faster. Rows never meet
 // within a step (each row's gates read its own row of the recurrent product), so each thread runs
 // its rows' whole time loop with its products unsplit, and the threads meet once per loop instead

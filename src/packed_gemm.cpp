@@ -34,8 +34,9 @@ template <typename T>
 // With fewer than eight chains of multiply-adds (R V) their latency is not hidden: the k terms
 // are then split into S interleaved partial sums (S = 4 for one row, the streaming step's
 // case, where this is 3-4 times faster), added at the end. A row's order of sums depends
-// only on R, V and the panel's rows (below), which the row's place in the product and the
-// packing fix.
+// only on V, the panel's rows (below) and R, and on R only through whether it is at least 4
+// (S = 1 for two vectors, 2 for one): every call of 4 rows or more sums a row alike, so
+// gemm_packed may cut its rows into calls of any such sizes (kMinSplitRows).
 // A second source a2 (row r, column p at a2[r * lda2 + p - k1]) gives op(A)'s columns from
 // k1 on: the fused step product [x, h_prev] [W_ih^T; W_hh^T], with x and h_prev apart (and
 // GRU's backward [dxw's r and z parts, dhw's n part] W_hh). Only
@@ -45,7 +46,7 @@ template <int R, int V, bool kTransA, typename T>
 inline void panel_kernel(int first, int last, const T* a, int lda, const T* panel, T alpha, T beta,
                          T* c, int ldc, int width, int k1, const T* a2, int lda2) {
   constexpr int L = kNativeLanes<T>;
-  constexpr int S = R * V >= 8 ? 1 : R * V >= 4 ? 2 : 4;
+  constexpr int S = R >= 4 ? (V == 2 ? 1 : 2) : R * V >= 4 ? 2 : 4;
   // C's lines, fetched for writing while the k terms are summed: a product too large for
   // the caches (a readout or gradient over all steps, C tens of MB) otherwise waited on each
   // store's read for ownership at the end of the call.
@@ -117,12 +118,13 @@ void rows_kernel(int rows, std::pair<int, int> range, const T* a, int lda, const
   });
 }
 
-// C rows [0, m) against panels [first, last) of b, kRows rows of op(A) at a time: rows i0.. start
-// at a + i0 * row_step, and the kernel reads row r, column p at a[r * lda + p] (kTransA false)
-// or a[p * lda + r] (true). A as it is: row_step = lda. A^T in place: row_step = 1. A^T's
+// C rows [0, m) against panels [first, last) of b, kRows rows of op(A) at a time (kEvenCalls:
+// in as few calls as that takes, of sizes as even as can be, as gemm_packed cuts them): rows i0..
+// start at a + i0 * row_step, and the kernel reads row r, column p at a[r * lda + p] (kTransA
+// false) or a[p * lda + r] (true). A as it is: row_step = lda. A^T in place: row_step = 1. A^T's
 // block copied out by pack_a_transposed: row_step = depth, lda = kRows. With a2, A's columns
 // from k1 on are a2's (A as it is only).
-template <bool kTransA, typename T>
+template <bool kTransA, typename T, bool kEvenCalls = false>
 void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const PackedMatrix<T>& b,
                      T alpha, T beta, T* c, int ldc, int first = 0, int last = -1, int k1 = -1,
                      const T* a2 = nullptr, int lda2 = 0) {
@@ -131,8 +133,11 @@ void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const Pac
   if (k1 < 0) k1 = k;
   for (int j0 = first * W, jp = first; j0 < n; j0 += W, ++jp) {
     const int width = std::min(W, n - j0);
-    for (int i0 = 0; i0 < m; i0 += kRows) {
-      const int rows = std::min(kRows, m - i0);
+    const int calls = (m + kRows - 1) / kRows;
+    for (int call = 0, i0 = 0, i1 = 0; call < calls; ++call, i0 = i1) {
+      i1 = kEvenCalls ? static_cast<int>(static_cast<long>(m) * (call + 1) / calls)
+                      : std::min(m, i0 + kRows);
+      const int rows = i1 - i0;
       const T* a_rows = a + i0 * row_step;
       const T* a2_rows = k1 < k ? a2 + static_cast<std::size_t>(i0) * lda2 : nullptr;
       T* c_rows = c + static_cast<std::size_t>(i0) * ldc + j0;
@@ -388,8 +393,8 @@ void gemm_packed(int m, const T* a, int lda, int k1, const T* a2, int lda2,
   const int panels = (b.cols() + PackedMatrix<T>::kPanel - 1) / PackedMatrix<T>::kPanel;
   const int parts = parts_for(static_cast<long>(m) * b.cols() * b.rows(), panels);
   auto part = [&](int t) {
-    multiply_panels<false>(m, a, lda, lda, b, T(1), beta, c, ldc, split(panels, parts, t),
-                           split(panels, parts, t + 1), k1, a2, lda2);
+    multiply_panels<false, T, true>(m, a, lda, lda, b, T(1), beta, c, ldc, split(panels, parts, t),
+                                    split(panels, parts, t + 1), k1, a2, lda2);
   };
   parallel_for_parts(parts, part);
 }

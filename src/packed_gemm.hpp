@@ -26,6 +26,16 @@ namespace recur {
 // product does.
 constexpr int kPackedRows = kNativeRegisters >= 32 ? 8 : 6;
 
+// gemm_packed (the time loops' step product) cuts its m rows into as few calls as kPackedRows
+// allows, of sizes as even as can be, and a call of 4 rows or more sums each of its rows
+// exactly as any other such call does; from 8 rows on every call has 4 or more. So a time
+// loop may split its batch into ranges of at least kMinSplitRows rows anywhere, not only at
+// whole groups, and each row comes out bit for bit as the unsplit loop computes it. With
+// AVX2's 6 rows a batch of 64 had split into 30 and 34 rows (five groups and six), the 34
+// ending in a call of 4, and the first thread waited for the second every step; a batch of
+// 32 split 18 and 14 (6 + 6 + 2), and 16 split 6 and 10.
+constexpr int kMinSplitRows = 8;
+
 template <typename T>
 class PackedMatrix {
  public:

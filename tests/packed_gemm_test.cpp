@@ -409,13 +409,14 @@ void expect_same_for_any_thread_count(const NetworkConfig& config, int T, int B,
 }
 
 TEST(Threads, ResultsDoNotDependOnTheThreadCount) {
-  // Products split, loops not: kPackedRows rows (8, or 6 with AVX2) are one group, which a
-  // loop cannot split, and each step's product (8 x 536 x 2048, 8.8M multiply-adds, or 6 x
-  // ...) splits by columns.
+  // Products split, loops not: a loop splits only into parts of kMinSplitRows rows or more,
+  // and each step's product (7 x 536 x 2048, 7.7M multiply-adds) splits by columns; its 7 rows
+  // are kernel calls of 3 and 4 (AVX2) or one of 7 (AVX-512).
   expect_same_for_any_thread_count({24, 512, 40, Nonlinearity::kTanh, CellKind::kLstm}, 6,
-                                   kPackedRows, {});
-  // Loops split by rows: 45 rows are groups of 8 or 6 and a last one of 5 or 3, in 2 or 3
-  // parts; padded
+                                   kMinSplitRows - 1, {});
+  // Loops split by rows: 45 rows in 2 or 3 parts (22 and 23; 15 each), cut inside kernel
+  // calls of the unsplit loop (8 calls of 5 or 6 rows with AVX2, 6 of 7 or 8 with AVX-512);
+  // padded
   // sequences in both directions, so that each part marks its own rows. The loops are under
   // 256M multiply-adds, so a LoopTuner chooses their split, and its warm-up runs (all that
   // one forward and backward make) are split among all threads.
@@ -426,7 +427,8 @@ TEST(Threads, ResultsDoNotDependOnTheThreadCount) {
   set_threads(3);
   EXPECT_EQ(batch_parts(B, 1L << 28), 3);
   EXPECT_EQ(batch_parts(B, 1L << 26), 2);
-  EXPECT_EQ(batch_parts(kPackedRows, 1L << 30), 1);
+  EXPECT_EQ(batch_parts(2 * kMinSplitRows - 1, 1L << 30), 1);
+  EXPECT_EQ(batch_parts(2 * kMinSplitRows, 1L << 30), 2);
   std::vector<int> lengths(B);
   for (int b = 0; b < B; ++b) lengths[b] = T - (b * 7) % T;
   expect_same_for_any_thread_count({24, 160, 40, Nonlinearity::kTanh, CellKind::kLstm, 1}, T, B,
