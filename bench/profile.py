@@ -22,7 +22,7 @@ from compare import STREAMING, WORKLOADS, run_json, shape_flags  # noqa: E402
 
 # First match wins: (category, pattern over perf's symbol names).
 CATEGORIES = [
-    ("products", r"panel_kernel|gemm|accumulate_columns|PackedMatrix|rows_kernel|elman_rows|"
+    ("products", r"panel_kernel|multiply_panels|gemm|accumulate_columns|PackedMatrix|rows_kernel|elman_rows|"
                  r"for_row_groups"),
     # the cells' steps, inlined into the layers' time loops (before the waits: a loop split
     # by rows of the batch runs inside a part of parallel_for_parts)
