@@ -21,9 +21,9 @@ namespace recur {
 // Rows of A per kernel call: as many as leave room in the target's registers for their two
 // vectors of sums each, the panel row's two vectors and a broadcast (8 rows with AVX-512's 32
 // registers, 6 with AVX2's 16). The kernel sums a row's k terms in an order that depends only
-// on how many rows share its call, and calls take rows 0-7, 8-15, ... (0-5, 6-11, ...): a
-// product over whole groups of rows of a larger A gives those rows exactly as the whole
-// product does.
+// on whether its call has fewer than 4 rows (how many fewer) or not, and gemm_blocked's calls
+// take rows 0-7, 8-15, ... (0-5, 6-11, ...): a product over whole groups of rows of a larger A
+// gives those rows exactly as the whole product does.
 constexpr int kPackedRows = kNativeRegisters >= 32 ? 8 : 6;
 
 // gemm_packed (the time loops' step product) cuts its m rows into as few calls as kPackedRows
