@@ -11,6 +11,7 @@
 #include "packed_gemm.hpp"
 #include "recur/error.hpp"
 #include "small_elman.hpp"
+#include "thread_pool.hpp"
 
 namespace recur {
 
@@ -31,6 +32,7 @@ struct Workspace {
   bool dropped = false;                  // the last forward applied dropout
   AlignedVector<T> step_xw, step_h, step_c, step_cache;  // step(): one step of one layer
   PackedMatrix<T> step_readout;                          // step(): readout.weight^T packed
+  LoopTuner step_tuner;  // step(): whether its products split (SplitSmallProducts)
 };
 
 namespace {
@@ -608,11 +610,26 @@ void Network<T>::step(std::span<const T> x_t, std::span<T> state, std::span<T> y
   grow(ws.step_c, rows * H);
   grow(ws.step_cache, rows * std::max(cache_width(config_.cell, H), 1));
   ws.scratch.reserve(config_.cell, H, batch_size);
-  const bool lstm = config_.cell == CellKind::kLstm;
-  const std::size_t part = rows * H;
   const bool prepare = !step_ready_ || step_batch_ != batch_size;
   step_ready_ = true;
   step_batch_ = batch_size;
+  long work = static_cast<long>(H) * O;  // multiply-adds a row: the tuner's key
+  for (int l = 0; l < L; ++l) work += static_cast<long>((l == 0 ? I : H) + H) * G;
+  ws.step_tuner.run(work * batch_size, free_threads(), [&](int parts) {
+    const SplitSmallProducts split(parts > 1);
+    run_step(prepare, x_t, state, y_t, batch_size);
+  });
+}
+
+template <typename T>
+void Network<T>::run_step(bool prepare, std::span<const T> x_t, std::span<T> state,
+                          std::span<T> y_t, int batch_size) {
+  const int H = config_.hidden_size, O = config_.output_size, L = config_.layers;
+  const int G = gate_count(config_.cell) * H;
+  Workspace<T>& ws = *ws_;
+  const bool lstm = config_.cell == CellKind::kLstm;
+  const auto rows = static_cast<std::size_t>(batch_size);
+  const std::size_t part = rows * H;
   for (int l = 0; l < L; ++l) {
     const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, l, params_);
     LayerBuffers<T>& buf = ws.layers[l];

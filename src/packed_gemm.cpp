@@ -194,10 +194,16 @@ void pack_a_transposed(int height, int depth, const T* a, int lda, T* out) {
 // small steps' readout, input projection and input weights' gradient (0.8-3.3M) then split
 // too, and the small Elman step was 16% faster, GRU 9%, LSTM 6% (flat from 32K to 256K);
 // and at least two panels each; at least 1.
+// Within a SplitSmallProducts, one per 64K whether the workers are awake or not.
+thread_local bool split_small_products = false;
+
 int parts_for(long work, int panels) {
-  constexpr long kAwakeWork = 1L << 18;
-  if (work < 2 * kAwakeWork) return 1;  // without reading the clock (workers_awake)
-  const long work_per_thread = workers_awake() ? kAwakeWork : 1L << 21;
+  constexpr long kAwakeWork = 1L << 18, kSplitSmallWork = 1L << 16;
+  const long least = split_small_products ? kSplitSmallWork : kAwakeWork;
+  if (work < 2 * least) return 1;  // without reading the clock (workers_awake)
+  const long work_per_thread = split_small_products ? kSplitSmallWork
+                               : workers_awake()    ? kAwakeWork
+                                                    : 1L << 21;
   return static_cast<int>(
       std::max<long>(1, std::min<long>({free_threads(), work / work_per_thread, panels / 2})));
 }
@@ -295,6 +301,14 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, 
 }
 
 }  // namespace
+
+SplitSmallProducts::SplitSmallProducts(bool on) : saved_(split_small_products) {
+  split_small_products = on;
+}
+
+SplitSmallProducts::~SplitSmallProducts() {
+  split_small_products = saved_;
+}
 
 template <typename T>
 void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {

@@ -36,6 +36,24 @@ constexpr int kPackedRows = kNativeRegisters >= 32 ? 8 : 6;
 // 32 split 18 and 14 (6 + 6 + 2), and 16 split 6 and 10.
 constexpr int kMinSplitRows = 8;
 
+// While one lives on a thread, the products it calls split among the free threads from 64K
+// multiply-adds a thread, whether or not the pool's workers are awake (parts_for,
+// packed_gemm.cpp). Network::step's choice, timed by a LoopTuner: a stream of steps never
+// wakes the workers, so its products (262K multiply-adds for the LSTM's at H = 256) never
+// split on their own; split, once the workers spin between steps, the streaming LSTM step
+// ran 1.20x and the GRU's 1.59x as fast (Zen 3, bench/ab.py). A caller whose steps come
+// further apart than the workers spin pays a wake-up a step instead, which the tuner sees.
+class SplitSmallProducts {
+ public:
+  explicit SplitSmallProducts(bool on);
+  ~SplitSmallProducts();
+  SplitSmallProducts(const SplitSmallProducts&) = delete;
+  SplitSmallProducts& operator=(const SplitSmallProducts&) = delete;
+
+ private:
+  bool saved_;
+};
+
 template <typename T>
 class PackedMatrix {
  public:

@@ -439,6 +439,45 @@ TEST(Threads, ResultsDoNotDependOnTheThreadCount) {
                                    lengths);
 }
 
+// Streaming steps whose products split (SplitSmallProducts, as Network::step's tuner chooses
+// them for some of its calls) give the single-threaded answer bit for bit: a product splits
+// only by columns.
+TEST(Threads, StreamingStepsDoNotDependOnTheSplit) {
+  for (CellKind cell : {CellKind::kLstm, CellKind::kGru}) {
+    std::vector<std::vector<double>> runs;
+    for (int threads : {1, 2}) {
+      set_threads(threads);
+      Network<double> net({64, 256, 64, Nonlinearity::kTanh, cell});
+      NumpyRandom random(12);
+      for (double& p : net.parameters()) p = 0.1 * random.randn();
+      std::vector<double> state(net.state_size(1), 0.0), x(64), y(64), all;
+      for (int t = 0; t < 24; ++t) {  // past the tuner's warm-up and a phase of each candidate
+        for (double& v : x) v = random.randn();
+        net.step(x, state, y, 1);
+        all.insert(all.end(), y.begin(), y.end());
+        all.insert(all.end(), state.begin(), state.end());
+      }
+      runs.push_back(all);
+    }
+    EXPECT_EQ(runs[1], runs[0]) << cell_name(cell);
+  }
+  // The same product with and without the split.
+  NumpyRandom random(13);
+  const int k = 256, n = 1024;
+  const auto w = random_matrix<double>(random, static_cast<std::size_t>(n) * k);
+  const auto h = random_matrix<double>(random, k);
+  PackedMatrix<double> packed;
+  packed.pack(Trans::kYes, k, n, w.data(), k);
+  std::vector<double> alone(n), split(n);
+  gemm_packed(1, h.data(), k, packed, 0.0, alone.data(), n);
+  {
+    const SplitSmallProducts on(true);
+    gemm_packed(1, h.data(), k, packed, 0.0, split.data(), n);
+  }
+  EXPECT_EQ(split, alone);
+  set_threads(2);
+}
+
 TEST(Threads, ProductsFromSeveralThreadsAtOnce) {
   // Two threads of a program each multiplying: one gets the pool, the other runs its parts
   // itself; both get the single-threaded answer.

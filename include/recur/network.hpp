@@ -163,6 +163,9 @@ class Network {
   void reserve(int seq_len, int batch_size);
   void check_forward_args(std::span<const T> x, int seq_len, int batch_size,
                           std::span<const int> lengths, std::span<const T> state0) const;
+  // step()'s layers and readout, its arguments checked and its buffers grown.
+  void run_step(bool prepare, std::span<const T> x_t, std::span<T> state, std::span<T> y_t,
+                int batch_size);
 
   NetworkConfig config_;
   std::vector<TensorInfo> tensors_;
