@@ -40,8 +40,8 @@ constexpr int kMinSplitRows = 8;
 // multiply-adds a thread, whether or not the pool's workers are awake (parts_for,
 // packed_gemm.cpp). Network::step's choice, timed by a LoopTuner: a stream of steps never
 // wakes the workers, so its products (262K multiply-adds for the LSTM's at H = 256) never
-// split on their own; split, once the workers spin between steps, the streaming LSTM step
-// ran 1.20x and the GRU's 1.59x as fast (Zen 3, bench/ab.py). A caller whose steps come
+// split on their own; with the tuner's choice the streaming LSTM step ran 1.34x and the
+// GRU's 1.43x as fast (Zen 3, bench/ab.py --workload stream). A caller whose steps come
 // further apart than the workers spin pays a wake-up a step instead, which the tuner sees.
 class SplitSmallProducts {
  public:
