@@ -97,12 +97,22 @@ void StepScratch<T>::reserve(CellKind cell, int hidden, int batch_size) {
   grow(dc, rows * hidden);
 }
 
+namespace {
+
+// The most parts a time loop's batch splits into: parts of kMinSplitRows rows or more, on
+// free threads.
+int most_batch_parts(int batch) {
+  return std::max(1, std::min(free_threads(), batch / kMinSplitRows));
+}
+
+}  // namespace
+
 int batch_parts(int batch, long work) {
   // One thread per 32M multiply-adds: the medium and charrnn loops (420M-1.7G) run 6-12%
   // faster split than with each product split. Smaller loops are timed (for_batch_ranges).
   constexpr long kWorkPerThread = 1L << 25;
-  return static_cast<int>(std::max<long>(
-      1, std::min<long>({free_threads(), batch / kMinSplitRows, work / kWorkPerThread})));
+  return static_cast<int>(
+      std::max<long>(1, std::min<long>(most_batch_parts(batch), work / kWorkPerThread)));
 }
 
 template <typename T>
@@ -266,7 +276,7 @@ void for_batch_ranges(int batch, bool packed, long work, LoopTuner& tuner, F&& l
   };
   if (!packed) return run(1);
   if (work >= kTunedWork) return run(batch_parts(batch, work));
-  tuner.run(work, std::max(1, std::min(free_threads(), batch / kMinSplitRows)), run);
+  tuner.run(work, most_batch_parts(batch), run);
 }
 
 // Multiply-adds of one loop's recurrent products.

@@ -131,9 +131,9 @@ void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const Pac
   constexpr int W = PackedMatrix<T>::kPanel;
   const int k = b.rows(), n = last < 0 ? b.cols() : std::min(b.cols(), last * W);
   if (k1 < 0) k1 = k;
+  const int calls = (m + kRows - 1) / kRows;
   for (int j0 = first * W, jp = first; j0 < n; j0 += W, ++jp) {
     const int width = std::min(W, n - j0);
-    const int calls = (m + kRows - 1) / kRows;
     for (int call = 0, i0 = 0, i1 = 0; call < calls; ++call, i0 = i1) {
       i1 = kEvenCalls ? static_cast<int>(static_cast<long>(m) * (call + 1) / calls)
                       : std::min(m, i0 + kRows);
@@ -199,11 +199,9 @@ thread_local bool split_small_products = false;
 
 int parts_for(long work, int panels) {
   constexpr long kAwakeWork = 1L << 18, kSplitSmallWork = 1L << 16;
-  const long least = split_small_products ? kSplitSmallWork : kAwakeWork;
-  if (work < 2 * least) return 1;  // without reading the clock (workers_awake)
-  const long work_per_thread = split_small_products ? kSplitSmallWork
-                               : workers_awake()    ? kAwakeWork
-                                                    : 1L << 21;
+  const long awake_work = split_small_products ? kSplitSmallWork : kAwakeWork;
+  if (work < 2 * awake_work) return 1;  // without reading the clock (workers_awake)
+  const long work_per_thread = split_small_products || workers_awake() ? awake_work : 1L << 21;
   return static_cast<int>(
       std::max<long>(1, std::min<long>({free_threads(), work / work_per_thread, panels / 2})));
 }
