@@ -136,13 +136,14 @@ const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, int batch,
 template <typename T>
 const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidden, int batch,
                                              const T* weight_ih, const T* weight_hh,
-                                             LayerBuffers<T>& buf) {
+                                             LayerBuffers<T>& buf, bool refresh) {
   if constexpr (sizeof(T) <= sizeof(double)) {
     const int G = gate_count(cell) * hidden;
     // One-vector Elman layers (cells/elman_rows.hpp) read xw.
     const bool fusable =
         cell == CellKind::kLstm || (cell == CellKind::kElman && !elman_rows_fit<T>(hidden));
     if (!use_packed<T>(batch, hidden, G)) return nullptr;
+    if (!refresh && (fusable || cell == CellKind::kGru)) return &buf.packed_hh_t;
     if (fusable) {
       buf.packed_hh_t.pack_stacked(G, input, weight_ih, input, hidden, weight_hh, hidden);
       return &buf.packed_hh_t;
@@ -343,7 +344,7 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
   template void layer_forward<T>(const LayerShape&, const CellWeights<T>&, LayerBuffers<T>&,  \
                                  StepScratch<T>&, const T*);                                  \
   template const PackedMatrix<T>* prepare_fused_weights<T>(CellKind, int, int, int, const T*, \
-                                                           const T*, LayerBuffers<T>&);       \
+                                                           const T*, LayerBuffers<T>&, bool); \
   template void layer_backward<T>(const LayerShape&, const CellWeights<T>&, const T*, int,    \
                                   LayerBuffers<T>&, StepScratch<T>&);
 RECUR_INSTANTIATE(float)

@@ -101,11 +101,12 @@ const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, int batch,
 // [W_ih^T; W_hh^T] packed into buf.packed_hh_t for forward steps that take their input in
 // their product (fused_input), for layers whose steps are packed (GRU's with n's x W_in and
 // h W_hn apart, cells/gru.hpp); returns it, or nullptr for a layer that computes x W_ih^T
-// for all steps first (unpacked steps, one-vector Elman layers).
+// for all steps first (unpacked steps, one-vector Elman layers). With refresh false, only
+// says which the last refresh for this batch size prepared, as prepare_forward_weights.
 template <typename T>
 const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidden, int batch,
                                              const T* weight_ih, const T* weight_hh,
-                                             LayerBuffers<T>& buf);
+                                             LayerBuffers<T>& buf, bool refresh = true);
 // W_hh packed for the backward steps when large enough; returns it or nullptr.
 template <typename T>
 const PackedMatrix<T>* prepare_backward_weights(int gates, int hidden, int batch,

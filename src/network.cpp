@@ -634,12 +634,21 @@ void Network<T>::run_step(bool prepare, std::span<const T> x_t, std::span<T> sta
     const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, l, params_);
     LayerBuffers<T>& buf = ws.layers[l];
     const T* in = l == 0 ? x_t.data() : state.data() + (l - 1) * part;
-    // The weights as the last call prepared them, unless they may have changed since.
-    step_projection(prepare, batch_size, G, p.input, in, p.weight_ih, buf.packed_ih_t,
-                    ws.step_xw.data());
+    // The weights as the last call prepared them, unless they may have changed since: the
+    // input's product in the step's own where the steps are packed, as forward's (one
+    // product, and one split, a step), or apart first.
+    const PackedMatrix<T>* fused = prepare_fused_weights(config_.cell, p.input, H, batch_size,
+                                                         p.weight_ih, p.weight_hh, buf, prepare);
+    if (fused == nullptr) {
+      step_projection(prepare, batch_size, G, p.input, in, p.weight_ih, buf.packed_ih_t,
+                      ws.step_xw.data());
+    }
     const PackedMatrix<T>* packed =
-        prepare_forward_weights(gate_count(config_.cell), H, batch_size, p.weight_hh, buf, prepare);
-    const CellWeights<T> w = cell_weights<T>(config_, p, buf, packed, nullptr);
+        fused != nullptr ? fused
+                         : prepare_forward_weights(gate_count(config_.cell), H, batch_size,
+                                                   p.weight_hh, buf, prepare);
+    CellWeights<T> w = cell_weights<T>(config_, p, buf, packed, nullptr);
+    w.fused_input = fused != nullptr ? p.input : 0;
     T* h = state.data() + l * part;
     T* c = lstm ? state.data() + (L + l) * part : nullptr;
     const ForwardStep<T> fs{batch_size,
@@ -650,7 +659,9 @@ void Network<T>::run_step(bool prepare, std::span<const T> x_t, std::span<T> sta
                             ws.step_h.data(),
                             ws.step_c.data(),
                             ws.step_cache.data(),
-                            ws.scratch.gates.data()};
+                            ws.scratch.gates.data(),
+                            in,
+                            p.input};
     cell_forward(config_.cell, w, fs);
     std::copy(ws.step_h.begin(), ws.step_h.begin() + part, h);
     if (lstm) std::copy(ws.step_c.begin(), ws.step_c.begin() + part, c);

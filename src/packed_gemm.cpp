@@ -194,11 +194,11 @@ void pack_a_transposed(int height, int depth, const T* a, int lda, T* out) {
 // small steps' readout, input projection and input weights' gradient (0.8-3.3M) then split
 // too, and the small Elman step was 16% faster, GRU 9%, LSTM 6% (flat from 32K to 256K);
 // and at least two panels each; at least 1.
-// Within a SplitSmallProducts, one per 64K whether the workers are awake or not.
+// Within a SplitSmallProducts, one per 16K whether the workers are awake or not.
 thread_local bool split_small_products = false;
 
 int parts_for(long work, int panels) {
-  constexpr long kAwakeWork = 1L << 18, kSplitSmallWork = 1L << 16;
+  constexpr long kAwakeWork = 1L << 18, kSplitSmallWork = 1L << 14;
   const long awake_work = split_small_products ? kSplitSmallWork : kAwakeWork;
   if (work < 2 * awake_work) return 1;  // without reading the clock (workers_awake)
   const long work_per_thread = split_small_products || workers_awake() ? awake_work : 1L << 21;
@@ -309,6 +309,21 @@ SplitSmallProducts::~SplitSmallProducts() {
 }
 
 template <typename T>
+int PackedMatrix<T>::split_panels(int parts, int part) const {
+  const int panels = (n_ + kPanel - 1) / kPanel;
+  if (rows_.empty() || part <= 0 || part >= parts) return split(panels, parts, part);
+  long total = 0;
+  for (int j = 0; j < panels; ++j) total += rows_[2 * j + 1] - rows_[2 * j];
+  const long target = total * part / parts;
+  long sum = 0;
+  int j = 0;
+  for (; j < panels && 2 * sum + rows_[2 * j + 1] - rows_[2 * j] <= 2 * target; ++j) {
+    sum += rows_[2 * j + 1] - rows_[2 * j];  // panel j goes before the cut while its middle does
+  }
+  return j;
+}
+
+template <typename T>
 void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
   resize(k, n);
   rows_.clear();
@@ -405,8 +420,8 @@ void gemm_packed(int m, const T* a, int lda, int k1, const T* a2, int lda2,
   const int panels = (b.cols() + PackedMatrix<T>::kPanel - 1) / PackedMatrix<T>::kPanel;
   const int parts = parts_for(static_cast<long>(m) * b.cols() * b.rows(), panels);
   auto part = [&](int t) {
-    multiply_panels<false, T, true>(m, a, lda, lda, b, T(1), beta, c, ldc, split(panels, parts, t),
-                                    split(panels, parts, t + 1), k1, a2, lda2);
+    multiply_panels<false, T, true>(m, a, lda, lda, b, T(1), beta, c, ldc, b.split_panels(parts, t),
+                                    b.split_panels(parts, t + 1), k1, a2, lda2);
   };
   parallel_for_parts(parts, part);
 }

@@ -36,13 +36,16 @@ constexpr int kPackedRows = kNativeRegisters >= 32 ? 8 : 6;
 // 32 split 18 and 14 (6 + 6 + 2), and 16 split 6 and 10.
 constexpr int kMinSplitRows = 8;
 
-// While one lives on a thread, the products it calls split among the free threads from 64K
+// While one lives on a thread, the products it calls split among the free threads from 16K
 // multiply-adds a thread, whether or not the pool's workers are awake (parts_for,
 // packed_gemm.cpp). Network::step's choice, timed by a LoopTuner: a stream of steps never
 // wakes the workers, so its products (262K multiply-adds for the LSTM's at H = 256) never
 // split on their own; with the tuner's choice the streaming LSTM step ran 1.34x and the
 // GRU's 1.43x as fast (Zen 3, bench/ab.py --workload stream). A caller whose steps come
 // further apart than the workers spin pays a wake-up a step instead, which the tuner sees.
+// From 16K rather than 64K, the Elman step's 65K h W_hh splits too: 1.23x on Zen 4, where
+// its weights' 256 KB are read from L2 at about 32 bytes a cycle, so that two cores, each
+// reading its half from its own L2, nearly halve the product.
 class SplitSmallProducts {
  public:
   explicit SplitSmallProducts(bool on);
@@ -87,6 +90,12 @@ class PackedMatrix {
   std::pair<int, int> panel_rows(int j) const {
     return rows_.empty() ? std::pair{0, k_} : std::pair{rows_[2 * j], rows_[2 * j + 1]};
   }
+  // The first panel of part `part` of `parts` into which a product over all the panels
+  // splits, by the rows they sum: equal counts of panels, but where pack_stacked's blocks
+  // sum fewer rows (GRU's fused step: the x W_in panels sum I rows, the h W_hn ones H, the
+  // r and z ones I + H), panels of as near equal a sum of rows as can be. (By counts, the
+  // streaming GRU step's two parts had done 5120 and 2560 panel rows.)
+  int split_panels(int parts, int part) const;
 
  private:
   void resize(int k, int n);

@@ -300,6 +300,46 @@ TEST(PackedGemm, StackedBlocksSumOnlyTheirOwnRows) {
   check_stacked_blocks<double>(1.2e-16);
 }
 
+// A stacked product splits by the rows its panels sum (split_panels): GRU's streaming step,
+// I = 64 and H = 256 in float (32 columns a panel with AVX-512, 16 with AVX2): 2H columns of
+// I + H rows, H of I rows and H of H rows. Each cut falls where the rows before it come
+// nearest its share of the whole (checked against every other cut), cuts in order, from
+// panel 0 to the last.
+TEST(PackedGemm, StackedSplitsByTheRowsItsPanelsSum) {
+  const int I = 64, H = 256;
+  const std::vector<float> w_ih(static_cast<std::size_t>(3) * H * I), w_hh(3L * H * H);
+  PackedMatrix<float> packed;
+  packed.pack_stacked(I, I, H, H,
+                      {{2 * H, w_ih.data(), w_hh.data()},
+                       {H, w_ih.data() + 2L * H * I, nullptr},
+                       {H, nullptr, w_hh.data() + 2L * H * H}});
+  constexpr int W = PackedMatrix<float>::kPanel;
+  const int panels = 4 * H / W;
+  std::vector<long> before(panels + 1, 0);  // rows summed by panels [0, j)
+  for (int j = 0; j < panels; ++j) {
+    const auto [first, last] = packed.panel_rows(j);
+    before[j + 1] = before[j] + (last - first);
+  }
+  EXPECT_EQ(before[panels], static_cast<long>(2 * H / W) * (I + H) + (H / W) * (I + H));
+  for (int parts : {1, 2, 3, 5}) {
+    EXPECT_EQ(packed.split_panels(parts, 0), 0);
+    EXPECT_EQ(packed.split_panels(parts, parts), panels);
+    for (int part = 1; part < parts; ++part) {
+      const int cut = packed.split_panels(parts, part);
+      EXPECT_LE(packed.split_panels(parts, part - 1), cut);
+      const double share = static_cast<double>(before[panels]) * part / parts;
+      for (int j = 0; j <= panels; ++j) {
+        EXPECT_LE(std::abs(before[cut] - share), std::abs(before[j] - share) + 1e-9)
+            << parts << " parts, cut " << part << " at panel " << cut << ", not " << j;
+      }
+    }
+  }
+  // Unstacked, the panels split evenly by count.
+  PackedMatrix<float> plain;
+  plain.pack(Trans::kYes, H, 3 * H, w_hh.data(), H);
+  EXPECT_EQ(plain.split_panels(2, 1), 3 * H / W / 2);
+}
+
 // The bias gradients' column sums: each column's rows added in order, from 0, then added to
 // out, so the vectorized blocks must give the plain loop's sums bit for bit. Widths cut
 // through the 8-vector blocks, the leftover vectors and single columns, and the 1024-column

@@ -43,8 +43,8 @@ namespace {
 
 template <typename T>
 void expect_step_equals_forward(Nonlinearity f, double tolerance, CellKind cell = CellKind::kElman,
-                                int layers = 1) {
-  const int T_len = 9, B = 3, I = 2, H = 7, O = 2;
+                                int layers = 1, int B = 3, int H = 7) {
+  const int T_len = 9, I = 2, O = 2;
   NumpyRandom random(21);
   Network<T> net({I, H, O, f, cell, layers});
   for (T& p : net.parameters()) p = static_cast<T>(0.5 * random.randn());
@@ -73,6 +73,18 @@ TEST(Step, EqualsForwardOverTheWholeSequence) {
       SCOPED_TRACE(std::string(cell_name(cell)) + " layers " + std::to_string(layers));
       expect_step_equals_forward<double>(Nonlinearity::kTanh, 1e-14, cell, layers);
       expect_step_equals_forward<float>(Nonlinearity::kTanh, 1e-5, cell, layers);
+    }
+  }
+}
+
+// Where the steps are packed (B H G above the small loop's limit; Elman of H > 16 floats),
+// forward and step both take the input into the step's one product.
+TEST(Step, EqualsForwardWherePacked) {
+  for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
+    for (int B : {1, 2}) {
+      SCOPED_TRACE(std::string(cell_name(cell)) + " batch " + std::to_string(B));
+      expect_step_equals_forward<double>(Nonlinearity::kTanh, 1e-13, cell, 2, B, 190);
+      expect_step_equals_forward<float>(Nonlinearity::kTanh, 1e-5, cell, 2, B, 190);
     }
   }
 }
