@@ -43,17 +43,13 @@ struct Workload {
 };
 
 // One training step's products, as src/network.cpp and src/layer.cpp call them (one layer,
-// one direction; Elman and LSTM read x_t and h_prev against [W_ih^T; W_hh^T] in one product,
-// GRU projects the input for all steps first).
+// one direction): each step reads x_t and h_prev against [W_ih^T; W_hh^T] in one product.
+// (GRU's has 4H columns, n's x W_in and h W_hn apart, each panel summing only its own
+// source's rows: as many multiply-adds as the dense [B, I + H] by [I + H, 3H] timed here.)
 std::vector<Product> step_products(const Workload& w, const std::string& cell) {
   const int G = (cell == "lstm" ? 4 : cell == "gru" ? 3 : 1) * w.H, rows = w.T * w.B;
   std::vector<Product> p;
-  if (cell == "gru") {
-    p.push_back({"x W_ih^T", Trans::kNo, Trans::kYes, rows, G, w.I, 1, false});
-    p.push_back({"h W_hh^T", Trans::kNo, Trans::kNo, w.B, G, w.H, w.T, true});
-  } else {
-    p.push_back({"[x,h] W^T", Trans::kNo, Trans::kNo, w.B, G, w.I + w.H, w.T, true});
-  }
+  p.push_back({"[x,h] W^T", Trans::kNo, Trans::kNo, w.B, G, w.I + w.H, w.T, true});
   p.push_back({"h W_o^T", Trans::kNo, Trans::kYes, rows, w.O, w.H, 1, false});
   p.push_back({"dy W_o", Trans::kNo, Trans::kNo, rows, w.H, w.O, 1, false});
   p.push_back({"dg W_hh", Trans::kNo, Trans::kNo, w.B, w.H, G, w.T, true});
