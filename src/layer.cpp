@@ -116,11 +116,11 @@ int batch_parts(int batch, long work) {
 }
 
 template <typename T>
-const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, int batch, const T* weight_hh,
+const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, bool pack, const T* weight_hh,
                                                LayerBuffers<T>& buf, bool refresh) {
   const int G = gates * hidden;
   if constexpr (sizeof(T) <= sizeof(double)) {
-    if (use_packed<T>(batch, hidden, G)) {  // the packed product never reads weight_hh_t
+    if (pack) {  // the packed product never reads weight_hh_t
       if (refresh) buf.packed_hh_t.pack(Trans::kYes, hidden, G, weight_hh, hidden);
       return &buf.packed_hh_t;
     }
@@ -134,7 +134,7 @@ const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, int batch,
 }
 
 template <typename T>
-const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidden, int batch,
+const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidden, bool pack,
                                              const T* weight_ih, const T* weight_hh,
                                              LayerBuffers<T>& buf, bool refresh) {
   if constexpr (sizeof(T) <= sizeof(double)) {
@@ -142,7 +142,7 @@ const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidde
     // One-vector Elman layers (cells/elman_rows.hpp) read xw.
     const bool fusable =
         cell == CellKind::kLstm || (cell == CellKind::kElman && !elman_rows_fit<T>(hidden));
-    if (!use_packed<T>(batch, hidden, G)) return nullptr;
+    if (!pack) return nullptr;
     if (!refresh && (fusable || cell == CellKind::kGru)) return &buf.packed_hh_t;
     if (fusable) {
       buf.packed_hh_t.pack_stacked(G, input, weight_ih, input, hidden, weight_hh, hidden);
@@ -333,19 +333,19 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
       });
 }
 
-#define RECUR_INSTANTIATE(T)                                                                  \
-  template struct LayerBuffers<T>;                                                            \
-  template struct StepScratch<T>;                                                             \
-  template void cell_forward<T>(CellKind, const CellWeights<T>&, const ForwardStep<T>&);      \
-  template const PackedMatrix<T>* prepare_forward_weights<T>(int, int, int, const T*,         \
-                                                             LayerBuffers<T>&, bool);         \
-  template const PackedMatrix<T>* prepare_backward_weights<T>(int, int, int, const T*,        \
-                                                              LayerBuffers<T>&);              \
-  template void layer_forward<T>(const LayerShape&, const CellWeights<T>&, LayerBuffers<T>&,  \
-                                 StepScratch<T>&, const T*);                                  \
-  template const PackedMatrix<T>* prepare_fused_weights<T>(CellKind, int, int, int, const T*, \
-                                                           const T*, LayerBuffers<T>&, bool); \
-  template void layer_backward<T>(const LayerShape&, const CellWeights<T>&, const T*, int,    \
+#define RECUR_INSTANTIATE(T)                                                                   \
+  template struct LayerBuffers<T>;                                                             \
+  template struct StepScratch<T>;                                                              \
+  template void cell_forward<T>(CellKind, const CellWeights<T>&, const ForwardStep<T>&);       \
+  template const PackedMatrix<T>* prepare_forward_weights<T>(int, int, bool, const T*,         \
+                                                             LayerBuffers<T>&, bool);          \
+  template const PackedMatrix<T>* prepare_backward_weights<T>(int, int, int, const T*,         \
+                                                              LayerBuffers<T>&);               \
+  template void layer_forward<T>(const LayerShape&, const CellWeights<T>&, LayerBuffers<T>&,   \
+                                 StepScratch<T>&, const T*);                                   \
+  template const PackedMatrix<T>* prepare_fused_weights<T>(CellKind, int, int, bool, const T*, \
+                                                           const T*, LayerBuffers<T>&, bool);  \
+  template void layer_backward<T>(const LayerShape&, const CellWeights<T>&, const T*, int,     \
                                   LayerBuffers<T>&, StepScratch<T>&);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)

@@ -92,19 +92,19 @@ int batch_parts(int batch, long work);
 template <typename T>
 void cell_forward(CellKind cell, const CellWeights<T>& w, const ForwardStep<T>& s);
 
-// W_hh (G*H, H) transposed into buf.weight_hh_t, and packed for a batch whose recurrent
-// products are large enough (packed_gemm.hpp); returns the packed matrix or nullptr. With
-// refresh false, only says which the last refresh for this batch size prepared.
+// W_hh (G*H, H) transposed into buf.weight_hh_t, or with pack packed (for a batch whose
+// recurrent products are large enough, use_packed; packed_gemm.hpp); returns the packed
+// matrix or nullptr. With refresh false, only says which the last refresh prepared.
 template <typename T>
-const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, int batch, const T* weight_hh,
+const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, bool pack, const T* weight_hh,
                                                LayerBuffers<T>& buf, bool refresh = true);
 // [W_ih^T; W_hh^T] packed into buf.packed_hh_t for forward steps that take their input in
-// their product (fused_input), for layers whose steps are packed (GRU's with n's x W_in and
+// their product (fused_input), for layers whose steps are packed (pack; GRU's with n's x W_in and
 // h W_hn apart, cells/gru.hpp); returns it, or nullptr for a layer that computes x W_ih^T
 // for all steps first (unpacked steps, one-vector Elman layers). With refresh false, only
-// says which the last refresh for this batch size prepared, as prepare_forward_weights.
+// says which the last refresh prepared, as prepare_forward_weights.
 template <typename T>
-const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidden, int batch,
+const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidden, bool pack,
                                              const T* weight_ih, const T* weight_hh,
                                              LayerBuffers<T>& buf, bool refresh = true);
 // W_hh packed for the backward steps when large enough; returns it or nullptr.

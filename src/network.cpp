@@ -411,12 +411,13 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
       LayerBuffers<T>& buf = ws.layers[k];
       const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, k, params_);
       // The input's product in each step's (fused), or for all steps at once first.
+      const bool pack = use_packed<T>(B, H, G);
       const PackedMatrix<T>* fused =
-          prepare_fused_weights(config_.cell, p.input, H, B, p.weight_ih, p.weight_hh, buf);
+          prepare_fused_weights(config_.cell, p.input, H, pack, p.weight_ih, p.weight_hh, buf);
       const PackedMatrix<T>* packed =
           fused != nullptr
               ? fused
-              : prepare_forward_weights(gate_count(config_.cell), H, B, p.weight_hh, buf);
+              : prepare_forward_weights(gate_count(config_.cell), H, pack, p.weight_hh, buf);
       if (fused == nullptr) {
         gemm(Trans::kNo, Trans::kYes, rows, G, p.input, T(1), in, p.input, p.weight_ih, p.input,
              T(0), buf.xw.data(), G);
@@ -572,12 +573,12 @@ void Network<T>::backward(std::span<const T> dy) {
 namespace {
 
 // out [B, n] = x [B, k] W^T for W [n, k], as step() needs it: with W^T packed (once, when
-// `prepare`) unless the product is small enough for gemm.hpp's loop without a transpose.
+// `prepare`) unless the product is too small to gain from it (use_packed_step).
 template <typename T>
 void step_projection(bool prepare, int batch, int n, int k, const T* x, const T* weight,
                      PackedMatrix<T>& packed, T* out) {
   if constexpr (sizeof(T) <= sizeof(double)) {
-    if (use_packed<T>(batch, k, n) || n * k > detail::kTransposeLimit) {
+    if (use_packed_step<T>(k, n)) {
       if (prepare) packed.pack(Trans::kYes, k, n, weight, k);
       return gemm_packed(batch, x, k, packed, T(0), out, n);
     }
@@ -637,16 +638,17 @@ void Network<T>::run_step(bool prepare, std::span<const T> x_t, std::span<T> sta
     // The weights as the last call prepared them, unless they may have changed since: the
     // input's product in the step's own where the steps are packed, as forward's (one
     // product, and one split, a step), or apart first.
-    const PackedMatrix<T>* fused = prepare_fused_weights(config_.cell, p.input, H, batch_size,
+    const bool pack = use_packed_step<T>(H, G);
+    const PackedMatrix<T>* fused = prepare_fused_weights(config_.cell, p.input, H, pack,
                                                          p.weight_ih, p.weight_hh, buf, prepare);
     if (fused == nullptr) {
       step_projection(prepare, batch_size, G, p.input, in, p.weight_ih, buf.packed_ih_t,
                       ws.step_xw.data());
     }
     const PackedMatrix<T>* packed =
-        fused != nullptr ? fused
-                         : prepare_forward_weights(gate_count(config_.cell), H, batch_size,
-                                                   p.weight_hh, buf, prepare);
+        fused != nullptr
+            ? fused
+            : prepare_forward_weights(gate_count(config_.cell), H, pack, p.weight_hh, buf, prepare);
     CellWeights<T> w = cell_weights<T>(config_, p, buf, packed, nullptr);
     w.fused_input = fused != nullptr ? p.input : 0;
     T* h = state.data() + l * part;

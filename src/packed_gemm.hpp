@@ -154,4 +154,16 @@ inline bool use_packed(int batch, int k, int n) {
   return sizeof(T) <= sizeof(double) && static_cast<long>(batch) * k * n > detail::kSmallGemm;
 }
 
+// Whether a streaming step's product of [batch, k] by [k, n] is packed (Network::step): its
+// weights are packed once for all the steps that follow, so from far smaller products than a
+// time loop's. One step of batch 1 went through gemm.hpp's small loop below 32K
+// multiply-adds, one chain of sums for each 32 columns, and the readout transposed W_o on the
+// stack every step: the streaming LSTM of H = 64 took longer than that of H = 128 (6.5
+// against 5.0 us, Zen 4).
+constexpr long kStepPacked = 1024;
+template <typename T>
+inline bool use_packed_step(int k, int n) {
+  return sizeof(T) <= sizeof(double) && static_cast<long>(k) * n >= kStepPacked;
+}
+
 }  // namespace recur

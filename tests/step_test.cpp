@@ -78,13 +78,17 @@ TEST(Step, EqualsForwardOverTheWholeSequence) {
 }
 
 // Where the steps are packed (B H G above the small loop's limit; Elman of H > 16 floats),
-// forward and step both take the input into the step's one product.
+// forward and step both take the input into the step's one product. At H = 20 the step
+// packs its weights (use_packed_step) and forward, of batch 1 or 2, does not.
 TEST(Step, EqualsForwardWherePacked) {
   for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
     for (int B : {1, 2}) {
-      SCOPED_TRACE(std::string(cell_name(cell)) + " batch " + std::to_string(B));
-      expect_step_equals_forward<double>(Nonlinearity::kTanh, 1e-13, cell, 2, B, 190);
-      expect_step_equals_forward<float>(Nonlinearity::kTanh, 1e-5, cell, 2, B, 190);
+      for (int H : {20, 190}) {
+        SCOPED_TRACE(std::string(cell_name(cell)) + " batch " + std::to_string(B) + " hidden " +
+                     std::to_string(H));
+        expect_step_equals_forward<double>(Nonlinearity::kTanh, 1e-13, cell, 2, B, H);
+        expect_step_equals_forward<float>(Nonlinearity::kTanh, 1e-5, cell, 2, B, H);
+      }
     }
   }
 }
