@@ -20,7 +20,8 @@ void grow(std::vector<T, Allocator>& v, std::size_t size) {
   if (v.size() < size) v.resize(size);
 }
 
-// Values per row a cell caches for backward: Elman 0, LSTM 5H, GRU 4H.
+// Values per row a cell caches for backward besides its gates, which it keeps in xw's row:
+// Elman 0, LSTM H (tanh(c)), GRU H (hw_n).
 int cache_width(CellKind cell, int hidden);
 
 // One layer-direction's buffers for [T, B]. The states sit where both directions can take

@@ -200,6 +200,7 @@ Network<T>::Network(const Network& other)
       dropout_random_(other.dropout_random_),
       training_(other.training_),
       seq_len_(other.seq_len_),
+      backward_ready_(other.backward_ready_),
       batch_size_(other.batch_size_) {}
 
 template <typename T>
@@ -215,6 +216,7 @@ Network<T>& Network<T>::operator=(const Network& other) {
     training_ = copy.training_;
     step_ready_ = false;  // the copied workspace may hold weights prepared for other values
     seq_len_ = copy.seq_len_;
+    backward_ready_ = copy.backward_ready_;
     batch_size_ = copy.batch_size_;
   }
   return *this;
@@ -257,7 +259,7 @@ double Network<T>::memory_bytes(const NetworkConfig& c, int seq_len, int batch_s
   const double I = c.input_size, H = c.hidden_size, O = c.output_size, D = c.directions();
   const double L = c.layers, G = gate_count(c.cell) * H;
   const double params = L * D * (G * (I + D * H + H + 2)) + O * (D * H + 1);
-  const double cache = c.cell == CellKind::kLstm ? 5 * H : c.cell == CellKind::kGru ? 4 * H : 0;
+  const double cache = cache_width(c.cell, c.hidden_size);
   // xw (dLoss/dxw after backward), and GRU's n part of dLoss/dhw
   const double per_layer = steps * (G + (c.cell == CellKind::kGru ? H : 0) + cache) +
                            (steps + batch_size) * H * (c.cell == CellKind::kLstm ? 2 : 1) + G * H;
@@ -372,6 +374,7 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
   Workspace<T>& ws = *ws_;
   seq_len_ = seq_len;
   batch_size_ = batch_size;
+  backward_ready_ = true;
   ws.lengths.assign(batch_size, seq_len);  // grows once, then reuses its capacity
   std::copy(lengths.begin(), lengths.end(), ws.lengths.begin());
   ws.padded = std::any_of(ws.lengths.begin(), ws.lengths.end(), [&](int n) { return n < seq_len; });
@@ -477,11 +480,17 @@ void Network<T>::backward(std::span<const T> dy) {
   const int L = config_.layers, G = gate_count(config_.cell) * H, B = batch_size_;
   const int rows = seq_len_ * B;
   if (rows == 0) throw Error("backward: called before forward");
+  if (!backward_ready_) {
+    throw Error(
+        "backward: called twice after one forward; its values are spent (run forward "
+        "again)");
+  }
   if (dy.size() != static_cast<std::size_t>(rows) * O) {
     throw Error("backward: dy has " + std::to_string(dy.size()) + " values, expected [" +
                 std::to_string(seq_len_) + ", " + std::to_string(B) + ", " + std::to_string(O) +
                 "]");
   }
+  backward_ready_ = false;
   Workspace<T>& ws = *ws_;
   if constexpr (elman_rows_fit<T>(1)) {
     if (small_elman_fits<T>(config_)) {

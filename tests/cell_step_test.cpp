@@ -58,7 +58,7 @@ TEST(LstmStep, OneUnitByHand) {
   double xw[] = {0.5, -0.3, 0.8, 0.1};
   const double weight_hh[] = {0.1, -0.2, 0.3, 0.4};
   const double bias[] = {0.01, 0.02, 0.03, 0.04}, h_prev[] = {0.6}, c_prev[] = {-0.7};
-  double h[1], c[1], cache[5], scratch[4];
+  double h[1], c[1], cache[1], scratch[4];
   const CellWeights<double> w{Nonlinearity::kTanh, 1, weight_hh, weight_hh, bias, nullptr};
   lstm_forward(w, ForwardStep<double>{1, nullptr, xw, h_prev, c_prev, h, c, cache, scratch});
   const double i = sigmoid(0.5 + 0.06 + 0.01), f = sigmoid(-0.3 - 0.12 + 0.02);
@@ -66,9 +66,15 @@ TEST(LstmStep, OneUnitByHand) {
   const double c_new = f * -0.7 + i * g;
   EXPECT_NEAR(c[0], c_new, 1e-15);
   EXPECT_NEAR(h[0], o * std::tanh(c_new), 1e-15);
+  // The gates in xw's place, where backward reads them and leaves their gradients.
+  EXPECT_NEAR(xw[0], i, 1e-15);
+  EXPECT_NEAR(xw[1], f, 1e-15);
+  EXPECT_NEAR(xw[2], g, 1e-15);
+  EXPECT_NEAR(xw[3], o, 1e-15);
 
   const double dh_out[] = {1.5};
-  double dc[] = {-1.0}, dxw[4], dh_next[] = {0.5};  // dLoss/dh(t) = 2
+  double dc[] = {-1.0}, dh_next[] = {0.5};  // dLoss/dh(t) = 2
+  double* dxw = xw;
   const bool direct = lstm_backward(w, BackwardStep<double>{1, nullptr, cache, h_prev, c_prev, h, c,
                                                             dh_out, 1, dc, dxw, dxw, dh_next});
   const double tc = std::tanh(c_new), dc_t = -1.0 + 2.0 * o * (1 - tc * tc);
@@ -85,15 +91,19 @@ TEST(GruStep, OneUnitByHand) {
   double xw[] = {0.5, -0.3, 0.8};
   const double weight_hh[] = {0.1, -0.2, 0.3};
   const double b_ih[] = {0.01, 0.02, 0.03}, b_hh[] = {-0.04, 0.05, -0.06}, h_prev[] = {0.6};
-  double h[1], cache[4], scratch[3];
+  double h[1], cache[1], scratch[3];
   const CellWeights<double> w{Nonlinearity::kTanh, 1, weight_hh, weight_hh, b_ih, b_hh};
   gru_forward(w, ForwardStep<double>{1, nullptr, xw, h_prev, nullptr, h, nullptr, cache, scratch});
   const double r = sigmoid(0.5 + 0.01 + 0.06 - 0.04), z = sigmoid(-0.3 + 0.02 - 0.12 + 0.05);
   const double hn = 0.18 - 0.06, n = std::tanh(0.8 + 0.03 + r * hn);
   EXPECT_NEAR(h[0], (1 - z) * n + z * 0.6, 1e-15);
+  EXPECT_NEAR(xw[0], r, 1e-15);  // the gates in xw's place, for backward
+  EXPECT_NEAR(xw[1], z, 1e-15);
+  EXPECT_NEAR(xw[2], n, 1e-15);
 
   const double dh_out[] = {2.0};
-  double dxw[3], dhw[1], dh_next[] = {0.0};  // dhw: n's part (r's and z's are dxw's)
+  double dhw[1], dh_next[] = {0.0};  // dhw: n's part (r's and z's are dxw's)
+  double* dxw = xw;
   EXPECT_TRUE(gru_backward(w, BackwardStep<double>{1, nullptr, cache, h_prev, nullptr, h, nullptr,
                                                    dh_out, 1, nullptr, dxw, dhw, dh_next}));
   const double dn = 2.0 * (1 - z) * (1 - n * n), dr = dn * hn * r * (1 - r);
@@ -109,7 +119,7 @@ TEST(GruStep, PaddedRowCarriesItsState) {
   const double weight_hh[] = {0.1, -0.2, 0.3};
   const double b[] = {0, 0, 0}, h_prev[] = {0.6, -0.25};
   const unsigned char active[] = {1, 0};
-  double h[2], cache[8], scratch[6];
+  double h[2], cache[2], scratch[6];
   const CellWeights<double> w{Nonlinearity::kTanh, 1, weight_hh, weight_hh, b, b};
   gru_forward(w, ForwardStep<double>{2, active, xw, h_prev, nullptr, h, nullptr, cache, scratch});
   EXPECT_NE(h[0], 0.6);

@@ -214,5 +214,27 @@ TEST(Network, RejectsBadSizesAndCalls) {
   EXPECT_THROW(net.forward(good, 1, 2, std::vector<int>{1}), Error);         // one length for two
 }
 
+// Backward spends the forward's gates (it leaves their gradients in their place), so a
+// second backward must refuse rather than read gradients as gates; a new forward makes them
+// again, and the same backward then gives the same gradients as the first.
+TEST(Network, BackwardRunsOnceAForward) {
+  for (const CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
+    NetworkConfig config{3, 40, 2};
+    config.cell = cell;
+    Network<float> net(config);
+    std::vector<float> x(5 * 4 * 3), dy(5 * 4 * 2);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(std::sin(0.7 * i));
+    for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = static_cast<float>(std::cos(0.3 * i));
+    net.forward(x, 5, 4);
+    net.backward(dy);
+    const std::vector<float> first(net.gradients().begin(), net.gradients().end());
+    EXPECT_THROW(net.backward(dy), Error);
+    net.forward(x, 5, 4);
+    net.backward(dy);
+    ASSERT_EQ(net.gradients().size(), first.size());
+    for (std::size_t i = 0; i < first.size(); ++i) EXPECT_EQ(net.gradients()[i], first[i]);
+  }
+}
+
 }  // namespace
 }  // namespace recur

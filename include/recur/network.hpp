@@ -152,7 +152,9 @@ class Network {
   void final_state(std::span<T> out) const;
 
   // Backpropagation through time for the last forward: dy is dLoss/dy, [seq_len, batch,
-  // output_size]. Overwrites gradients() with dLoss/dparameters.
+  // output_size]. Overwrites gradients() with dLoss/dparameters. Once a forward, as in
+  // PyTorch: it spends what the forward kept (the gates, where it leaves their gradients),
+  // and a second call throws Error.
   void backward(std::span<const T> dy);
 
   // The top layer's outputs of the last forward, [seq_len, batch, directions * hidden_size]
@@ -174,9 +176,10 @@ class Network {
   std::unique_ptr<Workspace<T>> ws_;  // copies start with an empty one
   NumpyRandom dropout_random_;
   bool training_ = false;
-  bool step_ready_ = false;  // step()'s prepared weights match params_ ...
-  int step_batch_ = 0;       // ... for this batch size
-  int seq_len_ = 0;          // of the last forward
+  bool step_ready_ = false;      // step()'s prepared weights match params_ ...
+  int step_batch_ = 0;           // ... for this batch size
+  int seq_len_ = 0;              // of the last forward
+  bool backward_ready_ = false;  // the last forward's values not yet spent by a backward
   int batch_size_ = 0;
 };
 

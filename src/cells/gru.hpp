@@ -3,11 +3,13 @@
 //
 //   forward:   r = s(xb_r + hw_r)    z = s(xb_z + hw_z)    n = tanh(xb_n + r hw_n)
 //              h = (1 - z) n + z h_prev
-//              cache: r, z, n, hw_n  (4H per row)
+//              r, z, n in xw's row (in place of the input's product, read first where
+//              it is there); cache: hw_n  (H per row)
 //   backward:  dn = dh (1 - z) (1 - n^2)      dz = dh (h_prev - n) z (1 - z)
 //              dr = dn hw_n r (1 - r)
 //              dxw = (dr, dz, dn)     dhw = (dr, dz, dn r)     dh_prev = dh z
-//              (dhw's r and z parts are dxw's: only its n part, dn r, is stored apart)
+//              (dhw's r and z parts are dxw's: only its n part, dn r, is stored apart;
+//              dxw over r, z, n: each read before its gradient is written in its place)
 #pragma once
 
 #include <algorithm>
@@ -18,7 +20,7 @@
 
 namespace recur {
 
-constexpr int kGruCacheGates = 4;
+constexpr int kGruCacheGates = 1;
 
 // With the input fused (cell.hpp), one product per step gives [B, 4H]: x W_ir^T + h W_hr^T,
 // x W_iz^T + h W_hz^T, x W_in^T and h W_hn^T, the last two apart (the panels of each sum only
@@ -43,18 +45,22 @@ inline void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
     const T* xw_n = fused ? hw + 2 * H : xw + 2 * H;
     const T* hw_nh = fused ? hw + 3 * H : hw + 2 * H;
     const T *b_ih = w.bias, *b_hh = w.bias_hh;
-    T* cache = s.cache + b * kGruCacheGates * H;
-    T *r = cache, *z = cache + H, *n = cache + 2 * H, *hw_n = cache + 3 * H;
+    T* gates = s.xw + b * G;  // r, z, n: unread when fused, else each over its xw part
+    T *r = gates, *z = gates + H, *n = gates + 2 * H;
+    T* hw_n = s.cache + b * kGruCacheGates * H;
     if (fused) {
       for (int j = 0; j < H; ++j) r[j] = sigmoid_of(hw[j] + (b_ih[j] + b_hh[j]));
       for (int j = 0; j < H; ++j) z[j] = sigmoid_of(hw[H + j] + (b_ih[H + j] + b_hh[H + j]));
-    } else {
+    } else {  // ivdep: r and z are written over xw, each value after it is read
+#pragma GCC ivdep
       for (int j = 0; j < H; ++j) r[j] = sigmoid_of((xw[j] + b_ih[j]) + (hw[j] + b_hh[j]));
+#pragma GCC ivdep
       for (int j = 0; j < H; ++j) {
         z[j] = sigmoid_of((xw[H + j] + b_ih[H + j]) + (hw[H + j] + b_hh[H + j]));
       }
     }
     for (int j = 0; j < H; ++j) hw_n[j] = hw_nh[j] + b_hh[2 * H + j];
+#pragma GCC ivdep
     for (int j = 0; j < H; ++j) n[j] = tanh_of(xw_n[j] + b_ih[2 * H + j] + r[j] * hw_n[j]);
     for (int j = 0; j < H; ++j) h[j] = (T(1) - z[j]) * n[j] + z[j] * h_prev[j];
   }
@@ -74,19 +80,26 @@ inline bool gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
       for (int j = 0; j < H; ++j) dh_next[j] += dh_out[j];
       continue;
     }
-    const T* cache = s.cache + b * kGruCacheGates * H;
+    const T* hw_n = s.cache + b * kGruCacheGates * H;
     const T* h_prev = s.h_prev + b * H;
-    const T *r = cache, *z = cache + H, *n = cache + 2 * H, *hw_n = cache + 3 * H;
-    // One simple loop per quantity, each of which the compiler vectorizes; dh_next first
-    // becomes all of dLoss/dh(t), then its direct part for t-1.
-    for (int j = 0; j < H; ++j) dh_next[j] += dh_out[j];
-    for (int j = 0; j < H; ++j) dxw[2 * H + j] = dh_next[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);
+    // r, z, n as forward left them in dxw's row, each read before its gradient is written
+    // over it (ivdep: a gate's slot is read and written at the same j only), in one loop
+    // for each set of values read together, each vectorized; dh_next is dLoss/dh(t) within
+    // the first, then its direct part for t-1 (h = (1 - z) n + z h_prev).
+    T *r = dxw, *z = dxw + H, *n = dxw + 2 * H;
+#pragma GCC ivdep
     for (int j = 0; j < H; ++j) {
-      dxw[H + j] = dh_next[j] * (h_prev[j] - n[j]) * z[j] * (T(1) - z[j]);
+      const T dh = dh_next[j] + dh_out[j], z_j = z[j], n_j = n[j];
+      n[j] = dh * (T(1) - z_j) * (T(1) - n_j * n_j);
+      z[j] = dh * (h_prev[j] - n_j) * z_j * (T(1) - z_j);
+      dh_next[j] = dh * z_j;
     }
-    for (int j = 0; j < H; ++j) dxw[j] = dxw[2 * H + j] * hw_n[j] * r[j] * (T(1) - r[j]);
-    for (int j = 0; j < H; ++j) dhw_n[j] = dxw[2 * H + j] * r[j];
-    for (int j = 0; j < H; ++j) dh_next[j] *= z[j];  // h = (1 - z) n + z h_prev
+#pragma GCC ivdep
+    for (int j = 0; j < H; ++j) {
+      const T r_j = r[j], dn = n[j];
+      r[j] = dn * hw_n[j] * r_j * (T(1) - r_j);
+      dhw_n[j] = dn * r_j;
+    }
   }
   return true;
 }
