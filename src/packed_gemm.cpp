@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "count_dispatch.hpp"
@@ -109,6 +110,56 @@ inline void panel_kernel(int first, int last, const T* a, int lda, const T* pane
   }
 }
 
+// The narrowest last panels, of at most kNarrowColumns columns, against A^T (kTransA): a
+// panel kernel's vector of columns would be mostly padding (the weight gradient dG^T x of
+// I = 65 spent a sixth of its time on its 65th column), so the sums run along A^T's R
+// values of each k row instead, which lie side by side (copied or in place), one
+// accumulator of R lanes for each column. Each sum runs over k in order, whatever R.
+constexpr int kNarrowColumns = 4;
+
+template <int R, int N, typename T>
+inline void narrow_kernel(int first, int last, const T* a, int lda, const T* panel, T alpha, T beta,
+                          T* c, int ldc) {
+  constexpr int W = 2 * kNativeLanes<T>, S = 4;  // S partial sums: chains enough to hide latency
+  constexpr int P = std::bit_ceil(static_cast<unsigned>(R));  // a k row's R values in P lanes
+  typedef T Lanes __attribute__((vector_size(P * sizeof(T))));
+  Lanes sums[S][N];
+  for (int s = 0; s < S; ++s) {
+    for (int j = 0; j < N; ++j) sums[s][j] = Lanes{};
+  }
+  const auto add_row = [&](int p, Lanes(&acc)[N]) {
+    Lanes a_r{};
+    std::memcpy(&a_r, a + static_cast<std::size_t>(p) * lda, R * sizeof(T));
+    for (int j = 0; j < N; ++j) acc[j] += a_r * panel[p * W + j];
+  };
+  int p = first;
+  for (; p + S <= last; p += S) {
+    for (int s = 0; s < S; ++s) add_row(p + s, sums[s]);
+  }
+  for (; p < last; ++p) add_row(p, sums[0]);
+  for (int j = 0; j < N; ++j) {
+    const Lanes sum = alpha * ((sums[0][j] + sums[1][j]) + (sums[2][j] + sums[3][j]));
+    T total[P];
+    std::memcpy(total, &sum, sizeof total);
+    for (int r = 0; r < R; ++r) {
+      T& out = c[r * ldc + j];
+      out = beta == T(0) ? total[r] : total[r] + beta * out;
+    }
+  }
+}
+
+// Not inlined: multiply_panels, with it, no longer inlined the transposed panel_kernel.
+template <typename T>
+[[gnu::noinline]] void narrow_rows_kernel(int rows, int width, std::pair<int, int> range,
+                                          const T* a, int lda, const T* panel, T alpha, T beta,
+                                          T* c, int ldc) {
+  with_count<kPackedRows>(std::min(rows, kPackedRows), [&]<int R>() {
+    with_count<kNarrowColumns>(width, [&]<int N>() {
+      narrow_kernel<R, N>(range.first, range.second, a, lda, panel, alpha, beta, c, ldc);
+    });
+  });
+}
+
 template <int V, bool kTransA, typename T>
 void rows_kernel(int rows, std::pair<int, int> range, const T* a, int lda, const T* panel, T alpha,
                  T beta, T* c, int ldc, int width, int k1, const T* a2, int lda2) {
@@ -141,7 +192,10 @@ void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const Pac
       const T* a_rows = a + i0 * row_step;
       const T* a2_rows = k1 < k ? a2 + static_cast<std::size_t>(i0) * lda2 : nullptr;
       T* c_rows = c + static_cast<std::size_t>(i0) * ldc + j0;
-      if (width <= W / 2) {
+      if (kTransA && width <= kNarrowColumns) {
+        narrow_rows_kernel(rows, width, b.panel_rows(jp), a_rows, lda, b.panel(jp), alpha, beta,
+                           c_rows, ldc);
+      } else if (width <= W / 2) {
         rows_kernel<1, kTransA>(rows, b.panel_rows(jp), a_rows, lda, b.panel(jp), alpha, beta,
                                 c_rows, ldc, width, k1, a2_rows, lda2);
       } else {

@@ -74,14 +74,15 @@ template <typename T>
 void check_blocked(double epsilon) {
   NumpyRandom random(3);
   // Last panels of one vector or less ({17, 48, 40} in float, {10, 24, 30} in double: exactly
-  // one; 33, 70, 100: less), of more. The last five: split among threads and ragged at both
-  // ends, with A^T read in place (lda = m; copied only where rows alias, tested below); few
-  // columns and enough work to split rows (A as it is, and A^T in place); and a product of no
-  // terms.
-  const int shapes[][3] = {{1, 1, 1},       {8, 32, 16},     {9, 33, 17},     {7, 5, 300},
-                           {17, 48, 40},    {10, 24, 30},    {130, 70, 3},    {64, 257, 513},
-                           {3, 100, 1},     {203, 150, 300}, {203, 290, 300}, {12, 300, 700},
-                           {300, 40, 2800}, {9, 300, 0}};
+  // one; 33, 70, 100: less), of more; of 1 to 4 columns (float: 33, 68, 257, 290; 3 alone),
+  // which A^T meets along its rows (narrow_kernel). The last five: split among threads and
+  // ragged at both ends, with A^T read in place (lda = m; copied only where rows alias, tested
+  // below); few columns and enough work to split rows (A as it is, and A^T in place); and a
+  // product of no terms.
+  const int shapes[][3] = {{1, 1, 1},      {8, 32, 16},     {9, 33, 17},     {7, 5, 300},
+                           {17, 48, 40},   {10, 24, 30},    {130, 70, 3},    {64, 257, 513},
+                           {3, 100, 1},    {203, 68, 300},  {203, 150, 300}, {203, 290, 300},
+                           {12, 300, 700}, {300, 40, 2800}, {9, 300, 0}};
   const int default_threads = threads();
   for (const auto& [m, n, k] : shapes) {
     for (int count = 1; count <= 3; count += 2) {
@@ -120,7 +121,8 @@ template <typename T>
 void check_copied_transposed_a(double epsilon) {
   NumpyRandom random(7);
   constexpr int lda = 2048 / sizeof(T);
-  const int shapes[][3] = {{203, 70, 300}, {9, 33, 17}, {130, 100, 600}, {8, 64, 256}};
+  const int shapes[][3] = {
+      {203, 70, 300}, {9, 33, 17}, {130, 100, 600}, {8, 64, 256}, {77, 68, 300}};
   const int default_threads = threads();
   for (const auto& [m, n, k] : shapes) {
     const auto a = random_matrix<T>(random, static_cast<std::size_t>(k) * m);  // [k, m]
