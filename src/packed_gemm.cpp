@@ -110,11 +110,19 @@ inline void panel_kernel(int first, int last, const T* a, int lda, const T* pane
   }
 }
 
-// The narrowest last panels, of at most kNarrowColumns columns, against A^T (kTransA): a
-// panel kernel's vector of columns would be mostly padding (the weight gradient dG^T x of
-// I = 65 spent a sixth of its time on its 65th column), so the sums run along A^T's R
-// values of each k row instead, which lie side by side (copied or in place), one
-// accumulator of R lanes for each column. Each sum runs over k in order, whatever R.
+// Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C
+// (their op(A) block in L2), whole groups of kRows: a block's edge inside a group would
+// change the kernel calls, and so the sums, of the rows around it with where the product
+// starts (a part of a split product, or a product sharing its A with a second).
+constexpr int kDepth = 256, kHeight = 128 / kRows * kRows;
+
+// The narrowest last panels, of at most kNarrowColumns columns: a panel kernel's vector of
+// columns would be mostly padding (the weight gradient dG^T x of I = 65 spent a sixth of its
+// time on its 65th column, the readout h W_o^T of O = 65 more than a quarter). Against A^T
+// (kTransA) the sums run along A^T's R values of each k row instead, which lie side by side
+// (copied or in place), one accumulator of R lanes for each column, each sum over k in order
+// whatever R (narrow_kernel); against A as it is, along k, A's rows and the panel's columns
+// (copied out contiguous first) a vector of k at a time (narrow_dot_column).
 constexpr int kNarrowColumns = 4;
 
 template <int R, int N, typename T>
@@ -160,6 +168,50 @@ template <typename T>
   });
 }
 
+// C[0 .. R, 0] = alpha (R rows of A, a[r * lda + p]) column + beta C, for a column of k
+// values: each a sum of L-lane parts over k (then its lanes in a fixed order, and the last
+// k % L terms), R sums side by side.
+template <int R, typename T>
+inline void narrow_dot_column(int k, const T* a, int lda, const T* column, T alpha, T beta, T* c,
+                              int ldc) {
+  constexpr int L = kNativeLanes<T>;
+  Vector<T> sums[R];
+  for (int r = 0; r < R; ++r) sums[r] = Vector<T>{};
+  int p = 0;
+  for (; p + L <= k; p += L) {
+    Vector<T> b;
+    std::memcpy(&b, column + p, sizeof b);
+    for (int r = 0; r < R; ++r) {
+      Vector<T> a_r;
+      std::memcpy(&a_r, a + static_cast<std::size_t>(r) * lda + p, sizeof a_r);
+      sums[r] += a_r * b;
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    T lanes[L];
+    std::memcpy(lanes, &sums[r], sizeof lanes);
+    for (int width = L / 2; width > 0; width /= 2) {  // pairwise: lane i + lane i + width
+      for (int i = 0; i < width; ++i) lanes[i] += lanes[i + width];
+    }
+    T sum = lanes[0];
+    for (int q = p; q < k; ++q) sum += a[static_cast<std::size_t>(r) * lda + q] * column[q];
+    sum *= alpha;
+    T& out = c[r * ldc];
+    out = beta == T(0) ? sum : sum + beta * out;
+  }
+}
+
+// Not inlined, as narrow_rows_kernel.
+template <typename T>
+[[gnu::noinline]] void narrow_dot_rows(int rows, int width, int k, const T* a, int lda,
+                                       const T* columns, T alpha, T beta, T* c, int ldc) {
+  with_count<kPackedRows>(std::min(rows, kPackedRows), [&]<int R>() {
+    for (int j = 0; j < width; ++j) {
+      narrow_dot_column<R>(k, a, lda, columns + j * kDepth, alpha, beta, c + j, ldc);
+    }
+  });
+}
+
 template <int V, bool kTransA, typename T>
 void rows_kernel(int rows, std::pair<int, int> range, const T* a, int lda, const T* panel, T alpha,
                  T beta, T* c, int ldc, int width, int k1, const T* a2, int lda2) {
@@ -185,6 +237,22 @@ void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const Pac
   const int calls = (m + kRows - 1) / kRows;
   for (int j0 = first * W, jp = first; j0 < n; j0 += W, ++jp) {
     const int width = std::min(W, n - j0);
+    // A narrow last panel against A as it is, one depth block of all its rows, one source:
+    // its columns copied out contiguous (narrow_dot_column)
+    if (!kTransA && width <= kNarrowColumns && k <= kDepth && k1 >= k &&
+        b.panel_rows(jp) == std::pair<int, int>(0, k)) {
+      alignas(64) T columns[kNarrowColumns * kDepth];
+      for (int j = 0; j < width; ++j) {
+        for (int p = 0; p < k; ++p) columns[j * kDepth + p] = b.panel(jp)[p * W + j];
+      }
+      for (int call = 0, i0 = 0, i1 = 0; call < calls; ++call, i0 = i1) {
+        i1 = kEvenCalls ? static_cast<int>(static_cast<long>(m) * (call + 1) / calls)
+                        : std::min(m, i0 + kRows);
+        narrow_dot_rows(i1 - i0, width, k, a + i0 * row_step, lda, columns, alpha, beta,
+                        c + static_cast<std::size_t>(i0) * ldc + j0, ldc);
+      }
+      continue;
+    }
     for (int call = 0, i0 = 0, i1 = 0; call < calls; ++call, i0 = i1) {
       i1 = kEvenCalls ? static_cast<int>(static_cast<long>(m) * (call + 1) / calls)
                       : std::min(m, i0 + kRows);
@@ -289,12 +357,6 @@ template <typename T>
 bool copies_transposed_a(int panels, int lda) {
   return panels >= 2 && (static_cast<long>(lda) * sizeof(T)) % 2048 == 0;
 }
-
-// Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C
-// (their op(A) block in L2), whole groups of kRows: a block's edge inside a group would
-// change the kernel calls, and so the sums, of the rows around it with where the product
-// starts (a part of a split product, or a product sharing its A with a second).
-constexpr int kDepth = 256, kHeight = 128 / kRows * kRows;
 
 // One product's op(B) and C for gemm_blocked_columns, which may serve two that share A.
 template <typename T>
