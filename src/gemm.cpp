@@ -74,13 +74,13 @@ namespace {
 // sum[j] += a[i, j] for rows i in order and the NV * L columns from j, held in NV vectors
 // (independent chains of adds) across the rows, for float and double.
 template <int NV, typename T>
-inline void add_rows_to_sums(int rows, int cols, const T* a, int j, T* sum) {
+inline void add_rows_to_sums(int rows, int lda, const T* a, int j, T* sum) {
   constexpr int L = kNativeLanes<T>;
   using Vector = NativeVector<T>;
   Vector acc[NV];
   for (int v = 0; v < NV; ++v) std::memcpy(&acc[v], sum + v * L, sizeof acc[v]);
   for (int i = 0; i < rows; ++i) {
-    const T* row = a + static_cast<long>(i) * cols + j;
+    const T* row = a + static_cast<long>(i) * lda + j;
     for (int v = 0; v < NV; ++v) {
       Vector x;
       std::memcpy(&x, row + v * L, sizeof x);
@@ -93,20 +93,20 @@ inline void add_rows_to_sums(int rows, int cols, const T* a, int j, T* sum) {
 // The same for columns [j, j + width) of a block of rows: 8 vectors at a time, then the rest
 // of the whole vectors together (float and double), then single columns.
 template <typename T>
-void add_block_to_sums(int rows, int cols, const T* a, int j, int width, T* sum) {
+void add_block_to_sums(int rows, int lda, const T* a, int j, int width, T* sum) {
   int done = 0;
   if constexpr (sizeof(T) <= sizeof(double)) {
     constexpr int L = kNativeLanes<T>;
     for (; done + 8 * L <= width; done += 8 * L) {
-      add_rows_to_sums<8>(rows, cols, a, j + done, sum + done);
+      add_rows_to_sums<8>(rows, lda, a, j + done, sum + done);
     }
     const int vectors = (width - done) / L;
     with_count<7>(vectors,
-                  [&]<int NV>() { add_rows_to_sums<NV>(rows, cols, a, j + done, sum + done); });
+                  [&]<int NV>() { add_rows_to_sums<NV>(rows, lda, a, j + done, sum + done); });
     done += vectors * L;
   }
   for (int i = 0; i < rows; ++i) {
-    const T* row = a + static_cast<long>(i) * cols + j;
+    const T* row = a + static_cast<long>(i) * lda + j;
     for (int c = done; c < width; ++c) sum[c] += row[c];
   }
 }
@@ -114,7 +114,7 @@ void add_block_to_sums(int rows, int cols, const T* a, int j, int width, T* sum)
 }  // namespace
 
 template <typename T>
-void add_column_sums(int rows, int cols, const T* a, T* out) {
+void add_column_sums(int rows, int cols, const T* a, int lda, T* out) {
   // Blocks of up to 1024 columns, and within them of 32 rows (128 KB of the medium LSTM's
   // 6400 x 1024 bias gradient, which then stays in L2 while its columns are swept), summed
   // in vectors held in registers across the block's rows: each vector of sums is loaded and
@@ -125,7 +125,7 @@ void add_column_sums(int rows, int cols, const T* a, T* out) {
     const int width = std::min(kBlock, cols - j0);
     std::fill(sum, sum + width, T(0));
     for (int i0 = 0; i0 < rows; i0 += kRowBlock) {
-      add_block_to_sums(std::min(kRowBlock, rows - i0), cols, a + static_cast<long>(i0) * cols, j0,
+      add_block_to_sums(std::min(kRowBlock, rows - i0), lda, a + static_cast<long>(i0) * lda, j0,
                         width, sum);
     }
     for (int j = 0; j < width; ++j) out[j0 + j] += sum[j];
@@ -136,7 +136,7 @@ void add_column_sums(int rows, int cols, const T* a, T* out) {
   template void gemm<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T, T*, int); \
   template void gemm_large<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T, T*, \
                               int);                                                                \
-  template void add_column_sums<T>(int, int, const T*, T*);
+  template void add_column_sums<T>(int, int, const T*, int, T*);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)
 RECUR_INSTANTIATE(long double)

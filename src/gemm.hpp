@@ -25,9 +25,10 @@ template <typename T>
 void gemm_large(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
                 const T* b, int ldb, T beta, T* c, int ldc);
 
-// out[j] += sum over rows i of a[i, j], for a [rows, cols] row-major.
+// out[j] += sum over rows i of a[i, j], for a [rows, cols] with rows lda apart; each column
+// sums its rows in order, from 0.
 template <typename T>
-void add_column_sums(int rows, int cols, const T* a, T* out);
+void add_column_sums(int rows, int cols, const T* a, int lda, T* out);
 
 namespace detail {
 

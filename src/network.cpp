@@ -522,7 +522,7 @@ void Network<T>::backward(std::span<const T> dy) {
   const TensorInfo& wo = tensors_[tensors_.size() - 2];
   gemm(Trans::kYes, Trans::kNo, O, D * H, rows, T(1), dy_masked, O, top, D * H, T(0),
        grads_.data() + wo.offset, D * H);
-  add_column_sums(rows, O, dy_masked, grads_.data() + tensors_.back().offset);
+  add_column_sums(rows, O, dy_masked, O, grads_.data() + tensors_.back().offset);
   gemm(Trans::kNo, Trans::kNo, rows, D * H, O, T(1), dy_masked, O, params_.data() + wo.offset,
        D * H, T(0), ws.grad_out.data(), D * H);
 
@@ -544,12 +544,12 @@ void Network<T>::backward(std::span<const T> dy) {
       const T* h_prev = buf.hs.data() + (d ? step : 0);
       // dW_ih = dxw^T x and dW_hh = dhw^T h_prev, with one dG (Elman, LSTM: dhw is dxw) or,
       // for GRU, dhw's r and z rows dxw's and its n rows buf.dhw ([rows, H]); the rows that
-      // share dxw share its copies.
+      // share dxw share its copies, and the bias gradient's sums over them are taken there.
       const bool gru = config_.cell == CellKind::kGru;
       const int shared = gru ? 2 * H : G;
       gemm_tn_pair(shared, rows, dxw, G, p.input, in, p.input, g.weight_ih, p.input, H, h_prev, H,
-                   g.weight_hh, H);
-      add_column_sums(rows, G, dxw, g.bias);
+                   g.weight_hh, H, g.bias);
+      if (gru) add_column_sums(rows, H, dxw + shared, G, g.bias + shared);
       if (gru) {
         const std::size_t n_rows = static_cast<std::size_t>(shared);
         gemm(Trans::kYes, Trans::kNo, H, p.input, rows, T(1), dxw + shared, G, in, p.input, T(0),
@@ -559,7 +559,7 @@ void Network<T>::backward(std::span<const T> dy) {
         // b_hh's r and z sums are b_ih's (the same columns of dxw, summed in the same order
         // into gradients zeroed above); its n part is buf.dhw's.
         std::copy(g.bias, g.bias + shared, g.bias_hh);
-        add_column_sums(rows, H, buf.dhw.data(), g.bias_hh + shared);
+        add_column_sums(rows, H, buf.dhw.data(), H, g.bias_hh + shared);
       }
     }
     if (l == 0) break;

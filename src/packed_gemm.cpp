@@ -287,8 +287,15 @@ void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const Pac
 // all into one L1 set, more lines than its ways; the lines were evicted half written, and the
 // copy took 5% of the medium LSTM's step.
 template <typename T>
-void pack_a_transposed(int height, int depth, const T* a, int lda, T* out) {
+void pack_a_transposed(int height, int depth, const T* a, int lda, T* out, T* sums) {
   constexpr int kCopyRows = 8;  // 8 rows lda apart: within L1's 12 ways however lda aliases
+  // With sums: sums[i] += A^T's values [i, p] for the block's p in order, as they are copied
+  const auto add_to_sums = [&](int p0, int p1, int i0, int width) {
+    for (int p = p0; p < p1; ++p) {
+      const T* row = a + static_cast<std::size_t>(p) * lda + i0;
+      for (int r = 0; r < width; ++r) sums[i0 + r] += row[r];
+    }
+  };
   for (int p0 = 0; p0 < depth; p0 += kCopyRows) {
     const int p1 = std::min(depth, p0 + kCopyRows);
     int i0 = 0;
@@ -298,6 +305,7 @@ void pack_a_transposed(int height, int depth, const T* a, int lda, T* out) {
         std::memcpy(group + p * kRows, a + static_cast<std::size_t>(p) * lda + i0,
                     kRows * sizeof(T));
       }
+      if (sums != nullptr) add_to_sums(p0, p1, i0, kRows);
     }
     if (i0 < height) {
       T* group = out + static_cast<std::size_t>(i0) * depth;
@@ -305,6 +313,7 @@ void pack_a_transposed(int height, int depth, const T* a, int lda, T* out) {
         std::memcpy(group + p * kRows, a + static_cast<std::size_t>(p) * lda + i0,
                     (height - i0) * sizeof(T));
       }
+      if (sums != nullptr) add_to_sums(p0, p1, i0, height - i0);
     }
   }
 }
@@ -402,10 +411,11 @@ std::vector<BlockBuffers<T>>& callers_buffers(ATranspose ta, int m, int n, int k
 
 // C = alpha op(A) op(B) + beta C for each of `count` (1 or 2) outputs' op(B) and C, on the
 // calling thread: A's block (copied once, when copied) serves them all.
+// With a_sums (A^T copied only), a_sums[i] += the sum over p of op(A)[i, p], from the copies.
 template <typename T>
 void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T* a, int lda,
                           T beta, const BlockedOutput<T>* outputs, int count,
-                          BlockBuffers<T>& buffers);
+                          BlockBuffers<T>& buffers, T* a_sums = nullptr);
 
 template <typename T>
 void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda,
@@ -591,12 +601,17 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
 
 template <typename T>
 void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1, int ldb1, T* c1,
-                          int ldc1, int n2, const T* b2, int ldb2, T* c2, int ldc2) {
+                          int ldc1, int n2, const T* b2, int ldb2, T* c2, int ldc2, T* sums) {
   constexpr int W = PackedMatrix<T>::kPanel;
   const int panels = (n1 + W - 1) / W + (n2 + W - 1) / W, groups = (m + kRows - 1) / kRows;
   if (!copies_transposed_a<T>(panels, lda)) {  // read in place: nothing to share
     gemm_blocked(Trans::kYes, Trans::kNo, m, n1, k, T(1), a, lda, b1, ldb1, T(0), c1, ldc1);
-    return gemm_blocked(Trans::kYes, Trans::kNo, m, n2, k, T(1), a, lda, b2, ldb2, T(0), c2, ldc2);
+    gemm_blocked(Trans::kYes, Trans::kNo, m, n2, k, T(1), a, lda, b2, ldb2, T(0), c2, ldc2);
+    if (sums != nullptr) {
+      std::fill(sums, sums + m, T(0));
+      add_column_sums(k, m, a, lda, sums);
+    }
+    return;
   }
   // Rows split among threads, as gemm_blocked splits a product whose A^T is copied: each
   // thread copies only its own rows of A^T, once for both products.
@@ -606,11 +621,12 @@ void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1
     const int i0 = split(groups, parts, t) * kRows;
     const int i1 = std::min(m, split(groups, parts, t + 1) * kRows);
     if (i0 >= i1) return;
+    if (sums != nullptr) std::fill(sums + i0, sums + i1, T(0));
     const BlockedOutput<T> outputs[2] = {
         {n1, b1, ldb1, c1 + static_cast<std::size_t>(i0) * ldc1, ldc1},
         {n2, b2, ldb2, c2 + static_cast<std::size_t>(i0) * ldc2, ldc2}};
     gemm_blocked_columns(ATranspose::kCopied, false, i1 - i0, k, T(1), a + i0, lda, T(0), outputs,
-                         2, buffers[t]);
+                         2, buffers[t], sums != nullptr ? sums + i0 : nullptr);
   };
   parallel_for_parts(parts, part);
 }
@@ -620,7 +636,7 @@ namespace {
 template <typename T>
 void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T* a, int lda,
                           T beta, const BlockedOutput<T>* outputs, int count,
-                          BlockBuffers<T>& buffers) {
+                          BlockBuffers<T>& buffers, T* a_sums) {
   const Trans trans_b = tb ? Trans::kYes : Trans::kNo;
   std::vector<T>& packed_a = buffers.a;  // room made by BlockBuffers::reserve
   if (k == 0) {                          // C = beta C
@@ -647,7 +663,7 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T
       const int height = std::min(kHeight, m - i0);
       if (ta == ATranspose::kCopied) {
         pack_a_transposed(height, depth, a + static_cast<std::size_t>(p0) * lda + i0, lda,
-                          packed_a.data());
+                          packed_a.data(), a_sums != nullptr ? a_sums + i0 : nullptr);
       }
       for (int o = 0; o < count; ++o) {
         const PackedMatrix<T>& packed = buffers.b[o];
@@ -678,7 +694,7 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T
   template void gemm_blocked<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T,   \
                                 T*, int);                                                          \
   template void gemm_blocked_tn_pair<T>(int, int, const T*, int, int, const T*, int, T*, int, int, \
-                                        const T*, int, T*, int);
+                                        const T*, int, T*, int, T*);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)
 #undef RECUR_INSTANTIATE

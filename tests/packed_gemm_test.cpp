@@ -151,7 +151,8 @@ TEST(PackedGemm, TransposedAWithAliasingRowsCopiedOut) {
 }
 
 // The weight gradients' pair of products sharing A (gemm_tn_pair): each C as the definition
-// gives it, and bit for bit as gemm gives it alone, on one thread and split, with A's rows
+// gives it, and bit for bit as gemm gives it alone, A's column sums (the bias gradient) as
+// summed in order, on one thread and split, with A's rows
 // lda = m apart (read in place) and 2 KB apart (copied once for both). Shapes: ragged rows,
 // a last panel of one column and a ragged depth block; a one-panel product sharing the
 // other's copy; three depth blocks; one product small enough for gemm's small loop and the
@@ -178,8 +179,9 @@ void check_tn_pair(double epsilon) {
       for (int count = 1; count <= 3; count += 2) {
         set_threads(count);
         std::vector<T> c1(zero1.size(), T(1e30)), c2(zero2.size(), T(1e30)), alone1(c1), alone2(c2);
+        std::vector<T> sums(m, T(1e30));  // written, not added to
         gemm_tn_pair(m, k, padded.data(), lda, n1, b1.data(), n1, c1.data(), n1, n2, b2.data(), n2,
-                     c2.data(), n2);
+                     c2.data(), n2, sums.data());
         const std::string what = "m=" + std::to_string(m) + " n1=" + std::to_string(n1) +
                                  " n2=" + std::to_string(n2) + " k=" + std::to_string(k) +
                                  " lda=" + std::to_string(lda) +
@@ -192,6 +194,11 @@ void check_tn_pair(double epsilon) {
              alone2.data(), n2);
         EXPECT_EQ(c1, alone1) << what;
         EXPECT_EQ(c2, alone2) << what;
+        for (int i = 0; i < m; ++i) {  // A's column sums, each over its rows in order from 0
+          T sum = 0;
+          for (int p = 0; p < k; ++p) sum += a[static_cast<std::size_t>(p) * m + i];
+          ASSERT_EQ(sums[i], sum) << what << " sum " << i;
+        }
       }
     }
   }
@@ -359,8 +366,18 @@ void check_column_sums() {
       for (int i = 0; i < rows; ++i) sum += a[static_cast<std::size_t>(i) * cols + j];
       want[j] += sum;
     }
-    add_column_sums(rows, cols, a.data(), out.data());
+    add_column_sums(rows, cols, a.data(), cols, out.data());
     EXPECT_EQ(out, want) << rows << " x " << cols;
+    if (cols > 2) {  // the first cols - 2 columns only, rows still cols apart
+      std::vector<T> part(out.begin(), out.end() - 2), part_want(part);
+      for (int j = 0; j < cols - 2; ++j) {
+        T sum = 0;
+        for (int i = 0; i < rows; ++i) sum += a[static_cast<std::size_t>(i) * cols + j];
+        part_want[j] += sum;
+      }
+      add_column_sums(rows, cols - 2, a.data(), cols, part.data());
+      EXPECT_EQ(part, part_want) << rows << " x " << cols - 2 << ", lda " << cols;
+    }
   }
 }
 
