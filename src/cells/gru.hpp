@@ -51,16 +51,16 @@ inline void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
     if (fused) {
       for (int j = 0; j < H; ++j) r[j] = sigmoid_of(hw[j] + (b_ih[j] + b_hh[j]));
       for (int j = 0; j < H; ++j) z[j] = sigmoid_of(hw[H + j] + (b_ih[H + j] + b_hh[H + j]));
-    } else {  // ivdep: r and z are written over xw, each value after it is read
-#pragma GCC ivdep
+    } else {  // independent iterations: r and z are written over xw, each value after it is read
+      RECUR_INDEPENDENT_ITERATIONS
       for (int j = 0; j < H; ++j) r[j] = sigmoid_of((xw[j] + b_ih[j]) + (hw[j] + b_hh[j]));
-#pragma GCC ivdep
+      RECUR_INDEPENDENT_ITERATIONS
       for (int j = 0; j < H; ++j) {
         z[j] = sigmoid_of((xw[H + j] + b_ih[H + j]) + (hw[H + j] + b_hh[H + j]));
       }
     }
     for (int j = 0; j < H; ++j) hw_n[j] = hw_nh[j] + b_hh[2 * H + j];
-#pragma GCC ivdep
+    RECUR_INDEPENDENT_ITERATIONS
     for (int j = 0; j < H; ++j) n[j] = tanh_of(xw_n[j] + b_ih[2 * H + j] + r[j] * hw_n[j]);
     for (int j = 0; j < H; ++j) h[j] = (T(1) - z[j]) * n[j] + z[j] * h_prev[j];
   }
@@ -83,18 +83,18 @@ inline bool gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
     const T* hw_n = s.cache + b * kGruCacheGates * H;
     const T* h_prev = s.h_prev + b * H;
     // r, z, n as forward left them in dxw's row, each read before its gradient is written
-    // over it (ivdep: a gate's slot is read and written at the same j only), in one loop
-    // for each set of values read together, each vectorized; dh_next is dLoss/dh(t) within
+    // over it (independent iterations: a gate's slot is read and written at the same j only), in
+    // one loop for each set of values read together, each vectorized; dh_next is dLoss/dh(t) within
     // the first, then its direct part for t-1 (h = (1 - z) n + z h_prev).
     T *r = dxw, *z = dxw + H, *n = dxw + 2 * H;
-#pragma GCC ivdep
+    RECUR_INDEPENDENT_ITERATIONS
     for (int j = 0; j < H; ++j) {
       const T dh = dh_next[j] + dh_out[j], z_j = z[j], n_j = n[j];
       n[j] = dh * (T(1) - z_j) * (T(1) - n_j * n_j);
       z[j] = dh * (h_prev[j] - n_j) * z_j * (T(1) - z_j);
       dh_next[j] = dh * z_j;
     }
-#pragma GCC ivdep
+    RECUR_INDEPENDENT_ITERATIONS
     for (int j = 0; j < H; ++j) {
       const T r_j = r[j], dn = n[j];
       r[j] = dn * hw_n[j] * r_j * (T(1) - r_j);

@@ -68,21 +68,22 @@ inline bool lstm_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
     T* dc = s.dc + b * H;
     // The gates i, f, g, o as forward left them in da's place, each read before its da is
     // written over it: one loop for each set of values read together, each vectorized
-    // (ivdep: a gate's slot is read and written at the same j only); dc becomes dc_t.
+    // (independent iterations: a gate's slot is read and written at the same j only); dc becomes
+    // dc_t.
     T *i = da, *f = da + H, *g = da + 2 * H, *o = da + 3 * H;
-#pragma GCC ivdep
+    RECUR_INDEPENDENT_ITERATIONS
     for (int j = 0; j < H; ++j) {
       const T dh = dh_out[j] + dh_next[j], o_j = o[j], tanh_cj = tanh_c[j];
       dc[j] += dh * o_j * (T(1) - tanh_cj * tanh_cj);
       o[j] = dh * tanh_cj * o_j * (T(1) - o_j);
     }
-#pragma GCC ivdep
+    RECUR_INDEPENDENT_ITERATIONS
     for (int j = 0; j < H; ++j) {
       const T i_j = i[j], g_j = g[j];
       i[j] = dc[j] * g_j * i_j * (T(1) - i_j);
       g[j] = dc[j] * i_j * (T(1) - g_j * g_j);
     }
-#pragma GCC ivdep
+    RECUR_INDEPENDENT_ITERATIONS
     for (int j = 0; j < H; ++j) {
       const T f_j = f[j];
       f[j] = dc[j] * c_prev[j] * f_j * (T(1) - f_j);
