@@ -16,9 +16,9 @@ namespace recur {
 int cache_width(CellKind cell, int hidden) {
   switch (cell) {
     case CellKind::kLstm:
-      return kLstmCacheGates * hidden;
+      return kLstmCachePerUnit * hidden;
     case CellKind::kGru:
-      return kGruCacheGates * hidden;
+      return kGruCachePerUnit * hidden;
     case CellKind::kElman:
       break;
   }

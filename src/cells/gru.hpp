@@ -20,7 +20,8 @@
 
 namespace recur {
 
-constexpr int kGruCacheGates = 1;
+// Values cached a hidden unit beside the gates (which stay in xw): hw_n.
+constexpr int kGruCachePerUnit = 1;
 
 // With the input fused (cell.hpp), one product per step gives [B, 4H]: x W_ir^T + h W_hr^T,
 // x W_iz^T + h W_hz^T, x W_in^T and h W_hn^T, the last two apart (the panels of each sum only
@@ -47,7 +48,7 @@ inline void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
     const T *b_ih = w.bias, *b_hh = w.bias_hh;
     T* gates = s.xw + b * G;  // r, z, n: unread when fused, else each over its xw part
     T *r = gates, *z = gates + H, *n = gates + 2 * H;
-    T* hw_n = s.cache + b * kGruCacheGates * H;
+    T* hw_n = s.cache + b * kGruCachePerUnit * H;
     if (fused) {
       for (int j = 0; j < H; ++j) r[j] = sigmoid_of(hw[j] + (b_ih[j] + b_hh[j]));
       for (int j = 0; j < H; ++j) z[j] = sigmoid_of(hw[H + j] + (b_ih[H + j] + b_hh[H + j]));
@@ -80,7 +81,7 @@ inline bool gru_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
       for (int j = 0; j < H; ++j) dh_next[j] += dh_out[j];
       continue;
     }
-    const T* hw_n = s.cache + b * kGruCacheGates * H;
+    const T* hw_n = s.cache + b * kGruCachePerUnit * H;
     const T* h_prev = s.h_prev + b * H;
     // r, z, n as forward left them in dxw's row, each read before its gradient is written
     // over it (independent iterations: a gate's slot is read and written at the same j only), in

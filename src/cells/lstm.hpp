@@ -18,7 +18,8 @@
 
 namespace recur {
 
-constexpr int kLstmCacheGates = 1;
+// Values cached a hidden unit beside the gates (which stay in xw): tanh(c).
+constexpr int kLstmCachePerUnit = 1;
 
 template <typename T>
 inline void lstm_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
@@ -40,7 +41,7 @@ inline void lstm_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
     // of them apart: 26 MB at the medium workload's size).
     T* gates = s.xw + b * G;
     T *i = gates, *f = gates + H, *g = gates + 2 * H, *o = gates + 3 * H;
-    T* tanh_c = s.cache + b * kLstmCacheGates * H;
+    T* tanh_c = s.cache + b * kLstmCachePerUnit * H;
     for (int j = 0; j < H; ++j) i[j] = sigmoid_of(i[j] + w.bias[j]);
     for (int j = 0; j < H; ++j) f[j] = sigmoid_of(f[j] + w.bias[H + j]);
     for (int j = 0; j < H; ++j) g[j] = tanh_of(g[j] + w.bias[2 * H + j]);
@@ -63,7 +64,7 @@ inline bool lstm_backward(const CellWeights<T>& w, const BackwardStep<T>& s) {
       for (int j = 0; j < H; ++j) dh_next[j] += dh_out[j];
       continue;
     }
-    const T* tanh_c = s.cache + b * kLstmCacheGates * H;
+    const T* tanh_c = s.cache + b * kLstmCachePerUnit * H;
     const T* c_prev = s.c_prev + b * H;
     T* dc = s.dc + b * H;
     // The gates i, f, g, o as forward left them in da's place, each read before its da is
