@@ -120,8 +120,9 @@ constexpr int kDepth = 256, kHeight = 128 / kRows * kRows;
 // columns would be mostly padding (the weight gradient dG^T x of I = 65 spent a sixth of its
 // time on its 65th column, the readout h W_o^T of O = 65 more than a quarter). Against A^T
 // (kTransA) the sums run along A^T's R values of each k row instead, which lie side by side
-// (copied or in place), one accumulator of R lanes for each column, each sum over k in order
-// whatever R (narrow_kernel); against A as it is, along k, A's rows and the panel's columns
+// (copied or in place), R lanes of sums for each column, each over k in 4 interleaved
+// parts added at the end, in an order that does not depend on R (narrow_kernel); against A
+// as it is, along k, A's rows and the panel's columns
 // (copied out contiguous first) a vector of k at a time (narrow_dot_column).
 constexpr int kNarrowColumns = 4;
 

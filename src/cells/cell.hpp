@@ -65,7 +65,8 @@ struct ForwardStep {
   const unsigned char* active;
   T* xw;                 // (B, G*H): x W_ih^T, bias not yet added; spent by the step (the LSTM
                          // adds its recurrent product into it, or with the input fused writes
-                         // its product there; Elman's and GRU's fused steps leave it unread)
+                         // its product there; Elman's and GRU's fused steps do not read it).
+                         // The LSTM and GRU leave their gates there for backward.
   const T* h_prev;       // (B, H)
   const T* c_prev;       // (B, H), LSTM only
   T* h;                  // (B, H) out
@@ -93,7 +94,8 @@ struct BackwardStep {
   const T* dh_out;  // (B, H), row b at dh_out + b * ld
   int ld;
   T* dc;       // (B, H), LSTM only: in dLoss/dc(t), out dLoss/dc(t-1)
-  T* dxw;      // (B, G*H) out: dLoss/d(pre-activations) on the input side
+  T* dxw;      // (B, G*H) in: the LSTM's and GRU's gates as forward left them in xw; out:
+               // dLoss/d(pre-activations) on the input side, over them
   T* dhw;      // GRU: (B, H) out, n's part on the recurrent side, dLoss/d(h W_hn^T) (its r
                // and z parts are dxw's); Elman and LSTM: dxw itself, (B, G*H)
   T* dh_next;  // (B, H) in: dLoss/dh(t) from step t+1; out: as above
