@@ -30,6 +30,13 @@ void gemm_large(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, cons
 template <typename T>
 void add_column_sums(int rows, int cols, const T* a, int lda, T* out);
 
+// out[j] = the same sums (into zeros).
+template <typename T>
+inline void column_sums(int rows, int cols, const T* a, int lda, T* out) {
+  std::fill(out, out + cols, T(0));
+  add_column_sums(rows, cols, a, lda, out);
+}
+
 namespace detail {
 
 // Below this many multiply-adds a plain loop, inlined into the caller, beats any library's

@@ -110,21 +110,15 @@ inline void panel_kernel(int first, int last, const T* a, int lda, const T* pane
   }
 }
 
-// Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C
-// (their op(A) block in L2), whole groups of kRows: a block's edge inside a group would
-// change the kernel calls, and so the sums, of the rows around it with where the product
-// starts (a part of a split product, or a product sharing its A with a second).
-constexpr int kDepth = 256, kHeight = 128 / kRows * kRows;
-
 // The narrowest last panels, of at most kNarrowColumns columns: a panel kernel's vector of
 // columns would be mostly padding (the weight gradient dG^T x of I = 65 spent a sixth of its
 // time on its 65th column, the readout h W_o^T of O = 65 more than a quarter). Against A^T
 // (kTransA) the sums run along A^T's R values of each k row instead, which lie side by side
 // (copied or in place), R lanes of sums for each column, each over k in 4 interleaved
 // parts added at the end, in an order that does not depend on R (narrow_kernel); against A
-// as it is, along k, A's rows and the panel's columns
-// (copied out contiguous first) a vector of k at a time (narrow_dot_column).
-constexpr int kNarrowColumns = 4;
+// as it is, along k, A's rows and the panel's columns (PackedMatrix::narrow_columns) a
+// vector of k at a time (narrow_dot_column).
+constexpr int kNarrowColumns = PackedMatrix<float>::kNarrow;
 
 template <int R, int N, typename T>
 inline void narrow_kernel(int first, int last, const T* a, int lda, const T* panel, T alpha, T beta,
@@ -157,7 +151,7 @@ inline void narrow_kernel(int first, int last, const T* a, int lda, const T* pan
   }
 }
 
-// Not inlined: multiply_panels, with it, no longer inlined the transposed panel_kernel.
+// Out of line: run once a call, for a last panel, it need not grow multiply_panels.
 template <typename T>
 [[gnu::noinline]] void narrow_rows_kernel(int rows, int width, std::pair<int, int> range,
                                           const T* a, int lda, const T* panel, T alpha, T beta,
@@ -202,13 +196,14 @@ inline void narrow_dot_column(int k, const T* a, int lda, const T* column, T alp
   }
 }
 
-// Not inlined, as narrow_rows_kernel.
+// Not inlined, as narrow_rows_kernel. Column j at columns + j * k.
 template <typename T>
 [[gnu::noinline]] void narrow_dot_rows(int rows, int width, int k, const T* a, int lda,
                                        const T* columns, T alpha, T beta, T* c, int ldc) {
   with_count<kPackedRows>(std::min(rows, kPackedRows), [&]<int R>() {
     for (int j = 0; j < width; ++j) {
-      narrow_dot_column<R>(k, a, lda, columns + j * kDepth, alpha, beta, c + j, ldc);
+      narrow_dot_column<R>(k, a, lda, columns + static_cast<std::size_t>(j) * k, alpha, beta, c + j,
+                           ldc);
     }
   });
 }
@@ -238,22 +233,9 @@ void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const Pac
   const int calls = (m + kRows - 1) / kRows;
   for (int j0 = first * W, jp = first; j0 < n; j0 += W, ++jp) {
     const int width = std::min(W, n - j0);
-    // A narrow last panel against A as it is, one depth block of all its rows, one source:
-    // its columns copied out contiguous (narrow_dot_column)
-    if (!kTransA && width <= kNarrowColumns && k <= kDepth && k1 >= k &&
-        b.panel_rows(jp) == std::pair<int, int>(0, k)) {
-      alignas(64) T columns[kNarrowColumns * kDepth];
-      for (int j = 0; j < width; ++j) {
-        for (int p = 0; p < k; ++p) columns[j * kDepth + p] = b.panel(jp)[p * W + j];
-      }
-      for (int call = 0, i0 = 0, i1 = 0; call < calls; ++call, i0 = i1) {
-        i1 = kEvenCalls ? static_cast<int>(static_cast<long>(m) * (call + 1) / calls)
-                        : std::min(m, i0 + kRows);
-        narrow_dot_rows(i1 - i0, width, k, a + i0 * row_step, lda, columns, alpha, beta,
-                        c + static_cast<std::size_t>(i0) * ldc + j0, ldc);
-      }
-      continue;
-    }
+    // A narrow last panel against A as it is, all its rows, one source: summed along k
+    const bool dot = !kTransA && width <= kNarrowColumns && k1 >= k &&
+                     b.panel_rows(jp) == std::pair<int, int>(0, k);
     for (int call = 0, i0 = 0, i1 = 0; call < calls; ++call, i0 = i1) {
       i1 = kEvenCalls ? static_cast<int>(static_cast<long>(m) * (call + 1) / calls)
                       : std::min(m, i0 + kRows);
@@ -261,7 +243,9 @@ void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const Pac
       const T* a_rows = a + i0 * row_step;
       const T* a2_rows = k1 < k ? a2 + static_cast<std::size_t>(i0) * lda2 : nullptr;
       T* c_rows = c + static_cast<std::size_t>(i0) * ldc + j0;
-      if (kTransA && width <= kNarrowColumns) {
+      if (dot) {
+        narrow_dot_rows(rows, width, k, a_rows, lda, b.narrow_columns(), alpha, beta, c_rows, ldc);
+      } else if (kTransA && width <= kNarrowColumns) {
         narrow_rows_kernel(rows, width, b.panel_rows(jp), a_rows, lda, b.panel(jp), alpha, beta,
                            c_rows, ldc);
       } else if (width <= W / 2) {
@@ -368,6 +352,12 @@ bool copies_transposed_a(int panels, int lda) {
   return panels >= 2 && (static_cast<long>(lda) * sizeof(T)) % 2048 == 0;
 }
 
+// Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C
+// (their op(A) block in L2), whole groups of kRows: a block's edge inside a group would
+// change the kernel calls, and so the sums, of the rows around it with where the product
+// starts (a part of a split product, or a product sharing its A with a second).
+constexpr int kDepth = 256, kHeight = 128 / kRows * kRows;
+
 // One product's op(B) and C for gemm_blocked_columns, which may serve two that share A.
 template <typename T>
 struct BlockedOutput {
@@ -455,6 +445,7 @@ void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
   resize(k, n);
   rows_.clear();
   pack_rows(trans, 0, k, b, ldb);
+  copy_narrow_columns();
 }
 
 template <typename T>
@@ -464,6 +455,7 @@ void PackedMatrix<T>::pack_stacked(int n, int k1, const T* b1, int ldb1, int k2,
   rows_.clear();
   pack_rows(Trans::kYes, 0, k1, b1, ldb1);
   pack_rows(Trans::kYes, k1, k2, b2, ldb2);
+  copy_narrow_columns();
 }
 
 template <typename T>
@@ -492,6 +484,7 @@ void PackedMatrix<T>::pack_stacked(int k1, int ldb1, int k2, int ldb2,
       }
     }
   }
+  copy_narrow_columns();
 }
 
 template <typename T>
@@ -505,6 +498,25 @@ template <typename T>
 void PackedMatrix<T>::reserve(int k, int n) {
   const std::size_t size = static_cast<std::size_t>((n + kPanel - 1) / kPanel) * k * kPanel;
   if (data_.size() < size) data_.resize(size);
+  const std::size_t narrow = static_cast<std::size_t>(narrow_width(n)) * k;
+  if (narrow_.size() < narrow) narrow_.resize(narrow);
+}
+
+template <typename T>
+int PackedMatrix<T>::narrow_width(int n) const {
+  const int width = n % kPanel;
+  return width <= kNarrow ? width : 0;
+}
+
+template <typename T>
+void PackedMatrix<T>::copy_narrow_columns() {
+  const int width = narrow_width(n_);
+  if (width == 0) return;
+  const T* last = panel(n_ / kPanel);
+  for (int j = 0; j < width; ++j) {
+    for (int p = 0; p < k_; ++p)
+      narrow_[static_cast<std::size_t>(j) * k_ + p] = last[p * kPanel + j];
+  }
 }
 
 template <typename T>
@@ -608,10 +620,7 @@ void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1
   if (!copies_transposed_a<T>(panels, lda)) {  // read in place: nothing to share
     gemm_blocked(Trans::kYes, Trans::kNo, m, n1, k, T(1), a, lda, b1, ldb1, T(0), c1, ldc1);
     gemm_blocked(Trans::kYes, Trans::kNo, m, n2, k, T(1), a, lda, b2, ldb2, T(0), c2, ldc2);
-    if (sums != nullptr) {
-      std::fill(sums, sums + m, T(0));
-      add_column_sums(k, m, a, lda, sums);
-    }
+    if (sums != nullptr) column_sums(k, m, a, lda, sums);
     return;
   }
   // Rows split among threads, as gemm_blocked splits a product whose A^T is copied: each

@@ -62,6 +62,8 @@ class PackedMatrix {
  public:
   // Two of the target's vectors of T per panel row.
   static constexpr int kPanel = 2 * kNativeLanes<T>;
+  // A last panel of at most this many columns is narrow: its columns are kept apart as well.
+  static constexpr int kNarrow = 4;
 
   // Packs op(B) [k, n] (B stored [n, k] when trans is kYes); grows its storage only when
   // a larger matrix arrives. The tail of the last panel is zero.
@@ -90,6 +92,9 @@ class PackedMatrix {
   std::pair<int, int> panel_rows(int j) const {
     return rows_.empty() ? std::pair{0, k_} : std::pair{rows_[2 * j], rows_[2 * j + 1]};
   }
+  // A narrow last panel's columns, each of its k rows contiguous (column j at j * k), made
+  // with the packing, for the product that sums along k (packed_gemm.cpp, narrow_dot_column).
+  const T* narrow_columns() const { return narrow_.data(); }
   // The first panel of part `part` of `parts` into which a product over all the panels
   // splits, by the rows they sum: equal counts of panels, but where pack_stacked's blocks
   // sum fewer rows (GRU's fused step: the x W_in panels sum I rows, the h W_hn ones H, the
@@ -100,9 +105,12 @@ class PackedMatrix {
  private:
   void resize(int k, int n);
   void pack_rows(Trans trans, int row0, int k, const T* b, int ldb);  // rows [row0, row0 + k)
+  void copy_narrow_columns();     // narrow_ from a narrow last panel
+  int narrow_width(int n) const;  // columns of a narrow last panel of n columns, or 0
 
   int k_ = 0, n_ = 0;
-  AlignedVector<T> data_;  // panels start on cache lines
+  AlignedVector<T> data_;    // panels start on cache lines
+  AlignedVector<T> narrow_;  // narrow_columns()
   std::vector<int> rows_;  // each panel's [first, last) rows (pack_stacked's blocks), or none: all
 };
 
@@ -151,10 +159,7 @@ inline void gemm_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1,
   }
   gemm(Trans::kYes, Trans::kNo, m, n1, k, T(1), a, lda, b1, ldb1, T(0), c1, ldc1);
   gemm(Trans::kYes, Trans::kNo, m, n2, k, T(1), a, lda, b2, ldb2, T(0), c2, ldc2);
-  if (sums != nullptr) {
-    std::fill(sums, sums + m, T(0));
-    add_column_sums(k, m, a, lda, sums);
-  }
+  if (sums != nullptr) column_sums(k, m, a, lda, sums);
 }
 
 // Whether a recurrent product of [batch, k] by [k, n] is better served packed than by
