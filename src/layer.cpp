@@ -9,6 +9,7 @@
 #include "cells/lstm.hpp"
 #include "gemm.hpp"
 #include "packed_gemm.hpp"
+#include "recur/error.hpp"
 #include "thread_pool.hpp"
 
 namespace recur {
@@ -95,6 +96,7 @@ void StepScratch<T>::reserve(CellKind cell, int hidden, int batch_size) {
   grow(gates, rows * scratch_width(cell, hidden));
   grow(dh_next, rows * hidden);
   grow(dc, rows * hidden);
+  grow(zeros, static_cast<std::size_t>(hidden));  // never written: zeros as it grew
 }
 
 namespace {
@@ -145,7 +147,8 @@ const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidde
     if (!pack) return nullptr;
     if (!refresh && (fusable || cell == CellKind::kGru)) return &buf.packed_hh_t;
     if (fusable) {
-      buf.packed_hh_t.pack_stacked(G, input, weight_ih, input, hidden, weight_hh, hidden);
+      buf.packed_hh_t.pack_stacked(Trans::kYes, G, input, weight_ih, input, hidden, weight_hh,
+                                   hidden);
       return &buf.packed_hh_t;
     }
     if (cell == CellKind::kGru) {  // n's x W_in and h W_hn apart: 4H columns (cells/gru.hpp)
@@ -162,12 +165,24 @@ const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidde
 }
 
 template <typename T>
-const PackedMatrix<T>* prepare_backward_weights(int gates, int hidden, int batch,
-                                                const T* weight_hh, LayerBuffers<T>& buf) {
+bool backward_takes_outer(CellKind cell, int hidden, int batch) {
+  if (cell == CellKind::kElman && elman_rows_fit<T>(hidden)) return false;
+  return use_packed<T>(batch, gate_count(cell) * hidden, hidden);
+}
+
+template <typename T>
+const PackedMatrix<T>* prepare_backward_weights(CellKind cell, int hidden, int batch,
+                                                const T* weight_hh, LayerBuffers<T>& buf,
+                                                const OuterGradient<T>& outer) {
   if constexpr (sizeof(T) <= sizeof(double)) {
-    const int G = gates * hidden;
+    const int G = gate_count(cell) * hidden;
     if (use_packed<T>(batch, G, hidden)) {
-      buf.packed_hh.pack(Trans::kNo, G, hidden, weight_hh, hidden);
+      if (outer.a != nullptr) {
+        buf.packed_hh.pack_stacked(Trans::kNo, hidden, G, weight_hh, hidden, outer.width,
+                                   outer.weight, outer.ldw);
+      } else {
+        buf.packed_hh.pack(Trans::kNo, G, hidden, weight_hh, hidden);
+      }
       return &buf.packed_hh;
     }
   }
@@ -207,10 +222,13 @@ void forward_loop(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers
   }
 }
 
-// Rows [b0, b1), the backward steps, as forward_loop.
+// Rows [b0, b1), the backward steps, as forward_loop. With outer.a, each step's product adds
+// the next step's outer gradient (the first step's has a product of its own), and the steps
+// read zeros for dh_out.
 template <CellKind kCell, typename T>
 void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh_out, int ld,
-                   LayerBuffers<T>& buf, StepScratch<T>& scratch, int b0, int b1) {
+                   LayerBuffers<T>& buf, StepScratch<T>& scratch, int b0, int b1,
+                   const OuterGradient<T>& outer) {
   const int H = w.hidden, B = shape.batch, rows_b = b1 - b0;
   const int G = gate_count(shape.cell) * H;
   const std::size_t step = static_cast<std::size_t>(B) * H, row0 = b0;
@@ -218,10 +236,22 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
   constexpr bool lstm = kCell == CellKind::kLstm, gru = kCell == CellKind::kGru;
   T* dh_next = scratch.dh_next.data() + row0 * H;
   T* dc = lstm ? scratch.dc.data() + row0 * H : nullptr;
-  std::fill(dh_next, dh_next + static_cast<std::size_t>(rows_b) * H, T(0));
   if (lstm) std::fill(dc, dc + static_cast<std::size_t>(rows_b) * H, T(0));
+  // Step s's time (the forward loop's order, undone), and its outer gradient's rows.
+  const auto time = [&](int s) { return shape.reverse ? s : shape.seq_len - 1 - s; };
+  const auto outer_rows = [&](int s) {
+    return outer.a + (static_cast<std::size_t>(time(s)) * B + row0) * outer.lda;
+  };
+  const bool fused = outer.a != nullptr;
+  if constexpr (sizeof(T) <= sizeof(double)) {
+    if (fused) {  // dLoss/dh of the first step: its outer gradient alone
+      gemm_packed<T>(rows_b, {{nullptr, 0, G}, {outer_rows(0), outer.lda, outer.width}},
+                     *w.packed_hh, T(0), dh_next, H);
+    }
+  }
+  if (!fused) std::fill(dh_next, dh_next + static_cast<std::size_t>(rows_b) * H, T(0));
   for (int s = 0; s < shape.seq_len; ++s) {
-    const int t = shape.reverse ? s : shape.seq_len - 1 - s;  // the forward loop's order, undone
+    const int t = time(s);
     const std::size_t out = state_index(shape.reverse, t) * step + row0 * H;
     const std::size_t prev = prev_index(shape.reverse, t) * step + row0 * H;
     const std::size_t rows = static_cast<std::size_t>(t) * B + row0;
@@ -234,19 +264,25 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
                              lstm ? buf.cs.data() + prev : nullptr,
                              buf.hs.data() + out,
                              lstm ? buf.cs.data() + out : nullptr,
-                             dh_out + rows * ld,
-                             ld,
+                             fused ? scratch.zeros.data() : dh_out + rows * ld,
+                             fused ? 0 : ld,
                              dc,
                              dxw,
                              dhw,
                              dh_next};
     const bool direct = backward_step<kCell>(w, bs);
+    if (s + 1 == shape.seq_len) break;  // dLoss/dh(-1): gradients stop at the initial state
     const T beta = direct ? T(1) : T(0);
-    // dh(t-1) (+)= dhw W_hh; GRU's dhw is [dxw's r and z parts, dhw_n], read from both.
+    // dh(t-1) (+)= dhw W_hh (+ the outer gradient's a(t-1) W); GRU's dhw is [dxw's r and z
+    // parts, dhw_n], read from both.
     const int k1 = gru ? 2 * H : G;
     if constexpr (sizeof(T) <= sizeof(double)) {
       if (w.packed_hh != nullptr) {  // W_hh packed once for the whole backward loop
-        gemm_packed(rows_b, dxw, G, k1, dhw, H, *w.packed_hh, beta, dh_next, H);
+        gemm_packed<T>(rows_b,
+                       {{dxw, G, k1},
+                        {dhw, H, G - k1},
+                        {fused ? outer_rows(s + 1) : nullptr, outer.lda, outer.width}},
+                       *w.packed_hh, beta, dh_next, H);
         continue;
       }
     }
@@ -311,7 +347,11 @@ void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffer
 
 template <typename T>
 void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* dh_out, int ld,
-                    LayerBuffers<T>& buf, StepScratch<T>& scratch) {
+                    LayerBuffers<T>& buf, StepScratch<T>& scratch, const OuterGradient<T>& outer) {
+  if (outer.a != nullptr &&
+      (w.packed_hh == nullptr || !backward_takes_outer<T>(shape.cell, w.hidden, shape.batch))) {
+    throw Error("layer_backward: an outer gradient for steps that are not packed");
+  }
   if constexpr (elman_rows_fit<T>(1)) {
     if (shape.cell == CellKind::kElman && elman_rows_fit<T>(w.hidden)) {
       return for_row_groups(shape.batch, [&]<int R>(int b0) {
@@ -319,18 +359,20 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
       });
     }
   }
-  for_batch_ranges(
-      shape.batch, w.packed_hh != nullptr, loop_work(shape, w.hidden), buf.backward_tuner,
-      [&](int b0, int b1) {
-        switch (shape.cell) {
-          case CellKind::kElman:
-            return backward_loop<CellKind::kElman>(shape, w, dh_out, ld, buf, scratch, b0, b1);
-          case CellKind::kLstm:
-            return backward_loop<CellKind::kLstm>(shape, w, dh_out, ld, buf, scratch, b0, b1);
-          case CellKind::kGru:
-            return backward_loop<CellKind::kGru>(shape, w, dh_out, ld, buf, scratch, b0, b1);
-        }
-      });
+  for_batch_ranges(shape.batch, w.packed_hh != nullptr, loop_work(shape, w.hidden),
+                   buf.backward_tuner, [&](int b0, int b1) {
+                     switch (shape.cell) {
+                       case CellKind::kElman:
+                         return backward_loop<CellKind::kElman>(shape, w, dh_out, ld, buf, scratch,
+                                                                b0, b1, outer);
+                       case CellKind::kLstm:
+                         return backward_loop<CellKind::kLstm>(shape, w, dh_out, ld, buf, scratch,
+                                                               b0, b1, outer);
+                       case CellKind::kGru:
+                         return backward_loop<CellKind::kGru>(shape, w, dh_out, ld, buf, scratch,
+                                                              b0, b1, outer);
+                     }
+                   });
 }
 
 #define RECUR_INSTANTIATE(T)                                                                   \
@@ -339,14 +381,15 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
   template void cell_forward<T>(CellKind, const CellWeights<T>&, const ForwardStep<T>&);       \
   template const PackedMatrix<T>* prepare_forward_weights<T>(int, int, bool, const T*,         \
                                                              LayerBuffers<T>&, bool);          \
-  template const PackedMatrix<T>* prepare_backward_weights<T>(int, int, int, const T*,         \
-                                                              LayerBuffers<T>&);               \
+  template bool backward_takes_outer<T>(CellKind, int, int);                                   \
+  template const PackedMatrix<T>* prepare_backward_weights<T>(                                 \
+      CellKind, int, int, const T*, LayerBuffers<T>&, const OuterGradient<T>&);                \
   template void layer_forward<T>(const LayerShape&, const CellWeights<T>&, LayerBuffers<T>&,   \
                                  StepScratch<T>&, const T*);                                   \
   template const PackedMatrix<T>* prepare_fused_weights<T>(CellKind, int, int, bool, const T*, \
                                                            const T*, LayerBuffers<T>&, bool);  \
   template void layer_backward<T>(const LayerShape&, const CellWeights<T>&, const T*, int,     \
-                                  LayerBuffers<T>&, StepScratch<T>&);
+                                  LayerBuffers<T>&, StepScratch<T>&, const OuterGradient<T>&);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)
 RECUR_INSTANTIATE(long double)

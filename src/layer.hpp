@@ -68,6 +68,8 @@ struct StepScratch {
   AlignedVector<T> gates;             // (B, scratch_width)
   AlignedVector<T> dh_next;           // (B, H) dLoss/dh(t - 1), carried back
   AlignedVector<T> dc;                // (B, H) LSTM: dLoss/dc, carried back
+  AlignedVector<T> zeros;             // (H) a step's dh_out (ld 0) where its OuterGradient
+                                      // came in through the product
 
   void reserve(CellKind cell, int hidden, int batch_size);
 };
@@ -108,10 +110,31 @@ template <typename T>
 const PackedMatrix<T>* prepare_fused_weights(CellKind cell, int input, int hidden, bool pack,
                                              const T* weight_ih, const T* weight_hh,
                                              LayerBuffers<T>& buf, bool refresh = true);
-// W_hh packed for the backward steps when large enough; returns it or nullptr.
+// dLoss/dh(t) from outside a layer as a product, a(t) W, that the backward steps take into
+// their own: the readout's dy W_o, or the layer above's dxw W_ih. Row b of step t of a at
+// a + (t B + b) lda, W [width, H] with rows ldw apart. Each step's product is then
+// [dxw, a(t-1)] [W_hh; W], which at the medium sizes costs less than the product over all
+// steps (NN 6400x256x64, its 6.5 MB written and read back) it replaces.
 template <typename T>
-const PackedMatrix<T>* prepare_backward_weights(int gates, int hidden, int batch,
-                                                const T* weight_hh, LayerBuffers<T>& buf);
+struct OuterGradient {
+  const T* a = nullptr;  // nullptr: none; dh_out(t) is given as it is
+  int lda = 0;
+  int width = 0;
+  const T* weight = nullptr;
+  int ldw = 0;
+};
+
+// Whether layer_backward's steps of this cell, hidden size and batch are packed, and so take
+// an OuterGradient in: not for the one-vector Elman layers, nor products too small to pack.
+template <typename T>
+bool backward_takes_outer(CellKind cell, int hidden, int batch);
+
+// W_hh packed for the backward steps when large enough, over outer's W if outer is given
+// (backward_takes_outer); returns it or nullptr.
+template <typename T>
+const PackedMatrix<T>* prepare_backward_weights(CellKind cell, int hidden, int batch,
+                                                const T* weight_hh, LayerBuffers<T>& buf,
+                                                const OuterGradient<T>& outer = {});
 
 // Runs the steps; buf.xw must hold x W_ih^T (unless w.fused_input, when x [T, B, I] is the
 // layer's input and buf.xw only room), the initial state must be in place, and
@@ -121,11 +144,13 @@ void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffer
                    StepScratch<T>& scratch, const T* x = nullptr);
 
 // BPTT through the steps of the last layer_forward: dh_out(t) (row b at dh_out + (t B + b)
-// ld) is dLoss/dh(t) from outside the layer. Leaves dLoss/dxw in buf.xw (and for GRU the n
-// part of dLoss/dhw in buf.dhw, its r and z parts being dxw's); the weight gradients are then
-// products over all steps.
+// ld) is dLoss/dh(t) from outside the layer, or with outer.a given, outer's product (and
+// dh_out unread; w.packed_hh then packed with outer). Leaves dLoss/dxw in buf.xw (and for GRU
+// the n part of dLoss/dhw in buf.dhw, its r and z parts being dxw's); the weight gradients
+// are then products over all steps.
 template <typename T>
 void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* dh_out, int ld,
-                    LayerBuffers<T>& buf, StepScratch<T>& scratch);
+                    LayerBuffers<T>& buf, StepScratch<T>& scratch,
+                    const OuterGradient<T>& outer = {});
 
 }  // namespace recur

@@ -523,8 +523,17 @@ void Network<T>::backward(std::span<const T> dy) {
   gemm(Trans::kYes, Trans::kNo, O, D * H, rows, T(1), dy_masked, O, top, D * H, T(0),
        grads_.data() + wo.offset, D * H);
   add_column_sums(rows, O, dy_masked, O, grads_.data() + tensors_.back().offset);
-  gemm(Trans::kNo, Trans::kNo, rows, D * H, O, T(1), dy_masked, O, params_.data() + wo.offset,
-       D * H, T(0), ws.grad_out.data(), D * H);
+  // dLoss/dh from outside each layer: the readout's dy W_o for the top, the layer above's dxw
+  // W_ih below it, taken into the backward steps' products where they are packed
+  // (OuterGradient, layer.hpp), or else a product over all steps into grad_out. Below the
+  // top only for one direction (two would need two blocks more in each step's product) and
+  // without dropout (whose mask applies to the outer part alone).
+  const bool outer_fused = backward_takes_outer<T>(config_.cell, H, B);
+  const bool below_fused = outer_fused && D == 1 && !ws.dropped;
+  if (!outer_fused) {
+    gemm(Trans::kNo, Trans::kNo, rows, D * H, O, T(1), dy_masked, O, params_.data() + wo.offset,
+         D * H, T(0), ws.grad_out.data(), D * H);
+  }
 
   for (int l = L - 1; l >= 0; --l) {
     const T* in = l == 0 ? ws.x.data() : ws.inputs[l].data();
@@ -533,12 +542,20 @@ void Network<T>::backward(std::span<const T> dy) {
       LayerBuffers<T>& buf = ws.layers[k];
       const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, k, params_);
       const LayerViews<T> g = layer_views<T>(tensors_, config_.cell, k, grads_);
+      OuterGradient<T> outer;
+      if (l == L - 1 && outer_fused) {
+        outer = {dy_masked, O, O, params_.data() + wo.offset + static_cast<std::size_t>(d) * H,
+                 D * H};
+      } else if (l < L - 1 && below_fused) {
+        outer = {ws.layers[k + 1].xw.data(), G, G,
+                 layer_views<T>(tensors_, config_.cell, k + 1, params_).weight_ih, H};
+      }
       const PackedMatrix<T>* packed =
-          prepare_backward_weights(gate_count(config_.cell), H, B, p.weight_hh, buf);
+          prepare_backward_weights(config_.cell, H, B, p.weight_hh, buf, outer);
       const CellWeights<T> w = cell_weights<T>(config_, p, buf, nullptr, packed);
       const LayerShape shape{config_.cell, d == 1, seq_len_, B,
                              ws.padded ? ws.lengths.data() : nullptr};
-      layer_backward(shape, w, ws.grad_out.data() + d * H, D * H, buf, ws.scratch);
+      layer_backward(shape, w, ws.grad_out.data() + d * H, D * H, buf, ws.scratch, outer);
       // Weight gradients, for all steps at once.
       const T* dxw = buf.xw.data();
       const T* h_prev = buf.hs.data() + (d ? step : 0);
@@ -562,7 +579,7 @@ void Network<T>::backward(std::span<const T> dy) {
         add_column_sums(rows, H, buf.dhw.data(), H, g.bias_hh + shared);
       }
     }
-    if (l == 0) break;
+    if (l == 0 || below_fused) continue;
     // dLoss/d(layer l's input) = sum over directions of dxw W_ih: layer l-1's output gradient.
     const int in_width = D * H;
     for (int d = 0; d < D; ++d) {

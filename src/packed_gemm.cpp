@@ -4,8 +4,10 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <string>
 
 #include "count_dispatch.hpp"
+#include "recur/error.hpp"
 #include "thread_pool.hpp"
 
 namespace recur {
@@ -16,6 +18,29 @@ template <typename T>
 using Vector = NativeVector<T>;
 
 constexpr int kRows = kPackedRows;
+
+// op(A) as the kernels read it: blocks of its columns stored apart (gemm_packed's ABlock),
+// block s holding columns [begin[s], begin[s] + block[s].width); one block for a product of
+// A as it is or A^T.
+template <typename T>
+struct ABlocks {
+  int count = 0;
+  ABlock<T> block[kMostABlocks] = {};
+  int begin[kMostABlocks] = {};
+
+  ABlocks() = default;
+  ABlocks(const T* a, int lda, int k) : count(1) { block[0] = {a, lda, k}; }
+  // The blocks from row i0 on: the first block's rows row_step apart (A^T: 1, or A^T copied
+  // out: the block's depth), the others' lda.
+  ABlocks from_row(int i0, std::size_t row_step) const {
+    ABlocks out = *this;
+    for (int s = 0; s < count; ++s) {
+      if (out.block[s].a == nullptr) continue;
+      out.block[s].a += static_cast<std::size_t>(i0) * (s == 0 ? row_step : block[s].lda);
+    }
+    return out;
+  }
+};
 
 // c[j] = out[j] + beta c[j] for the first `lanes` lanes of a vector (beta 0: c not read).
 // (By reference: a vector passed by value to a call that is not inlined changes the
@@ -38,14 +63,14 @@ template <typename T>
 // only on V, the panel's rows (below) and R, and on R only through whether it is at least 4
 // (S = 1 for two vectors, 2 for one): every call of 4 rows or more sums a row alike, so
 // gemm_packed may cut its rows into calls of any such sizes (kMinSplitRows).
-// A second source a2 (row r, column p at a2[r * lda2 + p - k1]) gives op(A)'s columns from
-// k1 on: the fused step product [x, h_prev] [W_ih^T; W_hh^T], with x and h_prev apart (and
-// GRU's backward [dxw's r and z parts, dhw's n part] W_hh). Only
-// the panel's rows [first, last) are summed (PackedMatrix::panel_rows; all k but in GRU's
-// fused product, whose n gate panels hold zeros in one source's rows).
+// op(A) may come in blocks of columns stored apart (ABlocks: the fused step product [x, h_prev]
+// [W_ih^T; W_hh^T], a backward step's [dxw, dy] [W_hh; W_o]), each block's terms summed on
+// their own from the block's first column, none for a block of zeros. Only the panel's rows
+// [first, last) are summed (PackedMatrix::panel_rows; all k but in GRU's fused product, whose
+// n gate panels hold zeros in one source's rows).
 template <int R, int V, bool kTransA, typename T>
-inline void panel_kernel(int first, int last, const T* a, int lda, const T* panel, T alpha, T beta,
-                         T* c, int ldc, int width, int k1, const T* a2, int lda2) {
+inline void panel_kernel(int first, int last, const ABlocks<T>& a, const T* panel, T alpha, T beta,
+                         T* c, int ldc, int width) {
   constexpr int L = kNativeLanes<T>;
   constexpr int S = R >= 4 ? (V == 2 ? 1 : 2) : R * V >= 4 ? 2 : 4;
   // C's lines, fetched for writing while the k terms are summed: a product too large for
@@ -78,8 +103,11 @@ inline void panel_kernel(int first, int last, const T* a, int lda, const T* pane
     }
     for (; p < p1; ++p) add_row(src, ld, p - base, p, sums[0]);
   };
-  if (first < k1) add_rows(a, lda, 0, first, std::min(k1, last));
-  if (a2 != nullptr && last > k1) add_rows(a2, lda2, k1, std::max(k1, first), last);
+  for (int s = 0; s < a.count; ++s) {
+    const ABlock<T>& block = a.block[s];
+    const int p0 = std::max(first, a.begin[s]), p1 = std::min(last, a.begin[s] + block.width);
+    if (block.a != nullptr && p0 < p1) add_rows(block.a, block.lda, a.begin[s], p0, p1);
+  }
   // The sums go to C straight from their registers: a whole vector of C by a vector store, a
   // last part-vector through store_part. (Copied to an array first, as they once were, all
   // the accumulators took a trip through the stack, 32 stores and loads a call.)
@@ -209,11 +237,10 @@ template <typename T>
 }
 
 template <int V, bool kTransA, typename T>
-void rows_kernel(int rows, std::pair<int, int> range, const T* a, int lda, const T* panel, T alpha,
-                 T beta, T* c, int ldc, int width, int k1, const T* a2, int lda2) {
+void rows_kernel(int rows, std::pair<int, int> range, const ABlocks<T>& a, const T* panel, T alpha,
+                 T beta, T* c, int ldc, int width) {
   with_count<kPackedRows>(std::min(rows, kPackedRows), [&]<int R>() {
-    panel_kernel<R, V, kTransA>(range.first, range.second, a, lda, panel, alpha, beta, c, ldc,
-                                width, k1, a2, lda2);
+    panel_kernel<R, V, kTransA>(range.first, range.second, a, panel, alpha, beta, c, ldc, width);
   });
 }
 
@@ -221,39 +248,38 @@ void rows_kernel(int rows, std::pair<int, int> range, const T* a, int lda, const
 // in as few calls as that takes, of sizes as even as can be, as gemm_packed cuts them): rows i0..
 // start at a + i0 * row_step, and the kernel reads row r, column p at a[r * lda + p] (kTransA
 // false) or a[p * lda + r] (true). A as it is: row_step = lda. A^T in place: row_step = 1. A^T's
-// block copied out by pack_a_transposed: row_step = depth, lda = kRows. With a2, A's columns
-// from k1 on are a2's (A as it is only).
+// block copied out by pack_a_transposed: row_step = depth, lda = kRows. A as it is may come
+// in blocks of columns (ABlocks), each block's rows its own lda apart.
 template <bool kTransA, typename T, bool kEvenCalls = false>
-void multiply_panels(int m, const T* a, std::size_t row_step, int lda, const PackedMatrix<T>& b,
-                     T alpha, T beta, T* c, int ldc, int first = 0, int last = -1, int k1 = -1,
-                     const T* a2 = nullptr, int lda2 = 0) {
+void multiply_panels(int m, const ABlocks<T>& a, std::size_t row_step, const PackedMatrix<T>& b,
+                     T alpha, T beta, T* c, int ldc, int first = 0, int last = -1) {
   constexpr int W = PackedMatrix<T>::kPanel;
   const int k = b.rows(), n = last < 0 ? b.cols() : std::min(b.cols(), last * W);
-  if (k1 < 0) k1 = k;
   const int calls = (m + kRows - 1) / kRows;
   for (int j0 = first * W, jp = first; j0 < n; j0 += W, ++jp) {
     const int width = std::min(W, n - j0);
-    // A narrow last panel against A as it is, all its rows, one source: summed along k
-    const bool dot = !kTransA && width <= kNarrowColumns && k1 >= k &&
+    // A narrow last panel against A as it is, all its rows, one block: summed along k
+    const bool dot = !kTransA && width <= kNarrowColumns && a.count == 1 &&
                      b.panel_rows(jp) == std::pair<int, int>(0, k);
     for (int call = 0, i0 = 0, i1 = 0; call < calls; ++call, i0 = i1) {
       i1 = kEvenCalls ? static_cast<int>(static_cast<long>(m) * (call + 1) / calls)
                       : std::min(m, i0 + kRows);
       const int rows = i1 - i0;
-      const T* a_rows = a + i0 * row_step;
-      const T* a2_rows = k1 < k ? a2 + static_cast<std::size_t>(i0) * lda2 : nullptr;
+      const ABlocks<T> a_rows = a.from_row(i0, kTransA ? row_step : a.block[0].lda);
+      const T* a0 = a_rows.block[0].a;
+      const int lda = a_rows.block[0].lda;
       T* c_rows = c + static_cast<std::size_t>(i0) * ldc + j0;
       if (dot) {
-        narrow_dot_rows(rows, width, k, a_rows, lda, b.narrow_columns(), alpha, beta, c_rows, ldc);
+        narrow_dot_rows(rows, width, k, a0, lda, b.narrow_columns(), alpha, beta, c_rows, ldc);
       } else if (kTransA && width <= kNarrowColumns) {
-        narrow_rows_kernel(rows, width, b.panel_rows(jp), a_rows, lda, b.panel(jp), alpha, beta,
-                           c_rows, ldc);
+        narrow_rows_kernel(rows, width, b.panel_rows(jp), a0, lda, b.panel(jp), alpha, beta, c_rows,
+                           ldc);
       } else if (width <= W / 2) {
-        rows_kernel<1, kTransA>(rows, b.panel_rows(jp), a_rows, lda, b.panel(jp), alpha, beta,
-                                c_rows, ldc, width, k1, a2_rows, lda2);
+        rows_kernel<1, kTransA>(rows, b.panel_rows(jp), a_rows, b.panel(jp), alpha, beta, c_rows,
+                                ldc, width);
       } else {
-        rows_kernel<2, kTransA>(rows, b.panel_rows(jp), a_rows, lda, b.panel(jp), alpha, beta,
-                                c_rows, ldc, width, k1, a2_rows, lda2);
+        rows_kernel<2, kTransA>(rows, b.panel_rows(jp), a_rows, b.panel(jp), alpha, beta, c_rows,
+                                ldc, width);
       }
     }
   }
@@ -449,12 +475,12 @@ void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
 }
 
 template <typename T>
-void PackedMatrix<T>::pack_stacked(int n, int k1, const T* b1, int ldb1, int k2, const T* b2,
-                                   int ldb2) {
+void PackedMatrix<T>::pack_stacked(Trans trans, int n, int k1, const T* b1, int ldb1, int k2,
+                                   const T* b2, int ldb2) {
   resize(k1 + k2, n);
   rows_.clear();
-  pack_rows(Trans::kYes, 0, k1, b1, ldb1);
-  pack_rows(Trans::kYes, k1, k2, b2, ldb2);
+  pack_rows(trans, 0, k1, b1, ldb1);
+  pack_rows(trans, k1, k2, b2, ldb2);
   copy_narrow_columns();
 }
 
@@ -548,21 +574,46 @@ void PackedMatrix<T>::pack_rows(Trans trans, int row0, int k, const T* b, int ld
   }
 }
 
-template <typename T>
-void gemm_packed(int m, const T* a, int lda, const PackedMatrix<T>& b, T beta, T* c, int ldc) {
-  gemm_packed<T>(m, a, lda, b.rows(), nullptr, 0, b, beta, c, ldc);
-}
+namespace {
 
 template <typename T>
-void gemm_packed(int m, const T* a, int lda, int k1, const T* a2, int lda2,
-                 const PackedMatrix<T>& b, T beta, T* c, int ldc) {
+void gemm_packed_blocks(int m, const ABlocks<T>& a, const PackedMatrix<T>& b, T beta, T* c,
+                        int ldc) {
   const int panels = (b.cols() + PackedMatrix<T>::kPanel - 1) / PackedMatrix<T>::kPanel;
   const int parts = parts_for(static_cast<long>(m) * b.cols() * b.rows(), panels);
   auto part = [&](int t) {
-    multiply_panels<false, T, true>(m, a, lda, lda, b, T(1), beta, c, ldc, b.split_panels(parts, t),
-                                    b.split_panels(parts, t + 1), k1, a2, lda2);
+    multiply_panels<false, T, true>(m, a, 0, b, T(1), beta, c, ldc, b.split_panels(parts, t),
+                                    b.split_panels(parts, t + 1));
   };
   parallel_for_parts(parts, part);
+}
+
+}  // namespace
+
+template <typename T>
+void gemm_packed(int m, const T* a, int lda, const PackedMatrix<T>& b, T beta, T* c, int ldc) {
+  gemm_packed_blocks(m, ABlocks<T>(a, lda, b.rows()), b, beta, c, ldc);
+}
+
+template <typename T>
+void gemm_packed(int m, std::initializer_list<ABlock<T>> a, const PackedMatrix<T>& b, T beta, T* c,
+                 int ldc) {
+  if (a.size() > static_cast<std::size_t>(kMostABlocks)) {
+    throw Error("gemm_packed: more than " + std::to_string(kMostABlocks) + " blocks of A");
+  }
+  ABlocks<T> blocks;
+  int k = 0;
+  for (const ABlock<T>& block : a) {
+    if (block.width == 0) continue;  // so that one block of columns is one, for the dot path
+    blocks.begin[blocks.count] = k;
+    blocks.block[blocks.count++] = block;
+    k += block.width;
+  }
+  if (k != b.rows()) {
+    throw Error("gemm_packed: A's blocks have " + std::to_string(k) + " columns, B " +
+                std::to_string(b.rows()) + " rows");
+  }
+  gemm_packed_blocks(m, blocks, b, beta, c, ldc);
 }
 
 template <typename T>
@@ -680,14 +731,16 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T
         T* c_block = outputs[o].c + static_cast<std::size_t>(i0) * outputs[o].ldc;
         const int ldc = outputs[o].ldc;
         if (ta == ATranspose::kCopied) {
-          multiply_panels<true>(height, packed_a.data(), depth, kRows, packed, alpha, block_beta,
-                                c_block, ldc);
-        } else if (ta == ATranspose::kInPlace) {
-          multiply_panels<true>(height, a + static_cast<std::size_t>(p0) * lda + i0, 1, lda, packed,
+          multiply_panels<true>(height, ABlocks<T>(packed_a.data(), kRows, depth), depth, packed,
                                 alpha, block_beta, c_block, ldc);
+        } else if (ta == ATranspose::kInPlace) {
+          multiply_panels<true>(height,
+                                ABlocks<T>(a + static_cast<std::size_t>(p0) * lda + i0, lda, depth),
+                                1, packed, alpha, block_beta, c_block, ldc);
         } else {
-          multiply_panels<false>(height, a + static_cast<std::size_t>(i0) * lda + p0, lda, lda,
-                                 packed, alpha, block_beta, c_block, ldc);
+          multiply_panels<false>(
+              height, ABlocks<T>(a + static_cast<std::size_t>(i0) * lda + p0, lda, depth), lda,
+              packed, alpha, block_beta, c_block, ldc);
         }
       }
     }
@@ -699,7 +752,7 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T
 #define RECUR_INSTANTIATE(T)                                                                       \
   template class PackedMatrix<T>;                                                                  \
   template void gemm_packed<T>(int, const T*, int, const PackedMatrix<T>&, T, T*, int);            \
-  template void gemm_packed<T>(int, const T*, int, int, const T*, int, const PackedMatrix<T>&, T,  \
+  template void gemm_packed<T>(int, std::initializer_list<ABlock<T>>, const PackedMatrix<T>&, T,   \
                                T*, int);                                                           \
   template void gemm_blocked<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T,   \
                                 T*, int);                                                          \

@@ -68,9 +68,11 @@ class PackedMatrix {
   // Packs op(B) [k, n] (B stored [n, k] when trans is kYes); grows its storage only when
   // a larger matrix arrives. The tail of the last panel is zero.
   void pack(Trans trans, int k, int n, const T* b, int ldb);
-  // Packs [B1^T; B2^T] [k1 + k2, n] for B1 [n, k1] and B2 [n, k2]: W_ih^T over W_hh^T, for
-  // the fused step product.
-  void pack_stacked(int n, int k1, const T* b1, int ldb1, int k2, const T* b2, int ldb2);
+  // Packs [op(B1); op(B2)] [k1 + k2, n]: W_ih^T over W_hh^T for the fused forward step
+  // (trans kYes: B1 [n, k1], B2 [n, k2]), W_hh over W_o for the backward step (kNo: B1
+  // [k1, n], B2 [k2, n]).
+  void pack_stacked(Trans trans, int n, int k1, const T* b1, int ldb1, int k2, const T* b2,
+                    int ldb2);
   // The same, its columns in blocks, each of `width` columns taking the rows of B1 and B2 at
   // b1 and b2 ([width, k1] and [width, k2], rows ldb1 and ldb2 apart), or zeros for a null
   // one: a panel whose columns all have zeros there is multiplied over the other's rows only
@@ -118,11 +120,25 @@ class PackedMatrix {
 // For float and double (the finite differences' long double never packs).
 template <typename T>
 void gemm_packed(int m, const T* a, int lda, const PackedMatrix<T>& b, T beta, T* c, int ldc);
-// The same for A = [A1, A2], A1 [m, k1] and A2 [m, k - k1] stored apart (the fused forward
-// step's [x, h_prev]; GRU's backward step's [dxw's r and z parts, dhw's n part]).
+
+// A block of A's columns stored apart from the others: row r, column p of the block at
+// a[r * lda + p]; no values (a == nullptr) are zeros, and op(B)'s rows against them are not
+// summed.
 template <typename T>
-void gemm_packed(int m, const T* a1, int lda1, int k1, const T* a2, int lda2,
-                 const PackedMatrix<T>& b, T beta, T* c, int ldc);
+struct ABlock {
+  const T* a;
+  int lda;
+  int width;
+};
+constexpr int kMostABlocks = 3;
+
+// The same for A = [A1, A2, ...], blocks of widths summing to k (at most kMostABlocks): the
+// fused forward step's [x, h_prev]; a backward step's [dxw, dy] against [W_hh; W_o], which
+// adds dLoss/dh from outside the layer into its product (layer.cpp); GRU's with dxw's r and
+// z parts and dhw's n part apart.
+template <typename T>
+void gemm_packed(int m, std::initializer_list<ABlock<T>> a, const PackedMatrix<T>& b, T beta, T* c,
+                 int ldc);
 
 // The same product as gemm_large, for float and double: op(B) packed block by block into
 // buffers of the calling thread's, one for each part the product may split into, each with

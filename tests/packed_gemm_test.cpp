@@ -238,7 +238,8 @@ TEST(PackedGemm, RecurrentProductWithWeightsPackedOnce) {
         std::copy(d.begin() + i * G + k1, d.begin() + (i + 1) * G, d2.begin() + i * hidden);
       }
       std::fill(dh.begin(), dh.end(), 1e30f);
-      gemm_packed(batch, d.data(), G, k1, d2.data(), hidden, backward, 0.0f, dh.data(), hidden);
+      gemm_packed<float>(batch, {{d.data(), G, k1}, {d2.data(), hidden, hidden}}, backward, 0.0f,
+                         dh.data(), hidden);
       expect_close(dh, want_dh, G, 6e-8, "backward, two sources");
     }
   }
@@ -281,7 +282,7 @@ void check_stacked_blocks(double epsilon) {
     std::vector<T> out(static_cast<std::size_t>(batch) * n, T(1e30));  // beta 0: unread
     const auto want =
         reference(false, true, batch, n, k, 1.0, xh, dense, 0.0, std::vector<T>(out.size(), T(0)));
-    gemm_packed(batch, x.data(), k1, k1, h.data(), k2, packed, T(0), out.data(), n);
+    gemm_packed<T>(batch, {{x.data(), k1, k1}, {h.data(), k2, k2}}, packed, T(0), out.data(), n);
     expect_close(out, want, k, epsilon, "stacked " + std::to_string(n) + " columns");
     // Row 0's columns in panels wholly inside the block [from, to) stay finite when the
     // other source is infinite.
@@ -295,11 +296,11 @@ void check_stacked_blocks(double epsilon) {
       }
     };
     h[0] = std::numeric_limits<T>::infinity();
-    gemm_packed(batch, x.data(), k1, k1, h.data(), k2, packed, T(0), out.data(), n);
+    gemm_packed<T>(batch, {{x.data(), k1, k1}, {h.data(), k2, k2}}, packed, T(0), out.data(), n);
     expect_finite(w_both, w_both + w_first, "x-only");
     h[0] = T(0);
     x[0] = std::numeric_limits<T>::infinity();
-    gemm_packed(batch, x.data(), k1, k1, h.data(), k2, packed, T(0), out.data(), n);
+    gemm_packed<T>(batch, {{x.data(), k1, k1}, {h.data(), k2, k2}}, packed, T(0), out.data(), n);
     expect_finite(w_both + w_first, n, "h-only");
   }
 }
@@ -314,6 +315,64 @@ TEST(PackedGemm, StackedBlocksSumOnlyTheirOwnRows) {
 // I + H rows, H of I rows and H of H rows. Each cut falls where the rows before it come
 // nearest its share of the whole (checked against every other cut), cuts in order, from
 // panel 0 to the last.
+// A backward step's product with dLoss/dh from outside the layer taken in: [dG, dy] against
+// W_hh [G, H] over W_o [O, H] packed as they are (pack_stacked, kNo); GRU's dG in two blocks;
+// dy alone, the first step's, with dG's block of no values summing nothing. Against the dense
+// product of the rows laid side by side.
+template <typename T>
+void check_outer_blocks(double epsilon) {
+  NumpyRandom random(11);
+  for (const auto& [batch, hidden, gates, outputs] :
+       {std::tuple{1, 7, 3, 5}, {16, 64, 1, 65}, {9, 33, 4, 16}, {32, 40, 3, 1}}) {
+    const int G = gates * hidden, k = G + outputs;
+    const auto w_hh = random_matrix<T>(random, static_cast<std::size_t>(G) * hidden);
+    const auto w_o = random_matrix<T>(random, static_cast<std::size_t>(outputs) * hidden);
+    PackedMatrix<T> packed;
+    packed.pack_stacked(Trans::kNo, hidden, G, w_hh.data(), hidden, outputs, w_o.data(), hidden);
+    std::vector<T> w(w_hh);  // [W_hh; W_o], [k, H]
+    w.insert(w.end(), w_o.begin(), w_o.end());
+    auto d = random_matrix<T>(random, static_cast<std::size_t>(batch) * G);
+    const auto dy = random_matrix<T>(random, static_cast<std::size_t>(batch) * outputs);
+    std::vector<T> a(static_cast<std::size_t>(batch) * k), a_dy(a.size(), T(0));
+    for (int i = 0; i < batch; ++i) {
+      std::copy(d.begin() + i * G, d.begin() + (i + 1) * G, a.begin() + i * k);
+      std::copy(dy.begin() + i * outputs, dy.begin() + (i + 1) * outputs, a.begin() + i * k + G);
+      std::copy(dy.begin() + i * outputs, dy.begin() + (i + 1) * outputs, a_dy.begin() + i * k + G);
+    }
+    const auto c = random_matrix<T>(random, static_cast<std::size_t>(batch) * hidden);
+    const std::string shape = std::to_string(batch) + "x" + std::to_string(hidden) + "x" +
+                              std::to_string(gates) + "x" + std::to_string(outputs);
+    std::vector<T> out(c);
+    gemm_packed<T>(batch, {{d.data(), G, G}, {dy.data(), outputs, outputs}}, packed, T(1),
+                   out.data(), hidden);
+    expect_close(out, reference(false, false, batch, hidden, k, 1.0, a, w, 1.0, c), k, epsilon,
+                 "[dG, dy] " + shape);
+    // dG in two blocks stored apart, its last H columns rows H apart (GRU's dhw_n).
+    const int k1 = G - hidden;
+    std::vector<T> d2(static_cast<std::size_t>(batch) * hidden);
+    for (int i = 0; i < batch; ++i) {
+      std::copy(d.begin() + i * G + k1, d.begin() + (i + 1) * G, d2.begin() + i * hidden);
+    }
+    out.assign(out.size(), T(1e30));  // beta 0: unread
+    gemm_packed<T>(batch,
+                   {{d.data(), G, k1}, {d2.data(), hidden, hidden}, {dy.data(), outputs, outputs}},
+                   packed, T(0), out.data(), hidden);
+    const std::vector<T> zeros(c.size(), T(0));
+    expect_close(out, reference(false, false, batch, hidden, k, 1.0, a, w, 0.0, zeros), k, epsilon,
+                 "[dG r z, dG n, dy] " + shape);
+    out.assign(out.size(), T(1e30));
+    gemm_packed<T>(batch, {{nullptr, 0, G}, {dy.data(), outputs, outputs}}, packed, T(0),
+                   out.data(), hidden);
+    expect_close(out, reference(false, false, batch, hidden, k, 1.0, a_dy, w, 0.0, zeros), k,
+                 epsilon, "[none, dy] " + shape);
+  }
+}
+
+TEST(PackedGemm, OuterGradientTakenIntoTheBackwardProduct) {
+  check_outer_blocks<float>(6e-8);
+  check_outer_blocks<double>(1.2e-16);
+}
+
 TEST(PackedGemm, StackedSplitsByTheRowsItsPanelsSum) {
   const int I = 64, H = 256;
   const std::vector<float> w_ih(static_cast<std::size_t>(3) * H * I), w_hh(3L * H * H);
@@ -396,9 +455,12 @@ namespace {
 // Whole networks whose products take the fast paths (float, packed recurrent weights, the
 // blocked kernel) against the same networks in long double, which take none of them: outputs
 // and gradients agree within float rounding. Sizes cut through the kernels' edges: H not a
-// multiple of the vector width, B = 1, T = 1.
-void expect_fast_network_matches_reference(CellKind cell, int T, int B, int H) {
-  const NetworkConfig config{5, H, 3, Nonlinearity::kTanh, cell, 2, true};
+// multiple of the vector width, B = 1, T = 1; one direction and two (the products that take
+// dLoss/dh from the layer above into each step's, OuterGradient, and those that do not), with
+// sequences of different lengths or not.
+void expect_fast_network_matches_reference(CellKind cell, int T, int B, int H,
+                                           bool bidirectional = true, bool padded = false) {
+  const NetworkConfig config{5, H, 3, Nonlinearity::kTanh, cell, 2, bidirectional};
   Network<float> fast(config);
   Network<long double> slow(config);
   NumpyRandom random(8);
@@ -408,12 +470,15 @@ void expect_fast_network_matches_reference(CellKind cell, int T, int B, int H) {
   for (float& v : x) v = static_cast<float>(random.randn());
   for (float& v : dy) v = static_cast<float>(random.randn());
   const std::vector<long double> x_slow(x.begin(), x.end()), dy_slow(dy.begin(), dy.end());
-  const auto y = fast.forward(x, T, B);
-  const auto y_slow = slow.forward(x_slow, T, B);
+  std::vector<int> lengths;
+  for (int b = 0; padded && b < B; ++b) lengths.push_back(T - b % T);  // T, T - 1, ..., 1, T, ..
+  const auto y = fast.forward(x, T, B, lengths);
+  const auto y_slow = slow.forward(x_slow, T, B, lengths);
   fast.backward(dy);
   slow.backward(dy_slow);
   const std::string what = std::string(cell_name(cell)) + " T=" + std::to_string(T) +
-                           " B=" + std::to_string(B) + " H=" + std::to_string(H);
+                           " B=" + std::to_string(B) + " H=" + std::to_string(H) +
+                           (bidirectional ? " bidirectional" : "") + (padded ? " padded" : "");
   for (std::size_t i = 0; i < y.size(); ++i) {
     ASSERT_NEAR(y[i], static_cast<double>(y_slow[i]), 2e-5 * (1 + std::abs(y[i]))) << what;
   }
@@ -430,6 +495,9 @@ TEST(FastPaths, NetworksMatchTheLongDoubleReference) {
     expect_fast_network_matches_reference(cell, 7, 9, 67);   // packed, ragged edges
     expect_fast_network_matches_reference(cell, 1, 1, 181);  // B = T = 1, packed
     expect_fast_network_matches_reference(cell, 4, 17, 33);
+    expect_fast_network_matches_reference(cell, 7, 9, 67, false);
+    expect_fast_network_matches_reference(cell, 6, 10, 67, false, true);
+    expect_fast_network_matches_reference(cell, 6, 10, 67, true, true);
   }
 }
 

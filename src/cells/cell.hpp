@@ -49,7 +49,8 @@ inline void recurrent_product(const CellWeights<T>& w, int batch, int gates, con
   if constexpr (sizeof(T) <= sizeof(double)) {
     if (w.fused_input > 0) {
       const PackedMatrix<T>& fused = *w.packed_hh_t;
-      return gemm_packed(batch, x, ldx, w.fused_input, h_prev, H, fused, T(0), out, fused.cols());
+      return gemm_packed<T>(batch, {{x, ldx, w.fused_input}, {h_prev, H, H}}, fused, T(0), out,
+                            fused.cols());
     }
     if (w.packed_hh_t != nullptr)
       return gemm_packed(batch, h_prev, H, *w.packed_hh_t, beta, out, G);
