@@ -504,17 +504,21 @@ void Network<T>::backward(std::span<const T> dy) {
   std::fill(grads_.begin(), grads_.end(), T(0));
   const std::size_t step = static_cast<std::size_t>(B) * H;
 
-  // dy with padded steps zeroed: then nothing flows from them.
-  T* dy_masked = ws.dy.data();
-  for (int t = 0; t < seq_len_; ++t) {
-    for (int b = 0; b < B; ++b) {
-      const std::size_t at = (static_cast<std::size_t>(t) * B + b) * O;
-      if (t < ws.lengths[b]) {
-        std::copy(dy.begin() + at, dy.begin() + at + O, dy_masked + at);
-      } else {
-        std::fill(dy_masked + at, dy_masked + at + O, T(0));
+  // dy with padded steps zeroed: then nothing flows from them (dy itself, without padding).
+  const T* dy_masked = dy.data();
+  if (ws.padded) {
+    T* masked = ws.dy.data();
+    for (int t = 0; t < seq_len_; ++t) {
+      for (int b = 0; b < B; ++b) {
+        const std::size_t at = (static_cast<std::size_t>(t) * B + b) * O;
+        if (t < ws.lengths[b]) {
+          std::copy(dy.begin() + at, dy.begin() + at + O, masked + at);
+        } else {
+          std::fill(masked + at, masked + at + O, T(0));
+        }
       }
     }
+    dy_masked = masked;
   }
 
   // Readout, for all steps at once.
