@@ -282,8 +282,14 @@ void Network<T>::reserve(int seq_len, int batch_size) {
   if (config_.directions() == 2) grow(ws_->top, steps * DH);
   grow(ws_->y, steps * O);
   grow(ws_->dy, steps * O);
-  grow(ws_->grad_out, steps * DH);
-  if (config_.layers > 1) grow(ws_->grad_in, steps * DH);
+  // dLoss/d(a layer's output) over all steps, where backward's steps do not take it into
+  // their products (as Network::backward decides; dropout in the config counts, whether or
+  // not the forward applies it): 26 MB each at the large sizes, never touched otherwise.
+  const bool outer = backward_takes_outer<T>(config_.cell, config_.hidden_size, batch_size);
+  const bool below = outer && config_.directions() == 1 && config_.dropout == 0;
+  const bool stacked = config_.layers > 1 && !below;
+  if (!outer || stacked) grow(ws_->grad_out, steps * DH);
+  if (stacked) grow(ws_->grad_in, steps * DH);
 }
 
 template <typename T>
@@ -559,7 +565,8 @@ void Network<T>::backward(std::span<const T> dy) {
       const CellWeights<T> w = cell_weights<T>(config_, p, buf, nullptr, packed);
       const LayerShape shape{config_.cell, d == 1, seq_len_, B,
                              ws.padded ? ws.lengths.data() : nullptr};
-      layer_backward(shape, w, ws.grad_out.data() + d * H, D * H, buf, ws.scratch, outer);
+      const T* dh_out = outer.a != nullptr ? nullptr : ws.grad_out.data() + d * H;
+      layer_backward(shape, w, dh_out, D * H, buf, ws.scratch, outer);
       // Weight gradients, for all steps at once.
       const T* dxw = buf.xw.data();
       const T* h_prev = buf.hs.data() + (d ? step : 0);
