@@ -43,7 +43,8 @@ struct Workload {
 };
 
 // One training step's products, as src/network.cpp and src/layer.cpp call them (one layer,
-// one direction): each step reads x_t and h_prev against [W_ih^T; W_hh^T] in one product.
+// one direction): each step reads x_t and h_prev against [W_ih^T; W_hh^T] in one product, and
+// each backward step its gates' gradients and the readout's dy against [W_hh; W_o] in one.
 // (GRU's has 4H columns, n's x W_in and h W_hn apart, each panel summing only its own
 // source's rows: as many multiply-adds as the dense [B, I + H] by [I + H, 3H] timed here.)
 std::vector<Product> step_products(const Workload& w, const std::string& cell) {
@@ -51,8 +52,7 @@ std::vector<Product> step_products(const Workload& w, const std::string& cell) {
   std::vector<Product> p;
   p.push_back({"[x,h] W^T", Trans::kNo, Trans::kNo, w.B, G, w.I + w.H, w.T, true});
   p.push_back({"h W_o^T", Trans::kNo, Trans::kYes, rows, w.O, w.H, 1, false});
-  p.push_back({"dy W_o", Trans::kNo, Trans::kNo, rows, w.H, w.O, 1, false});
-  p.push_back({"dg W_hh", Trans::kNo, Trans::kNo, w.B, w.H, G, w.T, true});
+  p.push_back({"[dg,dy] W", Trans::kNo, Trans::kNo, w.B, w.H, G + w.O, w.T, true});
   p.push_back({"dy^T h", Trans::kYes, Trans::kNo, w.O, w.H, rows, 1, false});
   p.push_back({"dg^T x", Trans::kYes, Trans::kNo, G, w.I, rows, 1, false});
   p.push_back({"dg^T h", Trans::kYes, Trans::kNo, G, w.H, rows, 1, false});
@@ -179,16 +179,20 @@ void run(const std::vector<Workload>& workloads) {
 int main(int argc, char** argv) {
   int threads = 0;
   bool use_double = false, quick = false;
+  std::string only;  // --workload NAME: that workload's products alone
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--threads" && i + 1 < argc) {
       threads = std::atoi(argv[++i]);
     } else if (flag == "--double") {
       use_double = true;
+    } else if (flag == "--workload" && i + 1 < argc) {
+      only = argv[++i];
     } else if (flag == "--quick") {  // CI: the tiny workload, to keep this program from rotting
       quick = true;
     } else {
-      std::fprintf(stderr, "usage: gemm_backends [--threads N] [--double] [--quick]\n");
+      std::fprintf(stderr,
+                   "usage: gemm_backends [--threads N] [--double] [--quick] [--workload NAME]\n");
       return 2;
     }
   }
@@ -199,12 +203,18 @@ int main(int argc, char** argv) {
   Eigen::setNbThreads(omp_get_max_threads());
   std::printf("GFLOP/s, %s, %d threads (recur %d)\n", use_double ? "double" : "float",
               omp_get_max_threads(), recur::threads());
-  const std::vector<Workload> workloads =
-      quick ? std::vector<Workload>{{"tiny", 5, 2, 3, 7, 2}}
-            : std::vector<Workload>{{"small", 50, 16, 16, 64, 16},
-                                    {"medium", 100, 64, 64, 256, 64},
-                                    {"charrnn", 100, 32, 65, 512, 65},
-                                    {"large", 100, 64, 256, 1024, 256}};
+  std::vector<Workload> workloads = quick
+                                        ? std::vector<Workload>{{"tiny", 5, 2, 3, 7, 2}}
+                                        : std::vector<Workload>{{"small", 50, 16, 16, 64, 16},
+                                                                {"medium", 100, 64, 64, 256, 64},
+                                                                {"charrnn", 100, 32, 65, 512, 65},
+                                                                {"large", 100, 64, 256, 1024, 256}};
+  std::erase_if(workloads, [&](const Workload& w) { return !only.empty() && only != w.name; });
+  if (workloads.empty()) {
+    std::fprintf(stderr, "gemm_backends: --workload %s: expected small, medium, charrnn or large\n",
+                 only.c_str());
+    return 2;
+  }
   use_double ? run<double>(workloads) : run<float>(workloads);
   return 0;
 }
