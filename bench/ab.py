@@ -3,7 +3,7 @@
 interleaved, to judge one change on this noisy VM.
 
     python3 bench/ab.py --bins OLD/bench/compare_recur,build/bench/compare_recur \\
-        --workload medium --cell lstm [--rounds 7]
+        --workload medium --cell lstm [--rounds 7] [--threads 1]
 
 Each round runs every binary once as its own process, the order rotated from round to round
 (bench/compare.py's rounds), so that a slow spell of the machine (they last tens of seconds here) falls on all of
@@ -31,6 +31,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--repeats", type=int)
     parser.add_argument("--warmup", type=int)
+    parser.add_argument("--threads", type=int,
+                        help="recur's threads (default: its own, the machine's cores); at 1 the "
+                             "cores' unequal speeds and the split's waits stay out of the times")
     args = parser.parse_args()
     bins = args.bins.split(",")
     for b in bins:
@@ -38,15 +41,20 @@ def main():
             parser.error(f"--bins: {b} is not an executable file")
     if args.rounds < 1:
         parser.error("--rounds: expected at least 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads: expected at least 1")
     warmup, repeats = SHORT.get(args.workload, (1, 5))
     warmup = warmup if args.warmup is None else args.warmup
     repeats = repeats if args.repeats is None else args.repeats
     flags = shape_flags(args.cell, WORKLOADS[args.workload], repeats, warmup,
                         args.workload in STREAMING)
+    if args.threads is not None:
+        flags += ["--threads", str(args.threads)]
     runs = run_rounds([([b] + flags, {}) for b in bins], args.rounds)
     times = [[run["median_ms"] for run in r] for r in runs]
     base = statistics.median(times[0])
-    print(f"{args.workload} {args.cell}, {args.rounds} rounds, {repeats} repeats after "
+    threads = "" if args.threads is None else f", {args.threads} threads"
+    print(f"{args.workload} {args.cell}{threads}, {args.rounds} rounds, {repeats} repeats after "
           f"{warmup} warm-up steps a process")
     for b, t in zip(bins, times):
         median = statistics.median(t)
