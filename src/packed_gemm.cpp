@@ -245,11 +245,11 @@ void rows_kernel(int rows, std::pair<int, int> range, const ABlocks<T>& a, const
 }
 
 // C rows [0, m) against panels [first, last) of b, kRows rows of op(A) at a time (kEvenCalls:
-// in as few calls as that takes, of sizes as even as can be, as gemm_packed cuts them): rows i0..
-// start at a + i0 * row_step, and the kernel reads row r, column p at a[r * lda + p] (kTransA
-// false) or a[p * lda + r] (true). A as it is: row_step = lda. A^T in place: row_step = 1. A^T's
-// block copied out by pack_a_transposed: row_step = depth, lda = kRows. A as it is may come
-// in blocks of columns (ABlocks), each block's rows its own lda apart.
+// in as few calls as that takes, of sizes as even as can be, as gemm_packed cuts them), and the
+// kernel reads row r, column p at a[r * lda + p] (kTransA false) or a[p * lda + r] (true). A
+// as it is may come in blocks of columns (ABlocks), each block's rows its own lda apart
+// (row_step unread). A^T: rows i0.. start at a + i0 * row_step, 1 in place; its block copied
+// out by pack_a_transposed: row_step = depth, lda = kRows.
 template <bool kTransA, typename T, bool kEvenCalls = false>
 void multiply_panels(int m, const ABlocks<T>& a, std::size_t row_step, const PackedMatrix<T>& b,
                      T alpha, T beta, T* c, int ldc, int first = 0, int last = -1) {
@@ -258,9 +258,9 @@ void multiply_panels(int m, const ABlocks<T>& a, std::size_t row_step, const Pac
   const int calls = (m + kRows - 1) / kRows;
   for (int j0 = first * W, jp = first; j0 < n; j0 += W, ++jp) {
     const int width = std::min(W, n - j0);
-    // A narrow last panel against A as it is, all its rows, one block: summed along k
+    // A narrow last panel against A as it is, all its rows, one block of values: along k
     const bool dot = !kTransA && width <= kNarrowColumns && a.count == 1 &&
-                     b.panel_rows(jp) == std::pair<int, int>(0, k);
+                     a.block[0].a != nullptr && b.panel_rows(jp) == std::pair<int, int>(0, k);
     for (int call = 0, i0 = 0, i1 = 0; call < calls; ++call, i0 = i1) {
       i1 = kEvenCalls ? static_cast<int>(static_cast<long>(m) * (call + 1) / calls)
                       : std::min(m, i0 + kRows);

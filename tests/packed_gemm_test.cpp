@@ -305,16 +305,27 @@ void check_stacked_blocks(double epsilon) {
   }
 }
 
+// A product whose only block of A has no values writes zeros (beta 0), a narrow last panel
+// too (which against one block of values is summed along k, reading A).
+TEST(PackedGemm, ABlockOfNoValuesAloneGivesZeros) {
+  NumpyRandom random(12);
+  for (const int n : {33, 35, 64}) {
+    const int k = 20, m = 9;
+    const auto w = random_matrix<float>(random, static_cast<std::size_t>(n) * k);
+    PackedMatrix<float> packed;
+    packed.pack(Trans::kYes, k, n, w.data(), k);
+    std::vector<float> out(static_cast<std::size_t>(m) * n, 1e30f);
+    gemm_packed<float>(m, {{nullptr, 0, k}}, packed, 0.0f, out.data(), n);
+    for (std::size_t i = 0; i < out.size(); ++i)
+      ASSERT_EQ(out[i], 0.0f) << "n " << n << " at " << i;
+  }
+}
+
 TEST(PackedGemm, StackedBlocksSumOnlyTheirOwnRows) {
   check_stacked_blocks<float>(6e-8);
   check_stacked_blocks<double>(1.2e-16);
 }
 
-// A stacked product splits by the rows its panels sum (split_panels): GRU's streaming step,
-// I = 64 and H = 256 in float (32 columns a panel with AVX-512, 16 with AVX2): 2H columns of
-// I + H rows, H of I rows and H of H rows. Each cut falls where the rows before it come
-// nearest its share of the whole (checked against every other cut), cuts in order, from
-// panel 0 to the last.
 // A backward step's product with dLoss/dh from outside the layer taken in: [dG, dy] against
 // W_hh [G, H] over W_o [O, H] packed as they are (pack_stacked, kNo); GRU's dG in two blocks;
 // dy alone, the first step's, with dG's block of no values summing nothing. Against the dense
@@ -373,6 +384,11 @@ TEST(PackedGemm, OuterGradientTakenIntoTheBackwardProduct) {
   check_outer_blocks<double>(1.2e-16);
 }
 
+// A stacked product splits by the rows its panels sum (split_panels): GRU's streaming step,
+// I = 64 and H = 256 in float (32 columns a panel with AVX-512, 16 with AVX2): 2H columns of
+// I + H rows, H of I rows and H of H rows. Each cut falls where the rows before it come
+// nearest its share of the whole (checked against every other cut), cuts in order, from
+// panel 0 to the last.
 TEST(PackedGemm, StackedSplitsByTheRowsItsPanelsSum) {
   const int I = 64, H = 256;
   const std::vector<float> w_ih(static_cast<std::size_t>(3) * H * I), w_hh(3L * H * H);
