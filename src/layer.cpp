@@ -277,7 +277,7 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
     // parts, dhw_n], read from both.
     const int k1 = gru ? 2 * H : G;
     if constexpr (sizeof(T) <= sizeof(double)) {
-      if (w.packed_hh != nullptr) {  // W_hh packed once for the whole backward loop
+      if (w.packed_hh != nullptr) {  // W_hh (and outer's W) packed once for the whole loop
         gemm_packed<T>(rows_b,
                        {{dxw, G, k1},
                         {dhw, H, G - k1},

@@ -39,7 +39,8 @@ struct LayerBuffers {
   AlignedVector<T> cs;           // (T + 1, B, H), LSTM only
   AlignedVector<T> cache;        // (T, B, cache_width)
   PackedMatrix<T> packed_hh_t;   // W_hh^T packed for the forward steps, when large enough
-  PackedMatrix<T> packed_hh;     // W_hh packed for the backward steps, when large enough
+  PackedMatrix<T> packed_hh;     // W_hh (or [W_hh; W], OuterGradient) packed for the backward
+                                 // steps, when large enough
   PackedMatrix<T> packed_ih_t;   // W_ih^T packed for Network::step, when large enough
   LoopTuner forward_tuner;       // whether the time loops run split (loop_tuner.hpp)
   LoopTuner backward_tuner;

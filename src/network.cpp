@@ -25,8 +25,9 @@ struct Workspace {
   AlignedVector<T> top;                  // (T, B, D*H) the top layer's outputs, when D = 2
   AlignedVector<T> y;                    // (T, B, O)
   AlignedVector<T> dy;                   // (T, B, O) dLoss/dy with padded steps zeroed
-  AlignedVector<T> grad_out;             // (T, B, D*H) dLoss/d(a layer's output)
-  AlignedVector<T> grad_in;              // (T, B, D*H) dLoss/d(its input)
+  AlignedVector<T> grad_out;             // (T, B, D*H) dLoss/d(a layer's output), or empty
+  AlignedVector<T> grad_in;              // (T, B, D*H) dLoss/d(its input), or empty where
+                                         // every layer takes an OuterGradient instead
   std::vector<int> lengths;              // (B) of the last forward
   bool padded = false;                   // some sequence of the last forward is shorter
   bool dropped = false;                  // the last forward applied dropout

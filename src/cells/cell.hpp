@@ -32,7 +32,8 @@ struct CellWeights {
   const T* bias;              // (G*H), added to every gate (GRU: b_ih)
   const T* bias_hh;           // (3H), GRU only: b_hh, with b_hn inside r * (W_hn h + b_hn)
   const PackedMatrix<T>* packed_hh_t = nullptr;  // W_hh^T packed for the forward steps
-  const PackedMatrix<T>* packed_hh = nullptr;    // W_hh packed for the backward steps
+  const PackedMatrix<T>* packed_hh = nullptr;    // W_hh (or [W_hh; W], layer.hpp's
+                                                 // OuterGradient) packed for backward
   // Above 0, the input fused into the forward steps' product: packed_hh_t holds
   // [W_ih^T; W_hh^T] (GRU: with n's two halves apart, gru.hpp), and each step multiplies
   // [x, h_prev] (packed steps only).
