@@ -555,7 +555,7 @@ void PackedMatrix<T>::pack_rows(Trans trans, int row0, int k, const T* b, int ld
     // panels. Panel by panel instead, each panel's pass read a slice of every row, a
     // row's lines on as many passes as there are panels: the readout's dW_o = dy^T h
     // (64 x 256 x 6400), which packs all of h for 64 rows of C, spent a third of its time
-    // packing and ran 1.15x as fast this way (one thread, Zen 4).
+    // packing, and ran at 80 GFLOP/s this way against 65 (one thread, Zen 4).
     for (int p = 0; p < k; ++p) {
       const T* row = b + static_cast<std::size_t>(p) * ldb;
       T* out = out0 + static_cast<std::size_t>(p) * kPanel;
