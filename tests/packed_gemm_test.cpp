@@ -321,6 +321,59 @@ TEST(PackedGemm, ABlockOfNoValuesAloneGivesZeros) {
   }
 }
 
+// One PackedMatrix packed again and again, as a layer's buffers are from batch to batch and
+// network to network: stacked blocks with a narrow last panel, then smaller plain matrices
+// (one with a narrow last panel of its own, one without), then a larger one. Each packing
+// gives the product of its own matrix, whatever the last left in the storage, the panels'
+// rows or the narrow columns.
+template <typename T>
+void check_repacked(double epsilon) {
+  constexpr int P = PackedMatrix<T>::kPanel;
+  NumpyRandom random(14);
+  PackedMatrix<T> packed;
+  const int m = 5;
+  const auto check = [&](int k, int n, const std::vector<T>& dense, const std::string& what) {
+    const auto a = random_matrix<T>(random, static_cast<std::size_t>(m) * k);
+    std::vector<T> out(static_cast<std::size_t>(m) * n, T(1e30));
+    const auto want =
+        reference(false, false, m, n, k, 1.0, a, dense, 0.0, std::vector<T>(out.size(), T(0)));
+    gemm_packed(m, a.data(), k, packed, T(0), out.data(), n);
+    expect_close(out, want, k, epsilon, what);
+  };
+  {  // blocks of P + 2 columns over both sources, P over the first only, 2 over the second
+    const int k1 = 6, k2 = 9, w1 = P + 2, n = w1 + P + 2;  // the last panel: 4 columns
+    const auto b1 = random_matrix<T>(random, static_cast<std::size_t>(w1 + P) * k1);
+    const auto b2 = random_matrix<T>(random, static_cast<std::size_t>(w1 + 2) * k2);
+    std::vector<T> dense(static_cast<std::size_t>(k1 + k2) * n, T(0));  // [k1 + k2, n]
+    for (int j = 0; j < n; ++j) {
+      const bool first = j < w1 + P, second = j < w1 || j >= w1 + P;
+      const int j2 = j < w1 ? j : j - P;  // row of b2 for column j
+      for (int p = 0; first && p < k1; ++p) dense[p * n + j] = b1[j * k1 + p];
+      for (int p = 0; second && p < k2; ++p) dense[(k1 + p) * n + j] = b2[j2 * k2 + p];
+    }
+    packed.pack_stacked(k1, k1, k2, k2,
+                        {{w1, b1.data(), b2.data()},
+                         {P, b1.data() + w1 * k1, nullptr},
+                         {2, nullptr, b2.data() + w1 * k2}});
+    check(k1 + k2, n, dense, "stacked blocks, narrow last panel");
+  }
+  for (const auto& [k, n, trans] :
+       {std::tuple{9, P + 2, true}, {3, P, false}, {40, 3 * P + 1, true}}) {
+    const auto b = random_matrix<T>(random, static_cast<std::size_t>(k) * n);  // op(B) [k, n]
+    std::vector<T> stored(b.size());  // B as packed: [n, k] when transposed
+    for (int p = 0; p < k; ++p) {
+      for (int j = 0; j < n; ++j) (trans ? stored[j * k + p] : stored[p * n + j]) = b[p * n + j];
+    }
+    packed.pack(trans ? Trans::kYes : Trans::kNo, k, n, stored.data(), trans ? k : n);
+    check(k, n, b, "k=" + std::to_string(k) + " n=" + std::to_string(n));
+  }
+}
+
+TEST(PackedGemm, RepackedIntoStorageThatHeldAnotherMatrix) {
+  check_repacked<float>(6e-8);
+  check_repacked<double>(1.2e-16);
+}
+
 TEST(PackedGemm, StackedBlocksSumOnlyTheirOwnRows) {
   check_stacked_blocks<float>(6e-8);
   check_stacked_blocks<double>(1.2e-16);
@@ -474,27 +527,41 @@ namespace {
 // multiple of the vector width, B = 1, T = 1; one direction and two (the products that take
 // dLoss/dh from the layer above into each step's, OuterGradient, and those that do not), with
 // sequences of different lengths or not.
-void expect_fast_network_matches_reference(CellKind cell, int T, int B, int H,
-                                           bool bidirectional = true, bool padded = false) {
-  const NetworkConfig config{5, H, 3, Nonlinearity::kTanh, cell, 2, bidirectional};
-  Network<float> fast(config);
-  Network<long double> slow(config);
-  NumpyRandom random(8);
-  draw_same_parameters(fast, slow, random, 0.3);
+struct Case {
+  CellKind cell;
+  int T, B, H;
+  bool bidirectional = true;
+  bool padded = false;
+  int layers = 2;
+  double dropout = 0;  // with training on
+};
+
+NetworkConfig config_of(const Case& c) {
+  return {5, c.H, 3, Nonlinearity::kTanh, c.cell, c.layers, c.bidirectional, c.dropout};
+}
+
+// One forward and backward of both networks at c's T and B (c's shape otherwise theirs).
+void expect_same_run(Network<float>& fast, Network<long double>& slow, const Case& c,
+                     NumpyRandom& random) {
+  const int T = c.T, B = c.B;
   std::vector<float> x(static_cast<std::size_t>(T) * B * 5),
       dy(static_cast<std::size_t>(T) * B * 3);
   for (float& v : x) v = static_cast<float>(random.randn());
   for (float& v : dy) v = static_cast<float>(random.randn());
   const std::vector<long double> x_slow(x.begin(), x.end()), dy_slow(dy.begin(), dy.end());
   std::vector<int> lengths;
-  for (int b = 0; padded && b < B; ++b) lengths.push_back(T - b % T);  // T, T - 1, ..., 1, T, ..
+  for (int b = 0; c.padded && b < B; ++b) lengths.push_back(T - b % T);  // T, T - 1, ..., 1, T, ..
+  fast.set_training(c.dropout > 0);
+  slow.set_training(c.dropout > 0);
   const auto y = fast.forward(x, T, B, lengths);
   const auto y_slow = slow.forward(x_slow, T, B, lengths);
   fast.backward(dy);
   slow.backward(dy_slow);
-  const std::string what = std::string(cell_name(cell)) + " T=" + std::to_string(T) +
-                           " B=" + std::to_string(B) + " H=" + std::to_string(H) +
-                           (bidirectional ? " bidirectional" : "") + (padded ? " padded" : "");
+  const std::string what = std::string(cell_name(c.cell)) + " T=" + std::to_string(T) +
+                           " B=" + std::to_string(B) + " H=" + std::to_string(c.H) +
+                           " layers=" + std::to_string(c.layers) +
+                           (c.bidirectional ? " bidirectional" : "") + (c.padded ? " padded" : "") +
+                           (c.dropout > 0 ? " dropout" : "");
   for (std::size_t i = 0; i < y.size(); ++i) {
     ASSERT_NEAR(y[i], static_cast<double>(y_slow[i]), 2e-5 * (1 + std::abs(y[i]))) << what;
   }
@@ -506,14 +573,78 @@ void expect_fast_network_matches_reference(CellKind cell, int T, int B, int H,
   }
 }
 
+void expect_fast_network_matches_reference(const Case& c) {
+  Network<float> fast(config_of(c));
+  Network<long double> slow(config_of(c));
+  NumpyRandom random(8);
+  draw_same_parameters(fast, slow, random, 0.3);
+  expect_same_run(fast, slow, c, random);
+}
+
 TEST(FastPaths, NetworksMatchTheLongDoubleReference) {
   for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
-    expect_fast_network_matches_reference(cell, 7, 9, 67);   // packed, ragged edges
-    expect_fast_network_matches_reference(cell, 1, 1, 181);  // B = T = 1, packed
-    expect_fast_network_matches_reference(cell, 4, 17, 33);
-    expect_fast_network_matches_reference(cell, 7, 9, 67, false);
-    expect_fast_network_matches_reference(cell, 6, 10, 67, false, true);
-    expect_fast_network_matches_reference(cell, 6, 10, 67, true, true);
+    expect_fast_network_matches_reference({cell, 7, 9, 67});   // packed, ragged edges
+    expect_fast_network_matches_reference({cell, 1, 1, 181});  // B = T = 1, packed
+    expect_fast_network_matches_reference({cell, 4, 17, 33});
+    expect_fast_network_matches_reference({cell, 7, 9, 67, false});
+    expect_fast_network_matches_reference({cell, 6, 10, 67, false, true});
+    expect_fast_network_matches_reference({cell, 6, 10, 67, true, true});
+  }
+}
+
+// Three layers in one direction: the middle layer's steps take the layer above's dxw W_ih
+// from a layer that is not the top; with dropout (at packed sizes), whose mask applies to
+// that gradient alone, no layer below the top takes it (Network::backward's below_fused).
+// The dropout masks agree: both networks draw them from the same stream of doubles.
+TEST(FastPaths, StacksAndDropoutMatchTheLongDoubleReference) {
+  for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
+    expect_fast_network_matches_reference({cell, 5, 9, 67, false, false, 3});
+    expect_fast_network_matches_reference({cell, 5, 9, 67, false, true, 3});
+    expect_fast_network_matches_reference({cell, 5, 9, 67, false, false, 3, 0.4});
+    expect_fast_network_matches_reference({cell, 5, 12, 67, true, true, 2, 0.4});
+  }
+}
+
+// Time loops split by rows of the batch (two parts: a LoopTuner's warm-up runs split among
+// all threads) whose steps take an outer gradient: each part reads its own rows of dy and of
+// the layer above's dxw.
+TEST(FastPaths, LoopsSplitByBatchWithAnOuterGradient) {
+  const int threads_before = threads();
+  set_threads(2);
+  ASSERT_EQ(batch_parts(64, 1L << 30), 2);
+  for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
+    expect_fast_network_matches_reference({cell, 5, 64, 67, false});
+    expect_fast_network_matches_reference({cell, 5, 64, 67, false, true, 3});
+  }
+  set_threads(threads_before);
+}
+
+// One network run at batches whose backward steps take an outer gradient (B = 9, 20) and
+// batches whose products are too small to pack (B = 1; for Elman 5 and 7 too), in turn: what
+// one run grows or packs does not leak into the next. Without dropout, the top layer's steps
+// take the readout's gradient at the larger batches, and layer 0's the layer above's, so no
+// gradient over all steps is kept there: grad_out grows only at the small batches (Elman's 7
+// after 1). With dropout, in training (masks drawn) layer 0's W_hh is packed alone, and out of
+// training over the layer above's W_ih.
+TEST(FastPaths, OneNetworkAtBatchesThatTakeTheOuterGradientOrNot) {
+  for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
+    for (const auto& [layers, dropout] : {std::pair{1, 0.0}, {2, 0.0}, {2, 0.3}}) {
+      const Case first{cell, 4, 1, 67, false, false, layers, dropout};
+      Network<float> fast(config_of(first));
+      Network<long double> slow(config_of(first));
+      NumpyRandom random(15);
+      draw_same_parameters(fast, slow, random, 0.3);
+      for (const auto& [B, padded, training] : {std::tuple{1, false, true},
+                                                {9, false, false},
+                                                {7, true, false},
+                                                {20, true, true},
+                                                {5, false, true},
+                                                {9, false, true},
+                                                {1, true, false}}) {
+        expect_same_run(fast, slow, {cell, 4, B, 67, false, padded, layers, training ? dropout : 0},
+                        random);
+      }
+    }
   }
 }
 
