@@ -24,7 +24,8 @@ struct Workspace {
   std::vector<AlignedVector<T>> masks;   // [l >= 1]: (T, B, D*H) 0 or 1 / (1 - p)
   AlignedVector<T> top;                  // (T, B, D*H) the top layer's outputs, when D = 2
   AlignedVector<T> y;                    // (T, B, O)
-  AlignedVector<T> dy;                   // (T, B, O) dLoss/dy with padded steps zeroed
+  AlignedVector<T> dy;                   // (T, B, O) dLoss/dy with padded steps zeroed, grown
+                                         // by the first padded backward (else untouched)
   AlignedVector<T> grad_out;             // (T, B, D*H) dLoss/d(a layer's output), or empty
   AlignedVector<T> grad_in;              // (T, B, D*H) dLoss/d(its input), or empty where
                                          // every layer takes an OuterGradient instead
@@ -282,7 +283,6 @@ void Network<T>::reserve(int seq_len, int batch_size) {
   for (int l = 1; l < config_.layers; ++l) grow(ws_->inputs[l], steps * DH);
   if (config_.directions() == 2) grow(ws_->top, steps * DH);
   grow(ws_->y, steps * O);
-  grow(ws_->dy, steps * O);
   // dLoss/d(a layer's output) over all steps, where backward's steps do not take it into
   // their products (as Network::backward decides; dropout in the config counts, whether or
   // not the forward applies it): 26 MB each at the large sizes, never touched otherwise.
@@ -514,6 +514,7 @@ void Network<T>::backward(std::span<const T> dy) {
   // dy with padded steps zeroed: then nothing flows from them (dy itself, without padding).
   const T* dy_masked = dy.data();
   if (ws.padded) {
+    grow(ws.dy, static_cast<std::size_t>(rows) * O);
     T* masked = ws.dy.data();
     for (int t = 0; t < seq_len_; ++t) {
       for (int b = 0; b < B; ++b) {
