@@ -285,6 +285,31 @@ void multiply_panels(int m, const ABlocks<T>& a, std::size_t row_step, const Pac
   }
 }
 
+// sums[i] += A^T's values [i, p] for the block's p in order, a at [0, 0] of the block of
+// `width` rows of A^T and `depth` columns (A's rows, lda apart): the bias gradient's sums
+// of a product reading A^T in place. Four vectors of sums at a time, held across the block's
+// p in registers (a whole chunk) or on the stack (the last, narrower one), apart from the
+// values: the small Elman's parts of 32 rows had been summed a value at a time, the sums
+// possibly the values' memory.
+template <typename T>
+void add_block_sums(int depth, int width, const T* a, int lda, T* sums) {
+  constexpr int kChunk = 4 * kNativeLanes<T>;
+  for (int r0 = 0; r0 < width; r0 += kChunk) {
+    const int w = std::min(kChunk, width - r0);
+    T acc[kChunk];
+    std::memcpy(acc, sums + r0, w * sizeof(T));
+    for (int p = 0; p < depth; ++p) {
+      const T* row = a + static_cast<std::size_t>(p) * lda + r0;
+      if (w == kChunk) {
+        for (int r = 0; r < kChunk; ++r) acc[r] += row[r];
+      } else {
+        for (int r = 0; r < w; ++r) acc[r] += row[r];
+      }
+    }
+    std::memcpy(sums + r0, acc, w * sizeof(T));
+  }
+}
+
 // A^T's block of `height` rows of op(A) and `depth` columns (at a, already offset to the
 // block) copied out in groups of kRows rows, each group's `depth` columns one after the other
 // with its rows' values side by side (out[(g * depth + p) * kRows + r]), as the transposed
@@ -428,7 +453,8 @@ std::vector<BlockBuffers<T>>& callers_buffers(ATranspose ta, int m, int n, int k
 
 // C = alpha op(A) op(B) + beta C for each of `count` (1 or 2) outputs' op(B) and C, on the
 // calling thread: A's block (copied once, when copied) serves them all.
-// With a_sums (A^T copied only), a_sums[i] += the sum over p of op(A)[i, p], from the copies.
+// With a_sums (A^T copied or in place), a_sums[i] += the sum over p of op(A)[i, p], block by
+// block as the product reads them.
 template <typename T>
 void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T* a, int lda,
                           T beta, const BlockedOutput<T>* outputs, int count,
@@ -625,6 +651,18 @@ void gemm_packed(int m, std::initializer_list<ABlock<T>> a, const PackedMatrix<T
   gemm_packed_blocks(m, blocks, b, beta, c, ldc);
 }
 
+namespace {
+
+// Rows for more threads only from 32M multiply-adds, unless the pool's workers are awake: a
+// product that columns leave on one thread is often the only threaded work around (the small
+// workloads' weight gradients), and waking a sleeping worker for it (tens of us on this VM)
+// cost more than it saved. Right after a time loop split by rows the workers are still
+// spinning, and the small LSTM's and GRU's weight gradients split by rows made their training
+// steps 10% faster.
+constexpr long kRowSplitWork = 1L << 25;
+
+}  // namespace
+
 template <typename T>
 void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
                   const T* b, int ldb, T beta, T* c, int ldc) {
@@ -641,13 +679,6 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
                             : copies_transposed_a<T>(panels, lda) ? ATranspose::kCopied
                                                                   : ATranspose::kInPlace;
   const int column_parts = parts_for(work, panels), row_parts = parts_for(work, groups);
-  // Rows for more threads only from 32M multiply-adds, unless the pool's workers are awake:
-  // a product that columns leave on one thread is often the only threaded work around (the
-  // small workloads' weight gradients), and waking a sleeping worker for it (tens of us on
-  // this VM) cost more than it saved. Right after a time loop split by rows the workers are
-  // still spinning, and the small LSTM's and GRU's weight gradients split by rows made their
-  // training steps 10% faster.
-  constexpr long kRowSplitWork = 1L << 25;
   std::vector<BlockBuffers<T>>& buffers = callers_buffers<T>(a_mode, m, n, k);
   if ((row_parts > column_parts && (work >= kRowSplitWork || workers_awake())) ||
       (a_mode == ATranspose::kCopied && row_parts >= column_parts)) {
@@ -677,16 +708,15 @@ void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1
                           int ldc1, int n2, const T* b2, int ldb2, T* c2, int ldc2, T* sums) {
   constexpr int W = PackedMatrix<T>::kPanel;
   const int panels = (n1 + W - 1) / W + (n2 + W - 1) / W, groups = (m + kRows - 1) / kRows;
-  if (!copies_transposed_a<T>(panels, lda)) {  // read in place: nothing to share
-    gemm_blocked(Trans::kYes, Trans::kNo, m, n1, k, T(1), a, lda, b1, ldb1, T(0), c1, ldc1);
-    gemm_blocked(Trans::kYes, Trans::kNo, m, n2, k, T(1), a, lda, b2, ldb2, T(0), c2, ldc2);
-    if (sums != nullptr) column_sums(k, m, a, lda, sums);
-    return;
-  }
+  const ATranspose mode =
+      copies_transposed_a<T>(panels, lda) ? ATranspose::kCopied : ATranspose::kInPlace;
   // Rows split among threads, as gemm_blocked splits a product whose A^T is copied: each
-  // thread copies only its own rows of A^T, once for both products.
-  const int parts = parts_for(static_cast<long>(m) * (n1 + n2) * k, groups);
-  std::vector<BlockBuffers<T>>& buffers = callers_buffers<T>(ATranspose::kCopied, m, n1, k, n2);
+  // thread reads (or copies) only its own rows of A^T, once for both products and the sums;
+  // read in place, as gemm_blocked splits by rows (kRowSplitWork).
+  const long work = static_cast<long>(m) * (n1 + n2) * k;
+  const bool rows_split = mode == ATranspose::kCopied || work >= kRowSplitWork || workers_awake();
+  const int parts = rows_split ? parts_for(work, groups) : 1;
+  std::vector<BlockBuffers<T>>& buffers = callers_buffers<T>(mode, m, n1, k, n2);
   auto part = [&](int t) {
     const int i0 = split(groups, parts, t) * kRows;
     const int i1 = std::min(m, split(groups, parts, t + 1) * kRows);
@@ -695,8 +725,8 @@ void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1
     const BlockedOutput<T> outputs[2] = {
         {n1, b1, ldb1, c1 + static_cast<std::size_t>(i0) * ldc1, ldc1},
         {n2, b2, ldb2, c2 + static_cast<std::size_t>(i0) * ldc2, ldc2}};
-    gemm_blocked_columns(ATranspose::kCopied, false, i1 - i0, k, T(1), a + i0, lda, T(0), outputs,
-                         2, buffers[t], sums != nullptr ? sums + i0 : nullptr);
+    gemm_blocked_columns(mode, false, i1 - i0, k, T(1), a + i0, lda, T(0), outputs, 2, buffers[t],
+                         sums != nullptr ? sums + i0 : nullptr);
   };
   parallel_for_parts(parts, part);
 }
@@ -734,6 +764,9 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T
       if (ta == ATranspose::kCopied) {
         pack_a_transposed(height, depth, a + static_cast<std::size_t>(p0) * lda + i0, lda,
                           packed_a.data(), a_sums != nullptr ? a_sums + i0 : nullptr);
+      } else if (ta == ATranspose::kInPlace && a_sums != nullptr) {  // while it is in cache
+        add_block_sums(depth, height, a + static_cast<std::size_t>(p0) * lda + i0, lda,
+                       a_sums + i0);
       }
       for (int o = 0; o < count; ++o) {
         const PackedMatrix<T>& packed = buffers.b[o];
