@@ -710,12 +710,19 @@ void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1
   const int panels = (n1 + W - 1) / W + (n2 + W - 1) / W, groups = (m + kRows - 1) / kRows;
   const ATranspose mode =
       copies_transposed_a<T>(panels, lda) ? ATranspose::kCopied : ATranspose::kInPlace;
-  // Rows split among threads, as gemm_blocked splits a product whose A^T is copied: each
-  // thread reads (or copies) only its own rows of A^T, once for both products and the sums;
-  // read in place, as gemm_blocked splits by rows (kRowSplitWork).
   const long work = static_cast<long>(m) * (n1 + n2) * k;
-  const bool rows_split = mode == ATranspose::kCopied || work >= kRowSplitWork || workers_awake();
-  const int parts = rows_split ? parts_for(work, groups) : 1;
+  if (mode == ATranspose::kInPlace && work < kRowSplitWork && !workers_awake()) {
+    // Where gemm_blocked would not split by rows either: each product as it splits alone
+    // (by columns, or not at all), the same values bit for bit.
+    gemm_blocked(Trans::kYes, Trans::kNo, m, n1, k, T(1), a, lda, b1, ldb1, T(0), c1, ldc1);
+    gemm_blocked(Trans::kYes, Trans::kNo, m, n2, k, T(1), a, lda, b2, ldb2, T(0), c2, ldc2);
+    if (sums != nullptr) column_sums(k, m, a, lda, sums);
+    return;
+  }
+  // Rows split among threads, as gemm_blocked splits a product whose A^T is copied (or one
+  // read in place from kRowSplitWork on): each thread reads or copies only its own rows of
+  // A^T, once for both products and the sums.
+  const int parts = parts_for(work, groups);
   std::vector<BlockBuffers<T>>& buffers = callers_buffers<T>(mode, m, n1, k, n2);
   auto part = [&](int t) {
     const int i0 = split(groups, parts, t) * kRows;

@@ -156,13 +156,14 @@ TEST(PackedGemm, TransposedAWithAliasingRowsCopiedOut) {
 // lda = m apart (read in place) and 2 KB apart (copied once for both). Shapes: ragged rows,
 // a last panel of one column and a ragged depth block; a one-panel product sharing the
 // other's copy; three depth blocks; one product small enough for gemm's small loop and the
-// other not; both small.
+// other not; both small; one read in place large enough (32M multiply-adds) that its rows
+// split among the threads whether or not the workers are awake, each part summing its own.
 template <typename T>
 void check_tn_pair(double epsilon) {
   NumpyRandom random(6);
-  const int shapes[][4] = {{203, 65, 290, 300}, {203, 16, 40, 17},
-                           {130, 3, 100, 600},  {64, 2, 64, 200},
-                           {512, 64, 256, 300}, {40, 3, 5, 9}};  // m, n1, n2, k
+  const int shapes[][4] = {{203, 65, 290, 300}, {203, 16, 40, 17},   {130, 3, 100, 600},
+                           {64, 2, 64, 200},    {512, 64, 256, 300}, {40, 3, 5, 9},
+                           {264, 64, 256, 400}};  // m, n1, n2, k
   const int default_threads = threads();
   for (const auto& [m, n1, n2, k] : shapes) {
     const auto a = random_matrix<T>(random, static_cast<std::size_t>(k) * m);  // [k, m]
