@@ -90,8 +90,10 @@ inline void add_rows_to_sums(int rows, int lda, const T* a, int j, T* sum) {
   for (int v = 0; v < NV; ++v) std::memcpy(sum + v * L, &acc[v], sizeof acc[v]);
 }
 
-// The same for columns [j, j + width) of a block of rows: 8 vectors at a time, then the rest
-// of the whole vectors together (float and double), then single columns.
+}  // namespace
+
+// add_rows_to_sums for columns [j, j + width) of a block of rows: 8 vectors at a time, then
+// the rest of the whole vectors together (float and double), then single columns.
 template <typename T>
 void add_block_to_sums(int rows, int lda, const T* a, int j, int width, T* sum) {
   int done = 0;
@@ -110,8 +112,6 @@ void add_block_to_sums(int rows, int lda, const T* a, int j, int width, T* sum) 
     for (int c = done; c < width; ++c) sum[c] += row[c];
   }
 }
-
-}  // namespace
 
 template <typename T>
 void add_column_sums(int rows, int cols, const T* a, int lda, T* out) {
@@ -136,7 +136,8 @@ void add_column_sums(int rows, int cols, const T* a, int lda, T* out) {
   template void gemm<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T, T*, int); \
   template void gemm_large<T>(Trans, Trans, int, int, int, T, const T*, int, const T*, int, T, T*, \
                               int);                                                                \
-  template void add_column_sums<T>(int, int, const T*, int, T*);
+  template void add_column_sums<T>(int, int, const T*, int, T*);                                   \
+  template void add_block_to_sums<T>(int, int, const T*, int, int, T*);
 RECUR_INSTANTIATE(float)
 RECUR_INSTANTIATE(double)
 RECUR_INSTANTIATE(long double)

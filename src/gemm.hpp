@@ -30,6 +30,12 @@ void gemm_large(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, cons
 template <typename T>
 void add_column_sums(int rows, int cols, const T* a, int lda, T* out);
 
+// sum[c] += a[i, j + c] for c in [0, width) and the rows i in order: a block's column sums
+// added into running ones, the step of add_column_sums (and of the weight gradients' bias
+// sums taken block by block as their product reads dG, packed_gemm.cpp).
+template <typename T>
+void add_block_to_sums(int rows, int lda, const T* a, int j, int width, T* sum);
+
 // out[j] = the same sums (into zeros).
 template <typename T>
 inline void column_sums(int rows, int cols, const T* a, int lda, T* out) {

@@ -285,31 +285,6 @@ void multiply_panels(int m, const ABlocks<T>& a, std::size_t row_step, const Pac
   }
 }
 
-// sums[i] += A^T's values [i, p] for the block's p in order, a at [0, 0] of the block of
-// `width` rows of A^T and `depth` columns (A's rows, lda apart): the bias gradient's sums
-// of a product reading A^T in place. Four vectors of sums at a time, held across the block's
-// p in registers (a whole chunk) or on the stack (the last, narrower one), apart from the
-// values: the small Elman's parts of 32 rows had been summed a value at a time, the sums
-// possibly the values' memory.
-template <typename T>
-void add_block_sums(int depth, int width, const T* a, int lda, T* sums) {
-  constexpr int kChunk = 4 * kNativeLanes<T>;
-  for (int r0 = 0; r0 < width; r0 += kChunk) {
-    const int w = std::min(kChunk, width - r0);
-    T acc[kChunk];
-    std::memcpy(acc, sums + r0, w * sizeof(T));
-    for (int p = 0; p < depth; ++p) {
-      const T* row = a + static_cast<std::size_t>(p) * lda + r0;
-      if (w == kChunk) {
-        for (int r = 0; r < kChunk; ++r) acc[r] += row[r];
-      } else {
-        for (int r = 0; r < w; ++r) acc[r] += row[r];
-      }
-    }
-    std::memcpy(sums + r0, acc, w * sizeof(T));
-  }
-}
-
 // A^T's block of `height` rows of op(A) and `depth` columns (at a, already offset to the
 // block) copied out in groups of kRows rows, each group's `depth` columns one after the other
 // with its rows' values side by side (out[(g * depth + p) * kRows + r]), as the transposed
@@ -660,6 +635,9 @@ namespace {
 // spinning, and the small LSTM's and GRU's weight gradients split by rows made their training
 // steps 10% faster.
 constexpr long kRowSplitWork = 1L << 25;
+bool rows_split_pays(long work) {
+  return work >= kRowSplitWork || workers_awake();
+}
 
 }  // namespace
 
@@ -680,7 +658,7 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
                                                                   : ATranspose::kInPlace;
   const int column_parts = parts_for(work, panels), row_parts = parts_for(work, groups);
   std::vector<BlockBuffers<T>>& buffers = callers_buffers<T>(a_mode, m, n, k);
-  if ((row_parts > column_parts && (work >= kRowSplitWork || workers_awake())) ||
+  if ((row_parts > column_parts && rows_split_pays(work)) ||
       (a_mode == ATranspose::kCopied && row_parts >= column_parts)) {
     auto part = [&](int t) {
       const int i0 = split(groups, row_parts, t) * kRows;
@@ -711,7 +689,7 @@ void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1
   const ATranspose mode =
       copies_transposed_a<T>(panels, lda) ? ATranspose::kCopied : ATranspose::kInPlace;
   const long work = static_cast<long>(m) * (n1 + n2) * k;
-  if (mode == ATranspose::kInPlace && work < kRowSplitWork && !workers_awake()) {
+  if (mode == ATranspose::kInPlace && !rows_split_pays(work)) {
     // Where gemm_blocked would not split by rows either: each product as it splits alone
     // (by columns, or not at all), the same values bit for bit.
     gemm_blocked(Trans::kYes, Trans::kNo, m, n1, k, T(1), a, lda, b1, ldb1, T(0), c1, ldc1);
@@ -720,7 +698,7 @@ void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1
     return;
   }
   // Rows split among threads, as gemm_blocked splits a product whose A^T is copied (or one
-  // read in place from kRowSplitWork on): each thread reads or copies only its own rows of
+  // read in place where rows_split_pays): each thread reads or copies only its own rows of
   // A^T, once for both products and the sums.
   const int parts = parts_for(work, groups);
   std::vector<BlockBuffers<T>>& buffers = callers_buffers<T>(mode, m, n1, k, n2);
@@ -772,8 +750,8 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T
         pack_a_transposed(height, depth, a + static_cast<std::size_t>(p0) * lda + i0, lda,
                           packed_a.data(), a_sums != nullptr ? a_sums + i0 : nullptr);
       } else if (ta == ATranspose::kInPlace && a_sums != nullptr) {  // while it is in cache
-        add_block_sums(depth, height, a + static_cast<std::size_t>(p0) * lda + i0, lda,
-                       a_sums + i0);
+        add_block_to_sums(depth, lda, a + static_cast<std::size_t>(p0) * lda, i0, height,
+                          a_sums + i0);
       }
       for (int o = 0; o < count; ++o) {
         const PackedMatrix<T>& packed = buffers.b[o];

@@ -151,13 +151,13 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
 // C1 [m, n1] = A^T B1 and C2 [m, n2] = A^T B2 for A stored [k, m], B1 [k, n1] and B2 [k, n2],
 // for float and double: the weight gradients dW_ih = dG^T x and dW_hh = dG^T h_prev of one
 // dG. Each block of A^T, copied (copies_transposed_a) or read in place, serves both
-// products, the rows split among threads (read in place, where gemm_blocked would split them
-// by rows: from 32M multiply-adds or with the workers awake; below, the two products apart,
-// as before): the input's, of few columns (I = 64: 2
-// panels), had paid for a copy of all of dG on its own, and read in place (the medium Elman
-// and GRU, lda 256 and 768 floats) each product and the sums had read all of dG, whose
-// blocks are now in cache for the second (`bench/ab.py --rounds 9`: medium Elman 1.026x,
-// GRU 1.037x). Each C is as gemm_blocked computes it, bit for bit. With sums,
+// products, the rows split among threads (read in place, only where gemm_blocked would split
+// them by rows: from 32M multiply-adds or with the workers awake; below, the two products
+// apart). The input's, of few columns (I = 64: 2 panels), had paid for a copy of all of dG
+// on its own; read in place (the medium Elman and GRU, lda 256 and 768 floats), each product
+// and the sums had read all of dG, whose blocks are now in cache for the second
+// (`bench/ab.py --rounds 9`: medium Elman 1.026x, GRU 1.037x). Each C is as gemm_blocked
+// computes it, bit for bit. With sums,
 // sums[i] = the sum over p of A[p, i] as well (the bias gradient: dG's column sums), as
 // add_column_sums gives it into zeros, bit for bit, block by block as the products read them
 // (one pass over dG fewer: the medium LSTM's is 26 MB).
