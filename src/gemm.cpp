@@ -51,6 +51,14 @@ void gemm_large(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, cons
     // on every call, and for the shapes of a training step the page faults of those
     // allocations cost more than the arithmetic (28% of a small Elman step in the kernel, 24%
     // in Eigen's packing). Where oneDNN wins, its rates are the target of recur's kernel.
+    // On session 18's Zen 4 host, two threads: recur's packed kernel won or tied the step
+    // products (183-224 GFLOP/s against oneDNN's 191-223); oneDNN won the products of A^T over
+    // all steps by 1.03-1.56x (dW_o = dy^T h, 64 x 256 x 6400: 158 against 206; at one thread
+    // 1.17-1.32x), and the best of each would make a step's products 1.01-1.08x faster at the
+    // medium and charrnn sizes. Called inside a training step for the weight gradients (a
+    // throwaway build with the library linked to oneDNN), it made the charrnn Elman step
+    // 1.02-1.05x faster, the medium Elman and LSTM 0.98x, with OMP_WAIT_POLICY=PASSIVE; with
+    // OpenMP's default policy, its threads spinning beside the pool's, the medium Elman 0.70x.
     return gemm_blocked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
   const bool ta = trans_a == Trans::kYes;
