@@ -386,11 +386,13 @@ bool copies_transposed_a(int panels, int lda) {
 // (their op(A) block in L2), whole groups of kRows: a block's edge inside a group would
 // change the kernel calls, and so the sums, of the rows around it with where the product
 // starts (a part of a split product, or a product sharing its A with a second). 64 rows
-// rather than 128 (session 18, Zen 4, the same values bit for bit): the charrnn Elman pair
+// (60 with AVX2's groups of 6) rather than 128 (session 18, Zen 4, the same values bit for
+// bit): the charrnn Elman pair
 // alone 1.03x, and bench/ab.py, 5-7 rounds, charrnn Elman 1.012x (6 of 7), GRU 1.006x (6 of
 // 7), LSTM 1.003x, the medium LSTM 1.005x, large LSTM 1.009x, small LSTM 1.026x (5 of 5),
 // the medium Elman and GRU and small GRU 0.996-0.999x; 256 rows: the pair alone 0.95x.
 constexpr int kDepth = 256, kHeight = 64 / kRows * kRows;
+static_assert(kHeight >= kRows && kHeight % kRows == 0);
 
 // One product's op(B) and C for gemm_blocked_columns, which may serve two that share A.
 template <typename T>
@@ -427,13 +429,13 @@ struct BlockBuffers {
 // calls (LinesAhead): for a product whose sources are larger than L2 (smaller ones are
 // likely in it already; the small GRU step had run 0.96x as fast with them fetched too), when
 // the next block's rows fit in L2 (1 MB a core on Zen 4 and 5) beside this block's packed
-// op(B). bench/ab.py, 11 rounds, Zen 4: medium Elman 1.026x (faster in 10 of 11 rounds),
-// GRU 1.024x (11 of 11; both their dW_o = dy^T h and their pair dG^T [x, h]), charrnn Elman
-// 0.994x (its dW_o only: its pairs fill L2), 7 rounds: the medium LSTM, charrnn GRU and
-// LSTM, small Elman and LSTM 1.000-1.008x. Fetching without the L2 limit made the charrnn
-// Elman and medium LSTM steps 0.99x. Alone, on warm data from L3 (a loop of calls), the
-// products gain less or lose: one thread, dW_o of the medium sizes 1.02-1.09x, two threads
-// 0.96x. Products of A as it is span more than one depth block only at the large size (the
+// op(B) (the packed A^T block and C left out of the count). bench/ab.py, 11 rounds, Zen 4: medium
+// Elman 1.026x (faster in 10 of 11 rounds), GRU 1.024x (11 of 11; both their dW_o = dy^T h and
+// their pair dG^T [x, h]), charrnn Elman 0.994x (its dW_o only: its pairs fill L2), 7 rounds: the
+// medium LSTM, charrnn GRU and LSTM, small Elman and LSTM 1.000-1.008x. Fetching without the L2
+// limit made the charrnn Elman and medium LSTM steps 0.99x. Alone, on warm data from L3 (a loop of
+// calls), the products gain less or lose: one thread, dW_o of the medium sizes 1.02-1.09x, two
+// threads 0.96x. Products of A as it is span more than one depth block only at the large size (the
 // readout over H = 1024), not measured.
 constexpr long kL2Bytes = 1L << 20;
 
@@ -443,7 +445,7 @@ void fetch_next_block(ATranspose ta, bool tb, int m, int k, int p0, int depth, c
   ahead.clear();
   const int next = std::min(kDepth, k - p0 - depth);
   if (ta == ATranspose::kNo || tb || next <= 0) return;
-  long sources = static_cast<long>(m);  // the product's sources, in values
+  long sources = static_cast<long>(m);  // this part's sources (its rows or columns), in values
   for (int o = 0; o < count; ++o) sources += outputs[o].n;
   if (sources * k * static_cast<long>(sizeof(T)) <= kL2Bytes) return;
   constexpr int W = PackedMatrix<T>::kPanel;

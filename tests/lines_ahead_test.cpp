@@ -1,11 +1,10 @@
 // LinesAhead against the lines its regions cover, counted by hand: every line of every row
-// handed out once, region by region and row by row in order, none outside, spread evenly
-// over the calls it was told of.
+// handed out once, region by region in the order added and row by row, none outside, all
+// within the calls it was told of.
 #include "lines_ahead.hpp"
 
 #include <gtest/gtest.h>
 
-#include <cstdint>
 #include <vector>
 
 namespace recur {
@@ -87,6 +86,66 @@ TEST(LinesAhead, HoldsAtMostItsRegionsAndNothingOnceCleared) {
   EXPECT_TRUE(ahead.add(memory, 64, 0, 5));  // an empty region adds nothing
   EXPECT_TRUE(ahead.add(memory, 64, 64, 0));
   EXPECT_EQ(ahead.lines(), 0);
+}
+
+TEST(LinesAhead, KeepsTheOrderAddedAcrossRowsWithGaps) {
+  LinesAhead ahead;
+  // Region 0 from byte 4126: two rows of 80 bytes 200 apart (4126..4205: lines 4096, 4160;
+  // 4326..4405: 4288, 4352, the last byte 4405 in 4352). Region 1 from byte 30: three rows of
+  // 40 bytes 100 apart (30..69: 0, 64; 130..169: 128; 230..269: 192, 256).
+  ASSERT_TRUE(ahead.add(memory + 4126, 200, 80, 2));
+  ASSERT_TRUE(ahead.add(memory + 30, 100, 40, 3));
+  EXPECT_EQ(ahead.lines(), 4 + 5);
+  ahead.spread_over(4);  // 9 / 4 + 1 = 3 a call: the second call crosses into region 1
+  std::vector<int> per_call;
+  const std::vector<long> want = {4096, 4160, 4288, 4352, 0, 64, 128, 192, 256};
+  EXPECT_EQ(fetched(ahead, memory, 4, &per_call), want);
+  EXPECT_EQ(per_call, (std::vector<int>{3, 3, 3, 0}));
+}
+
+TEST(LinesAhead, FewerLinesThanCallsOneACall) {
+  LinesAhead ahead;
+  ASSERT_TRUE(ahead.add(memory, 64, 64, 5));
+  ahead.spread_over(8);
+  std::vector<int> per_call;
+  EXPECT_EQ(fetched(ahead, memory, 8, &per_call), (std::vector<long>{0, 64, 128, 192, 256}));
+  EXPECT_EQ(per_call, (std::vector<int>{1, 1, 1, 1, 1, 0, 0, 0}));
+}
+
+TEST(LinesAhead, EmptyRegionsTakeNoSlot) {
+  LinesAhead ahead;
+  for (int r = 0; r < LinesAhead::kMostRegions; ++r) {
+    EXPECT_TRUE(ahead.add(memory, 64, 0, 3));
+    EXPECT_TRUE(ahead.add(memory, 64, 64, 0));
+  }
+  for (int r = 0; r < LinesAhead::kMostRegions; ++r) {
+    EXPECT_TRUE(ahead.add(memory + r * 1024, 64, 64, 1));
+  }
+  ahead.spread_over(1);
+  EXPECT_EQ(fetched(ahead, memory, 1), (std::vector<long>{0, 1024, 2048}));
+}
+
+TEST(LinesAhead, ClearedMidRowStartsAfresh) {
+  LinesAhead ahead;
+  ASSERT_TRUE(ahead.add(memory, 256, 128, 2));  // 2 lines a row, 4 in all
+  ahead.spread_over(3);                         // 4 / 3 + 1 = 2 a call
+  ASSERT_EQ(fetched(ahead, memory, 1), (std::vector<long>{0, 64}));
+  ahead.spread_over(5);  // 4 / 5 + 1 = 1 a call: stop in the second row
+  ASSERT_EQ(fetched(ahead, memory, 1), (std::vector<long>{256}));
+  ahead.clear();
+  ASSERT_TRUE(ahead.add(memory + 8192, 64, 64, 2));
+  ahead.spread_over(1);
+  EXPECT_EQ(fetched(ahead, memory, 2), (std::vector<long>{8192, 8256}));
+}
+
+TEST(LinesAhead, PrefetchesWithoutHarm) {  // the real fetch: a hint, the memory unchanged
+  std::vector<char> before(memory, memory + 4096);
+  LinesAhead ahead;
+  ASSERT_TRUE(ahead.add(memory, 100, 90, 40));
+  ahead.spread_over(7);
+  for (int c = 0; c < 8; ++c) ahead.issue();
+  EXPECT_EQ(std::vector<char>(memory, memory + 4096), before);
+  EXPECT_TRUE(fetched(ahead, memory, 1).empty());  // all handed out
 }
 
 TEST(LinesAhead, UntoldOfCallsHandsEverythingOutAtOnce) {
