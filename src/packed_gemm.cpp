@@ -383,14 +383,14 @@ bool copies_transposed_a(int panels, int lda) {
 }
 
 // Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C
-// (their op(A) block in L2), whole groups of kRows: a block's edge inside a group would
-// change the kernel calls, and so the sums, of the rows around it with where the product
-// starts (a part of a split product, or a product sharing its A with a second). 64 rows
-// (60 with AVX2's groups of 6) rather than 128 (session 18, Zen 4, the same values bit for
-// bit): the charrnn Elman pair
-// alone 1.03x, and bench/ab.py, 5-7 rounds, charrnn Elman 1.012x (6 of 7), GRU 1.006x (6 of
-// 7), LSTM 1.003x, the medium LSTM 1.005x, large LSTM 1.009x, small LSTM 1.026x (5 of 5),
-// the medium Elman and GRU and small GRU 0.996-0.999x; 256 rows: the pair alone 0.95x.
+// (their op(A) block in L2), whole groups of kRows: a block's edge inside a group would change
+// the kernel calls, and so the sums, of the rows around it with where the product starts (a
+// part of a split product, or a product sharing its A with a second). 64 rows (60 with AVX2's
+// groups of 6) rather than 128 (session 18, Zen 4, the same values bit for bit): the charrnn
+// Elman pair alone 1.03x, and bench/ab.py, 5-7 rounds, charrnn Elman 1.012x (6 of 7), GRU
+// 1.006x (6 of 7), LSTM 1.003x, the medium LSTM 1.005x, large LSTM 1.009x, small LSTM 1.026x
+// (5 of 5), the medium Elman and GRU and small GRU 0.996-0.999x; 256 rows: the pair alone
+// 0.95x.
 constexpr int kDepth = 256, kHeight = 64 / kRows * kRows;
 static_assert(kHeight >= kRows && kHeight % kRows == 0);
 
@@ -426,17 +426,17 @@ struct BlockBuffers {
 // While block [p0, p0 + depth) of a product of A^T and B as they are stored (the weight
 // gradients over all steps) is multiplied, the rows of op(B) and of A^T from p0 + depth on,
 // which the next block packs and reads, are fetched into L2, spread over the block's kernel
-// calls (LinesAhead): for a product whose sources are larger than L2 (smaller ones are
-// likely in it already; the small GRU step had run 0.96x as fast with them fetched too), when
-// the next block's rows fit in L2 (1 MB a core on Zen 4 and 5) beside this block's packed
-// op(B) (the packed A^T block and C left out of the count). bench/ab.py, 11 rounds, Zen 4: medium
+// calls (LinesAhead): for a product whose sources are larger than L2 (smaller ones are likely
+// in it already; the small GRU step had run 0.96x as fast with them fetched too), when the
+// next block's rows fit in L2 (1 MB a core on Zen 4 and 5) beside this block's packed op(B)
+// (the packed A^T block and C left out of the count). bench/ab.py, 11 rounds, Zen 4: medium
 // Elman 1.026x (faster in 10 of 11 rounds), GRU 1.024x (11 of 11; both their dW_o = dy^T h and
-// their pair dG^T [x, h]), charrnn Elman 0.994x (its dW_o only: its pairs fill L2), 7 rounds: the
-// medium LSTM, charrnn GRU and LSTM, small Elman and LSTM 1.000-1.008x. Fetching without the L2
-// limit made the charrnn Elman and medium LSTM steps 0.99x. Alone, on warm data from L3 (a loop of
-// calls), the products gain less or lose: one thread, dW_o of the medium sizes 1.02-1.09x, two
-// threads 0.96x. Products of A as it is span more than one depth block only at the large size (the
-// readout over H = 1024), not measured.
+// their pair dG^T [x, h]), charrnn Elman 0.994x (its dW_o only: its pairs fill L2), 7 rounds:
+// the medium LSTM, charrnn GRU and LSTM, small Elman and LSTM 1.000-1.008x. Fetching without
+// the L2 limit made the charrnn Elman and medium LSTM steps 0.99x. Alone, on warm data from L3
+// (a loop of calls), the products gain less or lose: one thread, dW_o of the medium sizes
+// 1.02-1.09x, two threads 0.96x. Products of A as it is span more than one depth block only at
+// the large size (the readout over H = 1024), not measured.
 constexpr long kL2Bytes = 1L << 20;
 
 template <typename T>
