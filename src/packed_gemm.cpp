@@ -441,22 +441,23 @@ constexpr long kL2Bytes = 1L << 20;
 
 template <typename T>
 void fetch_next_block(ATranspose ta, bool tb, int m, int k, int p0, int depth, const T* a, int lda,
-                      const BlockedOutput<T>* outputs, int count, LinesAhead& ahead) {
+                      const BlockedOutput<T>* outputs, int count, BlockBuffers<T>& buffers) {
+  LinesAhead& ahead = buffers.ahead;
   ahead.clear();
   const int next = std::min(kDepth, k - p0 - depth);
   if (ta == ATranspose::kNo || tb || next <= 0) return;
   long sources = static_cast<long>(m);  // this part's sources (its rows or columns), in values
   for (int o = 0; o < count; ++o) sources += outputs[o].n;
   if (sources * k * static_cast<long>(sizeof(T)) <= kL2Bytes) return;
-  constexpr int W = PackedMatrix<T>::kPanel;
-  long packed = 0, calls = 0;  // lines of the packed block; kernel calls of the block
+  long packed = 0, calls = 0;  // lines of this block's packed op(B); its kernel calls
   for (int o = 0; o < count; ++o) {
     const BlockedOutput<T>& out = outputs[o];
     ahead.add(out.b + static_cast<std::size_t>(p0 + depth) * out.ldb, out.ldb * sizeof(T),
               out.n * sizeof(T), next);
-    const long panels = (out.n + W - 1) / W;
-    packed += panels * W * depth * static_cast<long>(sizeof(T)) / LinesAhead::kLine;
-    calls += panels * ((m + kRows - 1) / kRows);
+    const PackedMatrix<T>& block = buffers.b[o];
+    packed += static_cast<long>(block.panels()) * PackedMatrix<T>::kPanel * block.rows() *
+              static_cast<long>(sizeof(T)) / LinesAhead::kLine;
+    calls += static_cast<long>(block.panels()) * ((m + kRows - 1) / kRows);
   }
   ahead.add(a + static_cast<std::size_t>(p0 + depth) * lda, lda * sizeof(T), m * sizeof(T), next);
   if ((ahead.lines() + packed) * LinesAhead::kLine > kL2Bytes) return ahead.clear();
@@ -505,7 +506,7 @@ SplitSmallProducts::~SplitSmallProducts() {
 
 template <typename T>
 int PackedMatrix<T>::split_panels(int parts, int part) const {
-  const int panels = (n_ + kPanel - 1) / kPanel;
+  const int panels = this->panels();
   if (rows_.empty() || part <= 0 || part >= parts) return split(panels, parts, part);
   long total = 0;
   for (int j = 0; j < panels; ++j) total += rows_[2 * j + 1] - rows_[2 * j];
@@ -599,7 +600,7 @@ void PackedMatrix<T>::copy_narrow_columns() {
 
 template <typename T>
 void PackedMatrix<T>::pack_rows(Trans trans, int row0, int k, const T* b, int ldb) {
-  const int panels = (n_ + kPanel - 1) / kPanel, whole = n_ / kPanel, tail = n_ - whole * kPanel;
+  const int panels = this->panels(), whole = n_ / kPanel, tail = n_ - whole * kPanel;
   const std::size_t panel_size = static_cast<std::size_t>(k_) * kPanel;
   T* const out0 = data_.data() + static_cast<std::size_t>(row0) * kPanel;
   if (trans == Trans::kNo) {
@@ -795,7 +796,7 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T
                         tb ? out.b + p0 : out.b + static_cast<std::size_t>(p0) * out.ldb, out.ldb);
     }
     const T block_beta = p0 == 0 ? beta : T(1);  // later blocks add to what the first wrote
-    fetch_next_block(ta, tb, m, k, p0, depth, a, lda, outputs, count, buffers.ahead);
+    fetch_next_block(ta, tb, m, k, p0, depth, a, lda, outputs, count, buffers);
     for (int i0 = 0; i0 < m; i0 += kHeight) {
       const int height = std::min(kHeight, m - i0);
       if (ta == ATranspose::kCopied) {

@@ -88,6 +88,7 @@ class PackedMatrix {
   void reserve(int k, int n);
   int rows() const { return k_; }
   int cols() const { return n_; }
+  int panels() const { return (n_ + kPanel - 1) / kPanel; }
   const T* panel(int j) const { return data_.data() + static_cast<std::size_t>(j) * k_ * kPanel; }
   // The rows [first, second) of panel j that are not all zero by construction (pack_stacked's
   // blocks): the rows its product sums over.
