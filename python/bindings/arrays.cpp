@@ -7,7 +7,8 @@ namespace recur::python {
 std::string shape_string(const py::array& a) {
   std::string s = "[";
   for (py::ssize_t i = 0; i < a.ndim(); ++i) {
-    s += (i ? ", " : "") + std::to_string(a.shape(i));
+    if (i > 0) s += ", ";
+    s += std::to_string(a.shape(i));
   }
   return s + "]";
 }
