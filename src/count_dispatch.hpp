@@ -1,6 +1,6 @@
 // A run-time count mapped onto a kernel compiled for that count: with_count<kMax>(n, f) calls
 // f.template operator()<n>() for 1 <= n <= kMax and does nothing otherwise. The register-blocked
-// kernels (packed_gemm.cpp, gemm.cpp's column sums) keep their accumulators in arrays sized by
+// kernels (packed_kernels.hpp, gemm.cpp's column sums) keep their accumulators in arrays sized by
 // a template argument, so each remainder size needs its own instantiation.
 //
 // The counts are tried from kMax down, so the full count (the common case) costs one

@@ -96,7 +96,7 @@ class PackedMatrix {
     return rows_.empty() ? std::pair{0, k_} : std::pair{rows_[2 * j], rows_[2 * j + 1]};
   }
   // A narrow last panel's columns, each of its k rows contiguous (column j at j * k), made
-  // with the packing, for the product that sums along k (packed_gemm.cpp, narrow_dot_column).
+  // with the packing, for the product that sums along k (packed_kernels.hpp, narrow_dot_column).
   const T* narrow_columns() const { return narrow_.data(); }
   // The first panel of part `part` of `parts` into which a product over all the panels
   // splits, by the rows they sum: equal counts of panels, but where pack_stacked's blocks

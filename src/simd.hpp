@@ -1,5 +1,5 @@
 // The vector registers the build's target has (-march=native by default, RECUR_NATIVE), for
-// the kernels whose tile must fit them: the packed product's accumulators (packed_gemm.cpp)
+// the kernels whose tile must fit them: the packed product's accumulators (packed_kernels.hpp)
 // and the column sums. A GCC vector wider than the target's registers still compiles, split
 // into narrower ones, but a tile sized for 32 AVX-512 registers then needs 32 AVX2 ones of
 // the 16 there are, and GCC keeps most of it on the stack: on a Zen 3 host (AVX2) the packed

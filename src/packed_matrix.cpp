@@ -1,0 +1,131 @@
+// PackedMatrix's packing: op(B) laid out in panels of kPanel columns, each panel's k rows
+// contiguous (packed_gemm.hpp), from B as it is or transposed, from two sources stacked, or
+// from blocks of columns of either source (the GRU's fused step product).
+#include <algorithm>
+#include <cstring>
+
+#include "packed_gemm.hpp"
+
+namespace recur {
+
+template <typename T>
+void PackedMatrix<T>::pack(Trans trans, int k, int n, const T* b, int ldb) {
+  resize(k, n);
+  rows_.clear();
+  pack_rows(trans, 0, k, b, ldb);
+  copy_narrow_columns();
+}
+
+template <typename T>
+void PackedMatrix<T>::pack_stacked(Trans trans, int n, int k1, const T* b1, int ldb1, int k2,
+                                   const T* b2, int ldb2) {
+  resize(k1 + k2, n);
+  rows_.clear();
+  pack_rows(trans, 0, k1, b1, ldb1);
+  pack_rows(trans, k1, k2, b2, ldb2);
+  copy_narrow_columns();
+}
+
+template <typename T>
+void PackedMatrix<T>::pack_stacked(int k1, int ldb1, int k2, int ldb2,
+                                   std::initializer_list<Block> blocks) {
+  int n = 0;
+  for (const Block& block : blocks) n += block.width;
+  resize(k1 + k2, n);
+  const int panels = (n + kPanel - 1) / kPanel;
+  rows_.assign(2 * static_cast<std::size_t>(panels), k1);  // [k1, k1): no rows, until a column
+  std::fill(data_.begin(), data_.begin() + static_cast<std::size_t>(panels) * k_ * kPanel, T(0));
+  int j = 0;
+  for (const Block& block : blocks) {  // once per sequence: a value at a time
+    for (int c = 0; c < block.width; ++c, ++j) {
+      const int jp = j / kPanel;
+      T* out = data_.data() + static_cast<std::size_t>(jp) * k_ * kPanel + j % kPanel;
+      if (block.b1 != nullptr) {
+        const T* row = block.b1 + static_cast<std::size_t>(c) * ldb1;
+        for (int p = 0; p < k1; ++p) out[p * kPanel] = row[p];
+        rows_[2 * jp] = 0;
+      }
+      if (block.b2 != nullptr) {
+        const T* row = block.b2 + static_cast<std::size_t>(c) * ldb2;
+        for (int p = 0; p < k2; ++p) out[(k1 + p) * kPanel] = row[p];
+        rows_[2 * jp + 1] = k_;
+      }
+    }
+  }
+  copy_narrow_columns();
+}
+
+template <typename T>
+void PackedMatrix<T>::resize(int k, int n) {
+  k_ = k;
+  n_ = n;
+  reserve(k, n);
+}
+
+template <typename T>
+void PackedMatrix<T>::reserve(int k, int n) {
+  const std::size_t size = static_cast<std::size_t>((n + kPanel - 1) / kPanel) * k * kPanel;
+  if (data_.size() < size) data_.resize(size);
+  const std::size_t narrow = static_cast<std::size_t>(narrow_width(n)) * k;
+  if (narrow_.size() < narrow) narrow_.resize(narrow);
+}
+
+template <typename T>
+int PackedMatrix<T>::narrow_width(int n) const {
+  const int width = n % kPanel;
+  return width <= kNarrow ? width : 0;
+}
+
+template <typename T>
+void PackedMatrix<T>::copy_narrow_columns() {
+  const int width = narrow_width(n_);
+  if (width == 0) return;
+  const T* last = panel(n_ / kPanel);
+  for (int j = 0; j < width; ++j) {
+    for (int p = 0; p < k_; ++p)
+      narrow_[static_cast<std::size_t>(j) * k_ + p] = last[p * kPanel + j];
+  }
+}
+
+template <typename T>
+void PackedMatrix<T>::pack_rows(Trans trans, int row0, int k, const T* b, int ldb) {
+  const int panels = this->panels(), whole = n_ / kPanel, tail = n_ - whole * kPanel;
+  const std::size_t panel_size = static_cast<std::size_t>(k_) * kPanel;
+  T* const out0 = data_.data() + static_cast<std::size_t>(row0) * kPanel;
+  if (trans == Trans::kNo) {
+    // op(B)'s rows are B's: each row read once, front to back, its slices sent to their
+    // panels. Panel by panel instead, each panel's pass read a slice of every row, a
+    // row's lines on as many passes as there are panels: the readout's dW_o = dy^T h
+    // (64 x 256 x 6400), which packs all of h for 64 rows of C, spent a third of its time
+    // packing, and ran at 80 GFLOP/s this way against 65 (one thread, Zen 4).
+    for (int p = 0; p < k; ++p) {
+      const T* row = b + static_cast<std::size_t>(p) * ldb;
+      T* out = out0 + static_cast<std::size_t>(p) * kPanel;
+      for (int jp = 0; jp < whole; ++jp) {  // a fixed size: vector moves, not a library call
+        std::memcpy(out + jp * panel_size, row + jp * kPanel, kPanel * sizeof(T));
+      }
+      if (tail > 0) {  // the last panel, narrower: padded with zeros
+        T* last = out + whole * panel_size;
+        std::copy(row + whole * kPanel, row + n_, last);
+        std::fill(last + tail, last + kPanel, T(0));
+      }
+    }
+    return;
+  }
+  for (int jp = 0; jp < panels; ++jp) {  // op(B)'s columns are B's rows: each read once
+    T* out = out0 + jp * panel_size;
+    const int j0 = jp * kPanel, width = std::min(kPanel, n_ - j0);
+    for (int j = 0; j < width; ++j) {
+      const T* column = b + static_cast<std::size_t>(j0 + j) * ldb;
+      for (int p = 0; p < k; ++p) out[p * kPanel + j] = column[p];
+    }
+    for (int p = 0; width < kPanel && p < k; ++p) {
+      std::fill(out + p * kPanel + width, out + (p + 1) * kPanel, T(0));
+    }
+  }
+}
+
+template class PackedMatrix<float>;
+template class PackedMatrix<double>;
+
+}  // namespace recur
