@@ -35,6 +35,7 @@ struct Workspace {
   AlignedVector<T> step_xw, step_h, step_c, step_cache;  // step(): one step of one layer
   PackedMatrix<T> step_readout;                          // step(): readout.weight^T packed
   LoopTuner step_tuner;  // step(): whether its products split (SplitSmallProducts)
+  LoopTuner forward_tuner, backward_tuner;  // whether a small pass runs on one thread
 };
 
 namespace {
@@ -372,9 +373,51 @@ SmallElman<T> small_elman_view(const NetworkConfig& c, const std::vector<TensorI
 
 }  // namespace
 
+namespace {
+
+// Passes of fewer multiply-adds than this (a forward pass of about half a millisecond) run
+// on one thread or as the threads are otherwise used, whichever their LoopTuner has timed
+// faster (InlineParts): the time loops' tuners choose loop by loop, but a small pass also
+// splits products, whose hand-offs cost each a round trip between the cores. On a Zen 5 host
+// whose vCPUs are 470 ns apart (session 21), an empty job of two parts took 0.93-1.04 us, and
+// the small Elman step ran 0.185 ms at --threads 1 against 0.237-0.25 ms on two threads.
+// Above, the tuner's phases on one thread would cost more than they could find.
+constexpr long kPassTunedWork = 1L << 26;
+
+// Runs pass() under `tuner` where the pass is small enough (kPassTunedWork), else as it is.
+template <typename F>
+void run_pass(LoopTuner& tuner, long work, F&& pass) {
+  if (work <= 0 || work >= kPassTunedWork) return pass();  // (bad arguments: pass() says so)
+  tuner.run(work, free_threads(), [&](int parts) {
+    const InlineParts inline_parts(parts <= 1);
+    pass();
+  });
+}
+
+}  // namespace
+
+template <typename T>
+long Network<T>::pass_work(long rows) const {
+  const long I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
+  const long D = config_.directions(), G = gate_count(config_.cell) * H;
+  long work = D * H * O;
+  for (int l = 0; l < config_.layers; ++l) work += D * ((l == 0 ? I : D * H) + H) * G;
+  return work * rows;
+}
+
 template <typename T>
 std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int batch_size,
                                        std::span<const int> lengths, std::span<const T> state0) {
+  std::span<const T> out;
+  run_pass(ws_->forward_tuner, pass_work(static_cast<long>(seq_len) * batch_size),
+           [&] { out = forward_pass(x, seq_len, batch_size, lengths, state0); });
+  return out;
+}
+
+template <typename T>
+std::span<const T> Network<T>::forward_pass(std::span<const T> x, int seq_len, int batch_size,
+                                            std::span<const int> lengths,
+                                            std::span<const T> state0) {
   check_forward_args(x, seq_len, batch_size, lengths, state0);
   reserve(seq_len, batch_size);
   step_ready_ = false;  // forward prepares the recurrent weights for its own batch
@@ -483,6 +526,12 @@ std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int ba
 
 template <typename T>
 void Network<T>::backward(std::span<const T> dy) {
+  run_pass(ws_->backward_tuner, pass_work(static_cast<long>(seq_len_) * batch_size_),
+           [&] { backward_pass(dy); });
+}
+
+template <typename T>
+void Network<T>::backward_pass(std::span<const T> dy) {
   const int H = config_.hidden_size, O = config_.output_size, D = config_.directions();
   const int L = config_.layers, G = gate_count(config_.cell) * H, B = batch_size_;
   const int rows = seq_len_ * B;

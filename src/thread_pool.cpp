@@ -166,6 +166,14 @@ bool workers_awake() {
   return thread_count > 1 && !in_part && pool().awake();
 }
 
+InlineParts::InlineParts(bool on) : saved_(in_part) {
+  in_part = in_part || on;
+}
+
+InlineParts::~InlineParts() {
+  in_part = saved_;
+}
+
 void parallel_run(int parts, PartFunction fn, void* context) {
   if (in_part) {
     for (int part = 0; part < parts; ++part) fn(context, part);

@@ -21,6 +21,20 @@ int free_threads();
 // handing them another costs no wake-up (a futex, and in a VM an interrupt: tens of us).
 bool workers_awake();
 
+// While one lives on a thread with `on` set, parallel_run there runs every part inline and
+// free_threads() is 1, as inside a part: a pass that a LoopTuner has timed faster on one
+// thread (Network's forward and backward) runs so, products and time loops alike.
+class InlineParts {
+ public:
+  explicit InlineParts(bool on);
+  ~InlineParts();
+  InlineParts(const InlineParts&) = delete;
+  InlineParts& operator=(const InlineParts&) = delete;
+
+ private:
+  bool saved_;
+};
+
 // Calls f(part) for each part, f any callable (a lambda), through parallel_run.
 template <typename F>
 void parallel_for_parts(int parts, F& f) {

@@ -754,6 +754,48 @@ TEST(Threads, StreamingStepsDoNotDependOnTheSplit) {
   set_threads(2);
 }
 
+// A small pass (Network's forward or backward under kPassTunedWork) runs on one thread or
+// with its loops and products split, as its LoopTuner times them: 16 passes take the tuner
+// past its warm-up and a phase of each candidate, and every one gives the single-threaded
+// answer bit for bit.
+TEST(Threads, SmallPassesOnOneThreadOrSplitAlike) {
+  constexpr int kRuns = 16, T = 20, B = 2 * kMinSplitRows;
+  static_assert(LoopTuner::kWarmup + 2 * LoopTuner::kPhase <= kRuns);
+  for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
+    std::vector<std::vector<double>> runs;
+    for (int threads : {1, 2}) {
+      set_threads(threads);
+      Network<double> net({16, 64, 16, Nonlinearity::kTanh, cell});
+      NumpyRandom random(14);
+      for (double& p : net.parameters()) p = 0.1 * random.randn();
+      const auto x = random_matrix<double>(random, static_cast<std::size_t>(T) * B * 16);
+      const auto dy = random_matrix<double>(random, static_cast<std::size_t>(T) * B * 16);
+      for (int run = 0; run < kRuns; ++run) {
+        const auto y = net.forward(x, T, B);
+        std::vector<double> values(y.begin(), y.end());
+        net.backward(dy);
+        values.insert(values.end(), net.gradients().begin(), net.gradients().end());
+        if (threads == 1 && run > 0) continue;  // one thread: every run alike
+        runs.push_back(values);
+      }
+    }
+    for (std::size_t run = 1; run < runs.size(); ++run) {
+      EXPECT_EQ(runs[run], runs[0]) << cell_name(cell) << " run " << run - 1 << " of two threads";
+    }
+  }
+  set_threads(2);
+  {
+    const InlineParts one_thread(true);
+    EXPECT_EQ(free_threads(), 1);
+    {
+      const InlineParts as_it_was(false);
+      EXPECT_EQ(free_threads(), 1);
+    }
+    EXPECT_EQ(free_threads(), 1);
+  }
+  EXPECT_EQ(free_threads(), 2);
+}
+
 TEST(Threads, ProductsFromSeveralThreadsAtOnce) {
   // Two threads of a program each multiplying: one gets the pool, the other runs its parts
   // itself; both get the single-threaded answer.

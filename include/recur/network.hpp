@@ -165,6 +165,12 @@ class Network {
   void reserve(int seq_len, int batch_size);
   void check_forward_args(std::span<const T> x, int seq_len, int batch_size,
                           std::span<const int> lengths, std::span<const T> state0) const;
+  // forward's and backward's work, run by forward and backward under their LoopTuners.
+  std::span<const T> forward_pass(std::span<const T> x, int seq_len, int batch_size,
+                                  std::span<const int> lengths, std::span<const T> state0);
+  void backward_pass(std::span<const T> dy);
+  // Multiply-adds of one forward pass over `rows` (t, b) pairs: the passes' tuners' key.
+  long pass_work(long rows) const;
   // step()'s layers and readout, its arguments checked and its buffers grown.
   void run_step(bool prepare, std::span<const T> x_t, std::span<T> state, std::span<T> y_t,
                 int batch_size);
