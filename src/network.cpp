@@ -381,13 +381,16 @@ namespace {
 // splits products, whose hand-offs cost each a round trip between the cores. On a Zen 5 host
 // whose vCPUs are 470 ns apart (session 21), an empty job of two parts took 0.93-1.04 us, and
 // the small Elman step ran 0.185 ms at --threads 1 against 0.237-0.25 ms on two threads.
-// Above, the tuner's phases on one thread would cost more than they could find.
-constexpr long kPassTunedWork = 1L << 26;
+// Above, the tuner's phases on one thread would cost more than they could find. Below
+// kPassTunedLeast (a pass of a few microseconds) no product splits (packed_gemm.cpp's
+// parts_for) and the tuner's two clock reads would be the cost: they made the seed's run,
+// 400 passes of under a microsecond, 1.2x as long (121 us against 100 at --threads 1).
+constexpr long kPassTunedWork = 1L << 26, kPassTunedLeast = 1L << 19;
 
-// Runs pass() under `tuner` where the pass is small enough (kPassTunedWork), else as it is.
+// Runs pass() under `tuner` where the pass is of a size to gain from it, else as it is.
 template <typename F>
 void run_pass(LoopTuner& tuner, long work, F&& pass) {
-  if (work <= 0 || work >= kPassTunedWork) return pass();  // (bad arguments: pass() says so)
+  if (work < kPassTunedLeast || work >= kPassTunedWork) return pass();  // (and bad arguments)
   tuner.run(work, free_threads(), [&](int parts) {
     const InlineParts inline_parts(parts <= 1);
     pass();
