@@ -24,8 +24,8 @@ LoopTuner::Plan LoopTuner::next(long work, int most) {
   }
   slot->used = ++clock_;
   const long run = slot->runs++;
-  if (run < kWarmup) return {most, -1};
-  const long r = run - kWarmup, phase = r / kPhase;
+  if (run < warmup_) return {most, -1};
+  const long r = run - warmup_, phase = r / kPhase;
   const bool starts = r % kPhase == 0;  // a new phase: its candidate, kept for the phase
   if (starts && phase < 2) {            // each candidate's first phase: one thread, then most
     slot->phase_candidate = static_cast<int>(phase);

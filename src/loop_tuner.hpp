@@ -34,6 +34,13 @@ class LoopTuner {
   static constexpr int kPhase = 4;
   static constexpr int kCycle = 128;  // runs, a phase of the other among them
   static constexpr int kSlots = 4;
+  // The warm-up of a tuner whose runs hold other tuners' loops (Network's passes over the
+  // layers' time loops): its warm-up runs `most`, and the inner tuners, which advance only
+  // then, have tried both their candidates by its end, so that its `most` is timed with them
+  // settled rather than in their phase on one thread.
+  static constexpr int kOuterWarmup = kWarmup + 2 * kPhase;
+
+  explicit LoopTuner(int warmup = kWarmup) : warmup_(warmup) {}
 
   // Runs loop(parts) for parts 1 or `most` (the candidates), as chosen for a loop of `work`
   // multiply-adds, and times it.
@@ -72,6 +79,7 @@ class LoopTuner {
 
   Slot* find(long work);
 
+  int warmup_;  // untimed runs of `most` a new loop size starts with
   std::array<Slot, kSlots> slots_{};
   unsigned clock_ = 0;
 };

@@ -35,7 +35,8 @@ struct Workspace {
   AlignedVector<T> step_xw, step_h, step_c, step_cache;  // step(): one step of one layer
   PackedMatrix<T> step_readout;                          // step(): readout.weight^T packed
   LoopTuner step_tuner;  // step(): whether its products split (SplitSmallProducts)
-  LoopTuner forward_tuner, backward_tuner;  // whether a small pass runs on one thread
+  // Whether a small pass runs on one thread (run_pass); over the layers' loop tuners.
+  LoopTuner forward_tuner{LoopTuner::kOuterWarmup}, backward_tuner{LoopTuner::kOuterWarmup};
 };
 
 namespace {
@@ -390,7 +391,7 @@ constexpr long kPassTunedWork = 1L << 26, kPassTunedLeast = 1L << 19;
 // Runs pass() under `tuner` where the pass is of a size to gain from it, else as it is.
 template <typename F>
 void run_pass(LoopTuner& tuner, long work, F&& pass) {
-  if (work < kPassTunedLeast || work >= kPassTunedWork) return pass();  // (and bad arguments)
+  if (work < kPassTunedLeast || work >= kPassTunedWork) return pass();
   tuner.run(work, free_threads(), [&](int parts) {
     const InlineParts inline_parts(parts <= 1);
     pass();
@@ -411,6 +412,7 @@ long Network<T>::pass_work(long rows) const {
 template <typename T>
 std::span<const T> Network<T>::forward(std::span<const T> x, int seq_len, int batch_size,
                                        std::span<const int> lengths, std::span<const T> state0) {
+  check_forward_args(x, seq_len, batch_size, lengths, state0);  // before pass_work's product
   std::span<const T> out;
   run_pass(ws_->forward_tuner, pass_work(static_cast<long>(seq_len) * batch_size),
            [&] { out = forward_pass(x, seq_len, batch_size, lengths, state0); });
@@ -421,7 +423,6 @@ template <typename T>
 std::span<const T> Network<T>::forward_pass(std::span<const T> x, int seq_len, int batch_size,
                                             std::span<const int> lengths,
                                             std::span<const T> state0) {
-  check_forward_args(x, seq_len, batch_size, lengths, state0);
   reserve(seq_len, batch_size);
   step_ready_ = false;  // forward prepares the recurrent weights for its own batch
   Workspace<T>& ws = *ws_;

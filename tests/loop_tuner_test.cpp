@@ -29,23 +29,36 @@ int run_loops(LoopTuner& tuner, int runs, double one, double split) {
 constexpr int kStart = LoopTuner::kWarmup + 2 * LoopTuner::kPhase;  // warm-up, both phases
 
 TEST(LoopTuner, WarmsUpThenTriesEachForAPhase) {
-  LoopTuner tuner;
-  for (int r = 0; r < LoopTuner::kWarmup; ++r) {
-    const LoopTuner::Plan plan = tuner.next(kWork, kMost);
-    EXPECT_EQ(plan.candidate, -1) << "warm-up run " << r << " is not timed";
-    EXPECT_EQ(plan.parts, kMost);
-  }
-  for (int candidate : {0, 1}) {
-    for (int r = 0; r < LoopTuner::kPhase; ++r) {
+  for (int warmup : {LoopTuner::kWarmup, LoopTuner::kOuterWarmup}) {
+    LoopTuner tuner(warmup);
+    for (int r = 0; r < warmup; ++r) {
       const LoopTuner::Plan plan = tuner.next(kWork, kMost);
-      EXPECT_EQ(plan.parts, candidate == 0 ? 1 : kMost) << "phase " << candidate << " run " << r;
-      // The first run of a phase may pay for the other candidate's state (a sleeping worker).
-      EXPECT_EQ(plan.candidate, r == 0 ? -1 : candidate) << "phase " << candidate << " run " << r;
-      if (plan.candidate >= 0) tuner.record(kWork, plan.candidate, candidate == 0 ? 1.0 : 2.0);
+      EXPECT_EQ(plan.candidate, -1) << "warm-up run " << r << " of " << warmup << " is not timed";
+      EXPECT_EQ(plan.parts, kMost);
     }
+    for (int candidate : {0, 1}) {
+      for (int r = 0; r < LoopTuner::kPhase; ++r) {
+        const LoopTuner::Plan plan = tuner.next(kWork, kMost);
+        EXPECT_EQ(plan.parts, candidate == 0 ? 1 : kMost) << "phase " << candidate << " run " << r;
+        // The first run of a phase may pay for the other candidate's state (a sleeping worker).
+        EXPECT_EQ(plan.candidate, r == 0 ? -1 : candidate) << "phase " << candidate << " run " << r;
+        if (plan.candidate >= 0) tuner.record(kWork, plan.candidate, candidate == 0 ? 1.0 : 2.0);
+      }
+    }
+    EXPECT_EQ(tuner.estimates(kWork)[0], 1.0);
+    EXPECT_EQ(tuner.estimates(kWork)[1], 2.0);
   }
-  EXPECT_EQ(tuner.estimates(kWork)[0], 1.0);
-  EXPECT_EQ(tuner.estimates(kWork)[1], 2.0);
+}
+
+// An inner tuner that runs once for each of an outer tuner's warm-up runs (a layer's time
+// loop inside a pass of Network's) has tried both its candidates by the end of that warm-up
+// and runs its faster from then on.
+TEST(LoopTuner, InnerTunersSettleWithinAnOuterWarmup) {
+  LoopTuner inner;
+  run_loops(inner, LoopTuner::kOuterWarmup, 1.0, 2.0);
+  EXPECT_EQ(inner.estimates(kWork)[0], 1.0);
+  EXPECT_EQ(inner.estimates(kWork)[1], 2.0);
+  for (int r = 0; r < LoopTuner::kPhase; ++r) EXPECT_EQ(inner.next(kWork, kMost).parts, 1);
 }
 
 TEST(LoopTuner, KeepsTheFasterAndExploresTheOtherForAPhase) {

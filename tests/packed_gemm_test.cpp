@@ -754,13 +754,14 @@ TEST(Threads, StreamingStepsDoNotDependOnTheSplit) {
   set_threads(2);
 }
 
-// A small pass (Network's forward or backward under kPassTunedWork) runs on one thread or
-// with its loops and products split, as its LoopTuner times them: 16 passes take the tuner
-// past its warm-up and a phase of each candidate, and every one gives the single-threaded
-// answer bit for bit.
+// A small pass (Network's forward or backward of 512K to 64M multiply-adds: 2M to 7M here)
+// runs on one thread or with its loops and products split, as its LoopTuner times them: 18
+// passes take that tuner past its warm-up, in which the layers' loop tuners run their loops
+// split and on one thread, and a phase of each of its candidates; every pass gives the
+// single-threaded answer bit for bit.
 TEST(Threads, SmallPassesOnOneThreadOrSplitAlike) {
-  constexpr int kRuns = 16, T = 20, B = 2 * kMinSplitRows;
-  static_assert(LoopTuner::kWarmup + 2 * LoopTuner::kPhase <= kRuns);
+  constexpr int kRuns = 18, T = 20, B = 2 * kMinSplitRows;
+  static_assert(LoopTuner::kOuterWarmup + 2 * LoopTuner::kPhase <= kRuns);
   for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
     std::vector<std::vector<double>> runs;
     for (int threads : {1, 2}) {

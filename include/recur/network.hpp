@@ -165,7 +165,7 @@ class Network {
   void reserve(int seq_len, int batch_size);
   void check_forward_args(std::span<const T> x, int seq_len, int batch_size,
                           std::span<const int> lengths, std::span<const T> state0) const;
-  // forward's and backward's work, run by forward and backward under their LoopTuners.
+  // forward's work, its arguments checked, and backward's, run under their LoopTuners.
   std::span<const T> forward_pass(std::span<const T> x, int seq_len, int batch_size,
                                   std::span<const int> lengths, std::span<const T> state0);
   void backward_pass(std::span<const T> dy);
@@ -179,7 +179,7 @@ class Network {
   std::vector<TensorInfo> tensors_;
   std::vector<T> params_;
   std::vector<T> grads_;
-  std::unique_ptr<Workspace<T>> ws_;  // copies start with an empty one
+  std::unique_ptr<Workspace<T>> ws_;  // copied with the network
   NumpyRandom dropout_random_;
   bool training_ = false;
   bool step_ready_ = false;      // step()'s prepared weights match params_ ...
