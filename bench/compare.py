@@ -39,8 +39,8 @@ WORKLOADS = {  # name: (T, B, I, H, O)
 STREAMING = {"stream"}
 # Workloads of a millisecond or less a step: warm-up steps and repeats, for every
 # implementation alike (others: 1 and --repeats). A training run takes thousands of steps,
-# and recur's loop tuner (src/loop_tuner.hpp) spends its first ten time loops on warm-up and
-# on four of each candidate.
+# and recur's loop tuners (src/loop_tuner.hpp) spend a time loop's first ten runs on warm-up
+# and on four of each candidate, and a small pass's first eighteen (a warm-up of ten).
 SHORT = {"small": (20, 100), "stream": (20, 200)}
 
 
