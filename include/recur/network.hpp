@@ -165,7 +165,8 @@ class Network {
   void reserve(int seq_len, int batch_size);
   void check_forward_args(std::span<const T> x, int seq_len, int batch_size,
                           std::span<const int> lengths, std::span<const T> state0) const;
-  // forward's work, its arguments checked, and backward's, run under their LoopTuners.
+  // forward's work (forward has checked its arguments) and backward's, each run by
+  // forward or backward under its LoopTuner.
   std::span<const T> forward_pass(std::span<const T> x, int seq_len, int batch_size,
                                   std::span<const int> lengths, std::span<const T> state0);
   void backward_pass(std::span<const T> dy);
