@@ -8,7 +8,6 @@
 #include <array>
 #include <string>
 
-#include "lines_ahead.hpp"
 #include "packed_kernels.hpp"
 #include "recur/error.hpp"
 #include "thread_pool.hpp"
@@ -94,12 +93,11 @@ struct BlockedOutput {
 };
 
 // One part's packing buffers for gemm_blocked_columns: op(B)'s block for each product, and
-// A^T's when copied; and the lines of the next block to fetch.
+// A^T's when copied.
 template <typename T>
 struct BlockBuffers {
   std::array<PackedMatrix<T>, 2> b;
   std::vector<T> a;
-  LinesAhead ahead;
 
   // Room for the blocks of an m x n x k product (and of a second of n2 columns sharing its
   // A): then no part of it, however split, allocates.
@@ -111,47 +109,6 @@ struct BlockBuffers {
     if (ta == ATranspose::kCopied && a.size() < a_block) a.resize(a_block);
   }
 };
-
-// While block [p0, p0 + depth) of a product of A^T and B as they are stored (the weight
-// gradients over all steps) is multiplied, the rows of op(B) and of A^T from p0 + depth on,
-// which the next block packs and reads, are fetched into L2, spread over the block's kernel
-// calls (LinesAhead): for a product whose sources are larger than L2 (smaller ones are likely
-// in it already; the small GRU step had run 0.96x as fast with them fetched too), when the
-// next block's rows fit in L2 (1 MB a core on Zen 4 and 5) beside this block's packed op(B)
-// (the packed A^T block and C left out of the count). bench/ab.py, 11 rounds, Zen 4: medium
-// Elman 1.026x (faster in 10 of 11 rounds), GRU 1.024x (11 of 11; both their dW_o = dy^T h and
-// their pair dG^T [x, h]), charrnn Elman 0.994x (its dW_o only: its pairs fill L2), 7 rounds:
-// the medium LSTM, charrnn GRU and LSTM, small Elman and LSTM 1.000-1.008x. Fetching without
-// the L2 limit made the charrnn Elman and medium LSTM steps 0.99x. Alone, on warm data from L3
-// (a loop of calls), the products gain less or lose: one thread, dW_o of the medium sizes
-// 1.02-1.09x, two threads 0.96x. Products of A as it is span more than one depth block only at
-// the large size (the readout over H = 1024), not measured.
-constexpr long kL2Bytes = 1L << 20;
-
-template <typename T>
-void fetch_next_block(ATranspose ta, bool tb, int m, int k, int p0, int depth, const T* a, int lda,
-                      const BlockedOutput<T>* outputs, int count, BlockBuffers<T>& buffers) {
-  LinesAhead& ahead = buffers.ahead;
-  ahead.clear();
-  const int next = std::min(kDepth, k - p0 - depth);
-  if (ta == ATranspose::kNo || tb || next <= 0) return;
-  long sources = static_cast<long>(m);  // this part's sources (its rows or columns), in values
-  for (int o = 0; o < count; ++o) sources += outputs[o].n;
-  if (sources * k * static_cast<long>(sizeof(T)) <= kL2Bytes) return;
-  long packed = 0, calls = 0;  // lines of this block's packed op(B); its kernel calls
-  for (int o = 0; o < count; ++o) {
-    const BlockedOutput<T>& out = outputs[o];
-    ahead.add(out.b + static_cast<std::size_t>(p0 + depth) * out.ldb, out.ldb * sizeof(T),
-              out.n * sizeof(T), next);
-    const PackedMatrix<T>& block = buffers.b[o];
-    packed += static_cast<long>(block.panels()) * PackedMatrix<T>::kPanel * block.rows() *
-              static_cast<long>(sizeof(T)) / LinesAhead::kLine;
-    calls += static_cast<long>(block.panels()) * ((m + kRows - 1) / kRows);
-  }
-  ahead.add(a + static_cast<std::size_t>(p0 + depth) * lda, lda * sizeof(T), m * sizeof(T), next);
-  if ((ahead.lines() + packed) * LinesAhead::kLine > kL2Bytes) return ahead.clear();
-  ahead.spread_over(calls);
-}
 
 // Each part's buffers, the calling thread's, with room for the whole product (and a second of
 // n2 columns sharing its A) and for as many parts as there are free threads: whether a
@@ -368,7 +325,6 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T
                         tb ? out.b + p0 : out.b + static_cast<std::size_t>(p0) * out.ldb, out.ldb);
     }
     const T block_beta = p0 == 0 ? beta : T(1);  // later blocks add to what the first wrote
-    fetch_next_block(ta, tb, m, k, p0, depth, a, lda, outputs, count, buffers);
     for (int i0 = 0; i0 < m; i0 += kHeight) {
       const int height = std::min(kHeight, m - i0);
       if (ta == ATranspose::kCopied) {
@@ -384,15 +340,15 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T
         const int ldc = outputs[o].ldc;
         if (ta == ATranspose::kCopied) {
           multiply_panels<true>(height, ABlocks<T>(packed_a.data(), kRows, depth), depth, packed,
-                                alpha, block_beta, c_block, ldc, 0, -1, &buffers.ahead);
+                                alpha, block_beta, c_block, ldc);
         } else if (ta == ATranspose::kInPlace) {
           multiply_panels<true>(height,
                                 ABlocks<T>(a + static_cast<std::size_t>(p0) * lda + i0, lda, depth),
-                                1, packed, alpha, block_beta, c_block, ldc, 0, -1, &buffers.ahead);
+                                1, packed, alpha, block_beta, c_block, ldc);
         } else {
           multiply_panels<false>(
               height, ABlocks<T>(a + static_cast<std::size_t>(i0) * lda + p0, lda, depth), lda,
-              packed, alpha, block_beta, c_block, ldc, 0, -1, &buffers.ahead);
+              packed, alpha, block_beta, c_block, ldc);
         }
       }
     }

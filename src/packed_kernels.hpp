@@ -252,12 +252,10 @@ void rows_kernel(int rows, std::pair<int, int> range, const ABlocks<T>& a, const
 // kernel reads row r, column p at a[r * lda + p] (kTransA false) or a[p * lda + r] (true). A
 // as it is may come in blocks of columns (ABlocks), each block's rows its own lda apart
 // (row_step unread). A^T: rows i0.. start at a + i0 * row_step, 1 in place; its block copied
-// out by pack_a_transposed: row_step = depth, lda = kRows. Before each kernel call, the
-// next lines of `ahead` (if any) are fetched.
+// out by pack_a_transposed: row_step = depth, lda = kRows.
 template <bool kTransA, typename T, bool kEvenCalls = false>
 void multiply_panels(int m, const ABlocks<T>& a, std::size_t row_step, const PackedMatrix<T>& b,
-                     T alpha, T beta, T* c, int ldc, int first = 0, int last = -1,
-                     LinesAhead* ahead = nullptr) {
+                     T alpha, T beta, T* c, int ldc, int first = 0, int last = -1) {
   constexpr int W = PackedMatrix<T>::kPanel;
   const int k = b.rows(), n = last < 0 ? b.cols() : std::min(b.cols(), last * W);
   const int calls = (m + kRows - 1) / kRows;
@@ -274,7 +272,6 @@ void multiply_panels(int m, const ABlocks<T>& a, std::size_t row_step, const Pac
       const T* a0 = a_rows.block[0].a;
       const int lda = a_rows.block[0].lda;
       T* c_rows = c + static_cast<std::size_t>(i0) * ldc + j0;
-      if (ahead != nullptr) ahead->issue();
       if (dot) {
         narrow_dot_rows(rows, width, k, a0, lda, b.narrow_columns(), alpha, beta, c_rows, ldc);
       } else if (kTransA && width <= kNarrowColumns) {

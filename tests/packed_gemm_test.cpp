@@ -78,8 +78,7 @@ void check_blocked(double epsilon) {
   // which A^T meets along its rows (narrow_kernel). The last five: split among threads and
   // ragged at both ends, with A^T read in place (lda = m; copied only where rows alias, tested
   // below); few columns and enough work to split rows (A as it is, and A^T in place; with
-  // A^T, sources of 3.8 MB, whose next depth blocks are fetched ahead); and a product of no
-  // terms.
+  // A^T, sources of 3.8 MB, more than L2, in 11 depth blocks); and a product of no terms.
   const int shapes[][3] = {{1, 1, 1},      {8, 32, 16},     {9, 33, 17},     {7, 5, 300},
                            {17, 48, 40},   {10, 24, 30},    {130, 70, 3},    {64, 257, 513},
                            {3, 100, 1},    {203, 68, 300},  {203, 150, 300}, {203, 290, 300},
