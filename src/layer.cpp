@@ -9,6 +9,7 @@
 #include "cells/lstm.hpp"
 #include "gemm.hpp"
 #include "packed_gemm.hpp"
+#include "part_split.hpp"
 #include "recur/error.hpp"
 #include "thread_pool.hpp"
 
@@ -294,23 +295,18 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
   }
 }
 
-// Runs loop(b0, b1) over the batch's rows in even ranges of kMinSplitRows rows or more, or
-// over all of them when the recurrent products are not packed. Loops of kTunedWork
-// multiply-adds or more split as batch_parts says; smaller ones on one thread or on all that
-// are free, whichever `tuner` has timed faster. Each row is computed exactly as the unsplit
-// loop computes it, so results do not depend on the split.
+// Runs loop(b0, b1) over the batch's rows in ranges of kMinSplitRows rows or more, shared so
+// that the parts end together (`shares`, part_split.hpp), or over all of them when the
+// recurrent products are not packed. Loops of kTunedWork multiply-adds or more split as
+// batch_parts says; smaller ones on one thread or on all that are free, whichever `tuner` has
+// timed faster. Each row is computed exactly as the unsplit loop computes it, so results do
+// not depend on the split.
 constexpr long kTunedWork = 1L << 28;
 
 template <typename F>
-void for_batch_ranges(int batch, bool packed, long work, LoopTuner& tuner, F&& loop) {
-  auto run = [&](int parts) {
-    if (parts <= 1) return loop(0, batch);
-    auto part = [&](int p) {
-      loop(static_cast<int>(static_cast<long>(batch) * p / parts),
-           static_cast<int>(static_cast<long>(batch) * (p + 1) / parts));
-    };
-    parallel_for_parts(parts, part);
-  };
+void for_batch_ranges(int batch, bool packed, long work, LoopTuner& tuner, PartShares& shares,
+                      F&& loop) {
+  auto run = [&](int parts) { PartSplit(shares, parts, batch, kMinSplitRows).run(loop); };
   if (!packed) return run(1);
   if (work >= kTunedWork) return run(batch_parts(batch, work));
   tuner.run(work, most_batch_parts(batch), run);
@@ -333,7 +329,7 @@ void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffer
     }
   }
   for_batch_ranges(shape.batch, w.packed_hh_t != nullptr, loop_work(shape, w.hidden),
-                   buf.forward_tuner, [&](int b0, int b1) {
+                   buf.forward_tuner, buf.forward_shares, [&](int b0, int b1) {
                      switch (shape.cell) {
                        case CellKind::kElman:
                          return forward_loop<CellKind::kElman>(shape, w, buf, scratch, b0, b1, x);
@@ -360,7 +356,7 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
     }
   }
   for_batch_ranges(shape.batch, w.packed_hh != nullptr, loop_work(shape, w.hidden),
-                   buf.backward_tuner, [&](int b0, int b1) {
+                   buf.backward_tuner, buf.backward_shares, [&](int b0, int b1) {
                      switch (shape.cell) {
                        case CellKind::kElman:
                          return backward_loop<CellKind::kElman>(shape, w, dh_out, ld, buf, scratch,

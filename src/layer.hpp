@@ -10,6 +10,7 @@
 #include "cache_aligned.hpp"
 #include "cells/cell.hpp"
 #include "loop_tuner.hpp"
+#include "part_split.hpp"
 
 namespace recur {
 
@@ -44,6 +45,8 @@ struct LayerBuffers {
   PackedMatrix<T> packed_ih_t;   // W_ih^T packed for Network::step, when large enough
   LoopTuner forward_tuner;       // whether the time loops run split (loop_tuner.hpp)
   LoopTuner backward_tuner;
+  PartShares forward_shares;  // and how their rows are shared (part_split.hpp)
+  PartShares backward_shares;
 
   void reserve(CellKind cell, int hidden, int seq_len, int batch_size);
 };

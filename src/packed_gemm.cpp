@@ -249,7 +249,8 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
                            ta ? a + i0 : a + static_cast<std::size_t>(i0) * lda, lda, b, ldb, beta,
                            c + static_cast<std::size_t>(i0) * ldc, ldc, buffers[t]);
     };
-    return parallel_for_parts(row_parts, part);
+    parallel_for_parts(row_parts, part);
+    return;
   }
   auto part = [&](int t) {
     const int j0 = split(panels, column_parts, t) * W;

@@ -172,24 +172,28 @@ InlineParts::~InlineParts() {
   in_part = saved_;
 }
 
-void parallel_run(int parts, PartFunction fn, void* context) {
+bool parallel_run(int parts, PartFunction fn, void* context) {
   if (in_part) {
     for (int part = 0; part < parts; ++part) fn(context, part);
-    return;
+    return false;
   }
   parts = std::min(parts, thread_count);
-  if (parts <= 1) return fn(context, 0);
+  if (parts <= 1) {
+    fn(context, 0);
+    return false;
+  }
   // One caller at a time uses the pool; another thread calling meanwhile (two networks
   // trained in two threads of a program) runs its parts itself, with the same results.
   static std::mutex busy;
   std::unique_lock<std::mutex> lock(busy, std::try_to_lock);
   if (!lock.owns_lock()) {
     for (int part = 0; part < parts; ++part) fn(context, part);
-    return;
+    return false;
   }
   Pool& p = pool();
   if (p.workers() != thread_count - 1) p.resize(thread_count - 1);
   p.run(parts, fn, context);
+  return true;
 }
 
 }  // namespace recur

@@ -11,8 +11,9 @@ using PartFunction = void (*)(void* context, int part);
 
 // parts is at most threads(); parts <= 1 runs fn(context, 0) inline. Called from inside a
 // part (a time loop split by rows whose products would split again), it runs every part
-// inline, in order: the pool's threads are all busy with the outer parts.
-void parallel_run(int parts, PartFunction fn, void* context);
+// inline, in order: the pool's threads are all busy with the outer parts. Returns whether
+// the parts ran on the pool's threads, part p on worker p (part_split.hpp measures them).
+bool parallel_run(int parts, PartFunction fn, void* context);
 
 // The threads a product may split over here: threads(), or 1 inside a part.
 int free_threads();
@@ -37,8 +38,8 @@ class InlineParts {
 
 // Calls f(part) for each part, f any callable (a lambda), through parallel_run.
 template <typename F>
-void parallel_for_parts(int parts, F& f) {
-  parallel_run(
+bool parallel_for_parts(int parts, F& f) {
+  return parallel_run(
       parts, [](void* context, int part) { (*static_cast<F*>(context))(part); }, &f);
 }
 

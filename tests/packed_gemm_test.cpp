@@ -796,6 +796,36 @@ TEST(Threads, SmallPassesOnOneThreadOrSplitAlike) {
   EXPECT_EQ(free_threads(), 2);
 }
 
+// Time loops split by rows in shares learned from their own parts' times (PartShares, moved
+// after every split run by the parts' real times, so that over 40 passes the cut between 45
+// rows moves as the two threads' speeds do): every pass gives the single-threaded answer
+// bit for bit, as any cut between rows must.
+TEST(Threads, LoopsSharedByTheirPartsTimesGiveOneThreadsAnswer) {
+  constexpr int kRuns = 40, T = 24, B = 45;
+  for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
+    std::vector<std::vector<double>> runs;
+    for (int threads : {1, 2}) {
+      set_threads(threads);
+      Network<double> net({24, 160, 40, Nonlinearity::kTanh, cell});
+      NumpyRandom random(15);
+      for (double& p : net.parameters()) p = 0.2 * random.randn();
+      const auto x = random_matrix<double>(random, static_cast<std::size_t>(T) * B * 24);
+      const auto dy = random_matrix<double>(random, static_cast<std::size_t>(T) * B * 40);
+      for (int run = 0; run < (threads == 1 ? 1 : kRuns); ++run) {
+        const auto y = net.forward(x, T, B);
+        std::vector<double> values(y.begin(), y.end());
+        net.backward(dy);
+        values.insert(values.end(), net.gradients().begin(), net.gradients().end());
+        runs.push_back(values);
+      }
+    }
+    for (std::size_t run = 1; run < runs.size(); ++run) {
+      EXPECT_EQ(runs[run], runs[0]) << cell_name(cell) << " run " << run - 1 << " of two threads";
+    }
+  }
+  set_threads(2);
+}
+
 TEST(Threads, ProductsFromSeveralThreadsAtOnce) {
   // Two threads of a program each multiplying: one gets the pool, the other runs its parts
   // itself; both get the single-threaded answer.
