@@ -32,7 +32,7 @@ sanitize-build: deps
 		|| { cat $(SANITIZE_BUILD)/build.log; echo "make: sanitizer build failed"; exit 1; }
 
 # The tests of threads (the product pool, a model shared by threads) with ThreadSanitizer.
-TSAN_TESTS = concurrency_test packed_gemm_test
+TSAN_TESTS = concurrency_test packed_gemm_test part_split_test
 tsan-build: deps
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DRECUR_SANITIZE=thread \
@@ -57,7 +57,7 @@ test: build sanitize-build tsan-build fuzz-build
 	@echo "make test: the suite again with AddressSanitizer and UndefinedBehaviorSanitizer"
 	@cd $(SANITIZE_BUILD) && ctest --output-on-failure --timeout 900
 	@echo "make test: the tests of threads with ThreadSanitizer"
-	@cd $(TSAN_BUILD) && ctest --output-on-failure --timeout 300 -R '^(Concurrency|Threads)\.'
+	@cd $(TSAN_BUILD) && ctest --output-on-failure --timeout 300 -R '^(Concurrency|Threads|PartSplit)\.'
 	@echo "make test: each fuzz target from its corpus, briefly"
 	@cd $(FUZZ_BUILD) && ctest --output-on-failure --timeout 300
 
