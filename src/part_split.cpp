@@ -21,7 +21,7 @@ void PartShares::update(int parts, const double* seconds) {
   if (parts < 2 || parts > kMostParts) return;
   double mean = 0;
   for (int p = 0; p < parts; ++p) {
-    if (!(seconds[p] > 0)) return;  // a part the clock did not see run
+    if (!(std::isfinite(seconds[p]) && seconds[p] > 0)) return;  // a part the clock missed
     mean += seconds[p] / parts;
   }
   if (parts != parts_) {
@@ -41,7 +41,8 @@ PartSplit::PartSplit(PartShares& shares, int parts, int units, int least)
     : shares_(shares),
       parts_(std::max(parts, 1)),
       units_(units),
-      timed_(parts_ <= PartShares::kMostParts && static_cast<long>(parts_) * least <= units) {
+      timed_(parts_ <= PartShares::kMostParts && static_cast<long>(parts_) * least <= units),
+      learns_(timed_) {
   if (!timed_) return;
   double total = 0;
   for (int p = 0; p < parts_; ++p) total += shares.weight(parts_, p);
@@ -51,6 +52,7 @@ PartSplit::PartSplit(PartShares& shares, int parts, int units, int least)
     before += shares.weight(parts_, p - 1);
     const int ideal = static_cast<int>(std::lround(units * before / total));
     bounds_[p] = std::clamp(ideal, bounds_[p - 1] + least, units - (parts_ - p) * least);
+    if (bounds_[p] != ideal) learns_ = false;
   }
   bounds_[parts_] = units;
 }

@@ -34,10 +34,11 @@ class PartShares {
   double weight(int parts, int part) const;
   // The parts' times from a run that went through the pool, parts of `parts`: each weight is
   // multiplied by (mean time / its part's time)^(1/2), each factor held within [0.8, 1.25]
-  // (a part preempted for a few milliseconds by the host's other tenants moves the shares
-  // by no more than that), then all scaled to sum to `parts`, and each held within [0.2, 5].
-  // The square root: a part's time is partly fixed (above), so a full step toward equal
-  // times would overshoot where the fixed part is small and crawl where it is large.
+  // (a part preempted for a few milliseconds by the host's other tenants moves a weight by
+  // no more than that), then all scaled to sum to `parts`, and each held within [0.2, 5].
+  // The square root takes half a step toward equal times: a run's times carry the host's
+  // noise (5-10% here), which a full step would pass on to the next split whole. Times that
+  // are not finite and positive (a part the clock did not see run) change nothing.
   void update(int parts, const double* seconds);
 
  private:
@@ -46,7 +47,9 @@ class PartShares {
 };
 
 // `units` rows shared among `parts` by `shares`: part p gets [begin(p), begin(p + 1)), at
-// least `least` each (an even split where parts * least > units, or beyond kMostParts).
+// least `least` each. Where parts * least > units, or beyond kMostParts, the split is even
+// and untimed, and a part may get fewer than `least` (the time loops never ask for that:
+// batch_parts keeps their parts at kMinSplitRows rows or more).
 class PartSplit {
  public:
   PartSplit(PartShares& shares, int parts, int units, int least);
@@ -54,14 +57,18 @@ class PartSplit {
   int parts() const { return parts_; }
   int begin(int part) const;
   // Runs f(begin, end) for each part through parallel_for_parts, each part timed, and moves
-  // the shares by the times where the parts ran on the pool's threads.
+  // the shares by the times where the parts ran on the pool's threads and no cut was held
+  // back by `least` (a batch of 16 in two parts is cut 8 and 8 whatever the shares; times
+  // learned there would push them on without end, and a later, larger batch would start
+  // from weights far from its own).
   template <typename F>
   void run(F&& f);
 
  private:
   PartShares& shares_;
   int parts_, units_;
-  bool timed_;  // parts_ <= kMostParts, and an uneven split is possible
+  bool timed_;   // parts_ <= kMostParts, and an uneven split is possible
+  bool learns_;  // timed, and no cut was moved to give a part `least`
   std::array<int, PartShares::kMostParts + 1> bounds_{};
   std::array<double, PartShares::kMostParts> seconds_{};
 };
@@ -78,7 +85,7 @@ void PartSplit::run(F&& f) {
     if (timed_) seconds_[p] = part_clock() - start;
   };
   const bool pooled = parallel_for_parts(parts_, part);
-  if (timed_ && pooled) shares_.update(parts_, seconds_.data());
+  if (learns_ && pooled) shares_.update(parts_, seconds_.data());
 }
 
 }  // namespace recur

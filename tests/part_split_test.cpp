@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "recur/threads.hpp"
@@ -55,6 +57,74 @@ TEST(PartShares, AFactorIsHeldWithinAQuarterAndWeightsWithinBounds) {
   EXPECT_EQ(bounds(PartSplit(shares, 2, 20, 8)), (std::vector<int>{0, 12, 20}));
 }
 
+TEST(PartShares, AWeightIsHeldAtFiveTimesTheMean) {
+  PartShares shares;
+  constexpr int kParts = PartShares::kMostParts;
+  double seconds[kParts];
+  for (double& s : seconds) s = 100.0;
+  seconds[0] = 1.0;
+  for (int run = 0; run < 100; ++run) shares.update(kParts, seconds);
+  EXPECT_EQ(shares.weight(kParts, 0), 5.0);
+  for (int p = 1; p < kParts; ++p) EXPECT_EQ(shares.weight(kParts, p), 0.2);
+}
+
+// For shares learned from any times, the cuts rise, give each part `least` rows or more, and
+// end at the units: checked over random times, part counts and sizes.
+TEST(PartSplit, AnySharesCutInOrderWithLeastEach) {
+  std::uint32_t state = 12345;
+  const auto next = [&] { return state = state * 1664525u + 1013904223u; };
+  for (int trial = 0; trial < 500; ++trial) {
+    const int parts = 2 + static_cast<int>(next() % 7), least = 1 + static_cast<int>(next() % 9);
+    const int units = parts * least + static_cast<int>(next() % 200);
+    PartShares shares;
+    double seconds[PartShares::kMostParts];
+    for (int run = 0; run < static_cast<int>(next() % 40); ++run) {
+      for (int p = 0; p < parts; ++p) seconds[p] = 0.001 * (1 + next() % 1000);
+      shares.update(parts, seconds);
+    }
+    const PartSplit split(shares, parts, units, least);
+    EXPECT_EQ(split.begin(0), 0);
+    EXPECT_EQ(split.begin(parts), units);
+    for (int p = 0; p < parts; ++p) {
+      EXPECT_GE(split.begin(p + 1) - split.begin(p), least) << trial << ": part " << p;
+    }
+  }
+}
+
+TEST(PartShares, NonFiniteTimesChangeNothing) {
+  PartShares shares;
+  const double infinite[] = {1.0, std::numeric_limits<double>::infinity()};
+  shares.update(2, infinite);
+  const double nan[] = {std::numeric_limits<double>::quiet_NaN(), 1.0};
+  shares.update(2, nan);
+  EXPECT_EQ(shares.weight(2, 0), 1.0);
+  EXPECT_EQ(shares.weight(2, 1), 1.0);
+}
+
+// A cut held back to give a part `least` rows learns nothing: 16 rows in two parts are cut 8
+// and 8 whatever the times, and the shares stop where the next cut would need the clamp.
+TEST(PartSplit, ACutHeldAtLeastLearnsNothing) {
+  const int saved = threads();
+  set_threads(2);
+  PartShares shares;
+  const auto body = [](int b0, int) {
+    volatile double sink = 0;
+    for (int i = 0; i < (b0 == 0 ? 10000 : 300000); ++i) sink = sink + i;
+  };
+  for (int run = 0; run < 30; ++run) {
+    const PartSplit split(shares, 2, 16, 8);
+    EXPECT_EQ(split.begin(1), 8);
+    PartSplit(shares, 2, 16, 8).run(body);
+  }
+  // Part 0 ran far faster, and its share grew while the cut it asked for stayed 8 (a share
+  // under 8.5 / 16), then by one run's most at the last: weights' ratio times 1.25 / 0.8.
+  const double share = shares.weight(2, 0) / (shares.weight(2, 0) + shares.weight(2, 1));
+  const double most_ratio = 8.5 / 7.5 * (1.25 / 0.8);
+  EXPECT_GT(share, 0.5);
+  EXPECT_LT(share, most_ratio / (1 + most_ratio));
+  set_threads(saved);
+}
+
 TEST(PartShares, UnmeasuredRunsAndNewCountsStartOver) {
   PartShares shares;
   const double unmeasured[] = {1.0, 0.0};
@@ -100,12 +170,12 @@ TEST(PartSplit, RunCoversEveryUnitOnceAndLearnsFromPooledRuns) {
   std::vector<std::atomic<int>> seen(64);
   const auto body = [&](int b0, int b1) {
     for (int b = b0; b < b1; ++b) seen[b].fetch_add(1);
-    volatile double sink = 0;  // time enough for the clock to see
-    for (int i = 0; i < 20000 * (b0 == 0 ? 1 : 10); ++i) sink = sink + i;
+    volatile double sink = 0;  // part 1 runs for milliseconds: a preempted part 0 stays shorter
+    for (int i = 0; i < (b0 == 0 ? 10000 : 3000000); ++i) sink = sink + i;
   };
   PartSplit(shares, 2, 64, 8).run(body);
   for (const auto& s : seen) EXPECT_EQ(s.load(), 1);
-  EXPECT_GT(shares.weight(2, 0), 1.0);  // part 1 ran ten times as long
+  EXPECT_GT(shares.weight(2, 0), 1.0);  // part 1 ran far longer
   // Parts run one after another on this thread (inside another part): nothing learned.
   const InlineParts inside(true);
   PartShares inline_shares;
