@@ -797,37 +797,48 @@ TEST(Threads, StreamingStepsDoNotDependOnTheSplit) {
   set_threads(2);
 }
 
+// `runs` forward and backward passes of one network at two threads, each giving the outputs
+// and gradients of one pass at one thread, bit for bit (parameters `scale` times normal
+// draws, inputs and output gradients normal, all from `seed`). Leaves two threads set.
+void expect_passes_give_one_threads_answer(const NetworkConfig& config, int T, int B, int runs,
+                                           double scale, std::uint32_t seed) {
+  std::vector<std::vector<double>> passes;
+  for (int threads : {1, 2}) {
+    set_threads(threads);
+    Network<double> net(config);
+    NumpyRandom random(seed);
+    for (double& p : net.parameters()) p = scale * random.randn();
+    const auto x =
+        random_matrix<double>(random, static_cast<std::size_t>(T) * B * config.input_size);
+    const auto dy =
+        random_matrix<double>(random, static_cast<std::size_t>(T) * B * config.output_size);
+    for (int run = 0; run < (threads == 1 ? 1 : runs); ++run) {  // one thread: every run alike
+      const auto y = net.forward(x, T, B);
+      std::vector<double> values(y.begin(), y.end());
+      net.backward(dy);
+      values.insert(values.end(), net.gradients().begin(), net.gradients().end());
+      passes.push_back(values);
+    }
+  }
+  for (std::size_t run = 1; run < passes.size(); ++run) {
+    EXPECT_EQ(passes[run], passes[0])
+        << cell_name(config.cell) << " run " << run - 1 << " of two threads";
+  }
+  set_threads(2);
+}
+
 // A small pass (Network's forward or backward of 512K to 64M multiply-adds: 2M to 7M here)
 // runs on one thread or with its loops and products split, as its LoopTuner times them: 18
 // passes take that tuner past its warm-up, in which the layers' loop tuners run their loops
 // split and on one thread, and a phase of each of its candidates; every pass gives the
 // single-threaded answer bit for bit.
 TEST(Threads, SmallPassesOnOneThreadOrSplitAlike) {
-  constexpr int kRuns = 18, T = 20, B = 2 * kMinSplitRows;
+  constexpr int kRuns = 18;
   static_assert(LoopTuner::kOuterWarmup + 2 * LoopTuner::kPhase <= kRuns);
   for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
-    std::vector<std::vector<double>> runs;
-    for (int threads : {1, 2}) {
-      set_threads(threads);
-      Network<double> net({16, 64, 16, Nonlinearity::kTanh, cell});
-      NumpyRandom random(14);
-      for (double& p : net.parameters()) p = 0.1 * random.randn();
-      const auto x = random_matrix<double>(random, static_cast<std::size_t>(T) * B * 16);
-      const auto dy = random_matrix<double>(random, static_cast<std::size_t>(T) * B * 16);
-      for (int run = 0; run < kRuns; ++run) {
-        const auto y = net.forward(x, T, B);
-        std::vector<double> values(y.begin(), y.end());
-        net.backward(dy);
-        values.insert(values.end(), net.gradients().begin(), net.gradients().end());
-        if (threads == 1 && run > 0) continue;  // one thread: every run alike
-        runs.push_back(values);
-      }
-    }
-    for (std::size_t run = 1; run < runs.size(); ++run) {
-      EXPECT_EQ(runs[run], runs[0]) << cell_name(cell) << " run " << run - 1 << " of two threads";
-    }
+    expect_passes_give_one_threads_answer({16, 64, 16, Nonlinearity::kTanh, cell}, 20,
+                                          2 * kMinSplitRows, kRuns, 0.1, 14);
   }
-  set_threads(2);
   {
     const InlineParts one_thread(true);
     EXPECT_EQ(free_threads(), 1);
@@ -847,29 +858,10 @@ TEST(Threads, SmallPassesOnOneThreadOrSplitAlike) {
 // threads run alike the cut may not move; PackedGemm.RowsAlikeWhereverASplitLoopCutsItsBatch
 // checks every cut of the products, deterministically.
 TEST(Threads, LoopsSharedByTheirPartsTimesGiveOneThreadsAnswer) {
-  constexpr int kRuns = 40, T = 24, B = 45;
   for (CellKind cell : {CellKind::kElman, CellKind::kLstm, CellKind::kGru}) {
-    std::vector<std::vector<double>> runs;
-    for (int threads : {1, 2}) {
-      set_threads(threads);
-      Network<double> net({24, 160, 40, Nonlinearity::kTanh, cell});
-      NumpyRandom random(15);
-      for (double& p : net.parameters()) p = 0.2 * random.randn();
-      const auto x = random_matrix<double>(random, static_cast<std::size_t>(T) * B * 24);
-      const auto dy = random_matrix<double>(random, static_cast<std::size_t>(T) * B * 40);
-      for (int run = 0; run < (threads == 1 ? 1 : kRuns); ++run) {
-        const auto y = net.forward(x, T, B);
-        std::vector<double> values(y.begin(), y.end());
-        net.backward(dy);
-        values.insert(values.end(), net.gradients().begin(), net.gradients().end());
-        runs.push_back(values);
-      }
-    }
-    for (std::size_t run = 1; run < runs.size(); ++run) {
-      EXPECT_EQ(runs[run], runs[0]) << cell_name(cell) << " run " << run - 1 << " of two threads";
-    }
+    expect_passes_give_one_threads_answer({24, 160, 40, Nonlinearity::kTanh, cell}, 24, 45, 40, 0.2,
+                                          15);
   }
-  set_threads(2);
 }
 
 TEST(Threads, ProductsFromSeveralThreadsAtOnce) {
