@@ -41,27 +41,98 @@ const unsigned char* mark_active(const LayerShape& shape, int t, int b0, int b1,
   return all ? nullptr : active + b0;
 }
 
-// One cell's steps, chosen at compile time so that the time loops below inline them.
-template <CellKind kCell, typename T>
-inline void forward_step(const CellWeights<T>& w, const ForwardStep<T>& s) {
-  if constexpr (kCell == CellKind::kElman) {
-    elman_forward(w, s);
-  } else if constexpr (kCell == CellKind::kLstm) {
-    lstm_forward(w, s);
-  } else {
-    gru_forward(w, s);
+// Rows [r0, r1) of a step: each per-row pointer moved on r0 rows.
+template <typename T>
+ForwardStep<T> step_rows(const ForwardStep<T>& s, CellKind cell, int hidden, int r0, int r1) {
+  const std::size_t r = r0, H = hidden, G = gate_count(cell) * H;
+  ForwardStep<T> out = s;
+  out.batch = r1 - r0;
+  if (s.active != nullptr) out.active = s.active + r;
+  out.xw = s.xw + r * G;
+  out.h_prev = s.h_prev + r * H;
+  out.h = s.h + r * H;
+  if (s.c != nullptr) {
+    out.c_prev = s.c_prev + r * H;
+    out.c = s.c + r * H;
   }
+  out.cache = s.cache + r * cache_width(cell, hidden);
+  out.scratch = s.scratch + r * scratch_width(cell, hidden);
+  if (s.x != nullptr) out.x = s.x + r * s.ldx;
+  return out;
 }
 
-template <CellKind kCell, typename T>
-inline bool backward_step(const CellWeights<T>& w, const BackwardStep<T>& s) {
-  if constexpr (kCell == CellKind::kElman) {
-    return elman_backward(w, s);
-  } else if constexpr (kCell == CellKind::kLstm) {
-    return lstm_backward(w, s);
-  } else {
-    return gru_backward(w, s);
+template <typename T>
+BackwardStep<T> step_rows(const BackwardStep<T>& s, CellKind cell, int hidden, int r0, int r1) {
+  const std::size_t r = r0, H = hidden, G = gate_count(cell) * H;
+  BackwardStep<T> out = s;
+  out.batch = r1 - r0;
+  if (s.active != nullptr) out.active = s.active + r;
+  out.cache = s.cache + r * cache_width(cell, hidden);
+  out.h_prev = s.h_prev + r * H;
+  out.h = s.h + r * H;
+  if (s.c != nullptr) {
+    out.c_prev = s.c_prev + r * H;
+    out.c = s.c + r * H;
+    out.dc = s.dc + r * H;
   }
+  out.dh_out = s.dh_out + r * s.ld;
+  out.dxw = s.dxw + r * G;
+  out.dhw = s.dhw == s.dxw ? out.dxw : s.dhw + r * H;  // GRU's n part apart, [B, H]
+  out.dh_next = s.dh_next + r * H;
+  return out;
+}
+
+// Runs gates(rows) for the step's rows, split evenly among `parts` threads (1: on this one).
+template <typename Step, typename F>
+void for_step_rows(const Step& s, CellKind cell, int hidden, int parts, F&& gates) {
+  if (parts <= 1) return gates(s);
+  auto part = [&](int p) {
+    const int r0 = s.batch * p / parts, r1 = s.batch * (p + 1) / parts;
+    gates(step_rows(s, cell, hidden, r0, r1));
+  };
+  parallel_for_parts(parts, part);
+}
+
+// One cell's steps, chosen at compile time so that the time loops below inline them: the
+// product, which splits among free threads on its own, then the gates, row by row, split
+// among `gate_parts` threads (column_loop_parts).
+template <CellKind kCell, typename T>
+inline void forward_step(const CellWeights<T>& w, const ForwardStep<T>& s, int gate_parts) {
+  if constexpr (kCell == CellKind::kElman) {
+    elman_forward_product(w, s);
+  } else if constexpr (kCell == CellKind::kLstm) {
+    lstm_forward_product(w, s);
+  } else {
+    gru_forward_product(w, s);
+  }
+  for_step_rows(s, kCell, w.hidden, gate_parts, [&](const ForwardStep<T>& rows) {
+    if constexpr (kCell == CellKind::kElman) {
+      elman_forward_gates(w, rows);
+    } else if constexpr (kCell == CellKind::kLstm) {
+      lstm_forward_gates(w, rows);
+    } else {
+      gru_forward_gates(w, rows);
+    }
+  });
+}
+
+// The backward step's gates (its product follows in backward_loop); whether it wrote a direct
+// part of dLoss/dh(t-1), which depends only on whether the step has padding, alike in every part.
+template <CellKind kCell, typename T>
+inline bool backward_step(const CellWeights<T>& w, const BackwardStep<T>& s, int gate_parts) {
+  bool direct = false;
+  for_step_rows(s, kCell, w.hidden, gate_parts, [&](const BackwardStep<T>& rows) {
+    bool wrote;
+    if constexpr (kCell == CellKind::kElman) {
+      wrote = elman_backward(w, rows);
+    } else if constexpr (kCell == CellKind::kLstm) {
+      wrote = lstm_backward(w, rows);
+    } else {
+      wrote = gru_backward(w, rows);
+    }
+    if (rows.dh_next == s.dh_next) direct = wrote;  // the first part's
+  });
+  return direct;
 }
 
 }  // namespace
@@ -197,7 +268,7 @@ namespace {
 // the whole loop on its own.
 template <CellKind kCell, typename T>
 void forward_loop(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers<T>& buf,
-                  StepScratch<T>& scratch, int b0, int b1, const T* x) {
+                  StepScratch<T>& scratch, int b0, int b1, const T* x, int gate_parts) {
   const int H = w.hidden, B = shape.batch;
   const std::size_t G = static_cast<std::size_t>(gate_count(shape.cell)) * H;
   const std::size_t step = static_cast<std::size_t>(B) * H, row0 = b0;
@@ -219,7 +290,7 @@ void forward_loop(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers
                             scratch.gates.data() + row0 * scratch_width(shape.cell, H),
                             x != nullptr ? x + rows * w.fused_input : nullptr,
                             w.fused_input};
-    forward_step<kCell>(w, fs);
+    forward_step<kCell>(w, fs, gate_parts);
   }
 }
 
@@ -229,7 +300,7 @@ void forward_loop(const LayerShape& shape, const CellWeights<T>& w, LayerBuffers
 template <CellKind kCell, typename T>
 void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh_out, int ld,
                    LayerBuffers<T>& buf, StepScratch<T>& scratch, int b0, int b1,
-                   const OuterGradient<T>& outer) {
+                   const OuterGradient<T>& outer, int gate_parts) {
   const int H = w.hidden, B = shape.batch, rows_b = b1 - b0;
   const int G = gate_count(shape.cell) * H;
   const std::size_t step = static_cast<std::size_t>(B) * H, row0 = b0;
@@ -271,7 +342,7 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
                              dxw,
                              dhw,
                              dh_next};
-    const bool direct = backward_step<kCell>(w, bs);
+    const bool direct = backward_step<kCell>(w, bs, gate_parts);
     if (s + 1 == shape.seq_len) break;  // dLoss/dh(-1): gradients stop at the initial state
     const T beta = direct ? T(1) : T(0);
     // dh(t-1) (+)= dhw W_hh (+ the outer gradient's a(t-1) W); GRU's dhw is [dxw's r and z
@@ -295,19 +366,40 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
   }
 }
 
-// Runs loop(b0, b1) over the batch's rows in ranges of kMinSplitRows rows or more, shared so
-// that the parts end together (`shares`, part_split.hpp), or over all of them when the
-// recurrent products are not packed. Loops of kTunedWork multiply-adds or more split as
-// batch_parts says; smaller ones on one thread or on all that are free, whichever `tuner` has
-// timed faster. Each row is computed exactly as the unsplit loop computes it, so results do
-// not depend on the split.
+// Packed recurrent weights of this many bytes or more are too large for each thread to read
+// them all every step. A loop over them runs whole on the calling thread instead, each
+// step's product split by columns (each thread reading its share of the weights) and its
+// gates by rows, the threads meeting twice a step. On the Zen 5 host (session 23, a `/tmp`
+// program of the large LSTM's forward loop, two threads) this ran 1.12-1.25x as fast as
+// the rows split at H = 1024 (packed weights of 16-21 MB), level at H = 512 (charrnn's
+// 4.7 MB, 6.3 MB at I = 256), and 0.9x at the medium size (1.3 MB).
+constexpr std::size_t kColumnWeightBytes = std::size_t{8} << 20;
+
+// The threads among which such a loop splits each step's gates; 1 for a loop split by rows.
+template <typename T>
+int column_loop_parts(int batch, const PackedMatrix<T>* packed) {
+  if (packed == nullptr) return 1;
+  const std::size_t bytes = static_cast<std::size_t>(packed->rows()) * packed->cols() * sizeof(T);
+  return bytes < kColumnWeightBytes ? 1 : most_batch_parts(batch);
+}
+
+// Runs loop(b0, b1, gate_parts) over the batch's rows. Over weights of kColumnWeightBytes or
+// more, once over all rows, each step split by columns and rows (column_loop_parts). Else in
+// ranges of kMinSplitRows rows or more, shared so that the parts end together (`shares`,
+// part_split.hpp), or over all of them when the recurrent products are not packed: loops of
+// kTunedWork multiply-adds or more split as batch_parts says; smaller ones on one thread or
+// on all that are free, whichever `tuner` has timed faster. Each row is computed exactly as
+// the unsplit loop computes it, so results do not depend on the split.
 constexpr long kTunedWork = 1L << 28;
 
-template <typename F>
-void for_batch_ranges(int batch, bool packed, long work, LoopTuner& tuner, PartShares& shares,
-                      F&& loop) {
-  auto run = [&](int parts) { PartSplit(shares, parts, batch, kMinSplitRows).run(loop); };
-  if (!packed) return run(1);
+template <typename T, typename F>
+void for_batch_ranges(int batch, const PackedMatrix<T>* packed, long work, LoopTuner& tuner,
+                      PartShares& shares, F&& loop) {
+  const int gate_parts = column_loop_parts(batch, packed);
+  if (gate_parts > 1) return loop(0, batch, gate_parts);
+  auto rows = [&](int b0, int b1) { loop(b0, b1, 1); };
+  auto run = [&](int parts) { PartSplit(shares, parts, batch, kMinSplitRows).run(rows); };
+  if (packed == nullptr) return run(1);
   if (work >= kTunedWork) return run(batch_parts(batch, work));
   tuner.run(work, most_batch_parts(batch), run);
 }
@@ -328,17 +420,18 @@ void layer_forward(const LayerShape& shape, const CellWeights<T>& w, LayerBuffer
                             [&]<int R>(int b0) { elman_rows_forward<R>(shape, w, b0, buf); });
     }
   }
-  for_batch_ranges(shape.batch, w.packed_hh_t != nullptr, loop_work(shape, w.hidden),
-                   buf.forward_tuner, buf.forward_shares, [&](int b0, int b1) {
-                     switch (shape.cell) {
-                       case CellKind::kElman:
-                         return forward_loop<CellKind::kElman>(shape, w, buf, scratch, b0, b1, x);
-                       case CellKind::kLstm:
-                         return forward_loop<CellKind::kLstm>(shape, w, buf, scratch, b0, b1, x);
-                       case CellKind::kGru:
-                         return forward_loop<CellKind::kGru>(shape, w, buf, scratch, b0, b1, x);
-                     }
-                   });
+  for_batch_ranges(
+      shape.batch, w.packed_hh_t, loop_work(shape, w.hidden), buf.forward_tuner, buf.forward_shares,
+      [&](int b0, int b1, int gate_parts) {
+        switch (shape.cell) {
+          case CellKind::kElman:
+            return forward_loop<CellKind::kElman>(shape, w, buf, scratch, b0, b1, x, gate_parts);
+          case CellKind::kLstm:
+            return forward_loop<CellKind::kLstm>(shape, w, buf, scratch, b0, b1, x, gate_parts);
+          case CellKind::kGru:
+            return forward_loop<CellKind::kGru>(shape, w, buf, scratch, b0, b1, x, gate_parts);
+        }
+      });
 }
 
 template <typename T>
@@ -355,18 +448,18 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
       });
     }
   }
-  for_batch_ranges(shape.batch, w.packed_hh != nullptr, loop_work(shape, w.hidden),
-                   buf.backward_tuner, buf.backward_shares, [&](int b0, int b1) {
+  for_batch_ranges(shape.batch, w.packed_hh, loop_work(shape, w.hidden), buf.backward_tuner,
+                   buf.backward_shares, [&](int b0, int b1, int gate_parts) {
                      switch (shape.cell) {
                        case CellKind::kElman:
                          return backward_loop<CellKind::kElman>(shape, w, dh_out, ld, buf, scratch,
-                                                                b0, b1, outer);
+                                                                b0, b1, outer, gate_parts);
                        case CellKind::kLstm:
                          return backward_loop<CellKind::kLstm>(shape, w, dh_out, ld, buf, scratch,
-                                                               b0, b1, outer);
+                                                               b0, b1, outer, gate_parts);
                        case CellKind::kGru:
                          return backward_loop<CellKind::kGru>(shape, w, dh_out, ld, buf, scratch,
-                                                              b0, b1, outer);
+                                                              b0, b1, outer, gate_parts);
                      }
                    });
 }

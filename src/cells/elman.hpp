@@ -13,11 +13,18 @@
 
 namespace recur {
 
+// The step's product, into h: xw + h_prev W_hh^T, or x W_ih^T + h_prev W_hh^T with the input
+// fused.
 template <typename T>
-inline void elman_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
-  const int H = w.hidden, n = s.batch * H;
-  if (w.fused_input == 0) std::copy(s.xw, s.xw + n, s.h);
+inline void elman_forward_product(const CellWeights<T>& w, const ForwardStep<T>& s) {
+  if (w.fused_input == 0) std::copy(s.xw, s.xw + static_cast<std::size_t>(s.batch) * w.hidden, s.h);
   recurrent_product(w, s.batch, 1, s.h_prev, T(1), s.h, s.x, s.ldx);
+}
+
+// The bias and the nonlinearity over h, row by row, after the product.
+template <typename T>
+inline void elman_forward_gates(const CellWeights<T>& w, const ForwardStep<T>& s) {
+  const int H = w.hidden;
   if (w.nonlinearity == Nonlinearity::kTanh) {
     add_bias_tanh(s.batch, H, w.bias, s.h);
   } else {
@@ -27,6 +34,12 @@ inline void elman_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
   for (int b = 0; b < s.batch; ++b) {
     if (!s.active[b]) std::copy(s.h_prev + b * H, s.h_prev + (b + 1) * H, s.h + b * H);
   }
+}
+
+template <typename T>
+inline void elman_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
+  elman_forward_product(w, s);
+  elman_forward_gates(w, s);
 }
 
 template <typename T>

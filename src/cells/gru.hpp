@@ -27,11 +27,16 @@ constexpr int kGruCachePerUnit = 1;
 // x W_iz^T + h W_hz^T, x W_in^T and h W_hn^T, the last two apart (the panels of each sum only
 // their own source's rows; packed_gemm.hpp), so that no product for all steps comes first.
 template <typename T>
-inline void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
+inline void gru_forward_product(const CellWeights<T>& w, const ForwardStep<T>& s) {
+  recurrent_product(w, s.batch, 3, s.h_prev, T(0), s.scratch, s.x, s.ldx);
+}
+
+// The step's gates and state, row by row, after its product.
+template <typename T>
+inline void gru_forward_gates(const CellWeights<T>& w, const ForwardStep<T>& s) {
   const int H = w.hidden, G = 3 * H;
   const bool fused = w.fused_input > 0;
   const int width = fused ? 4 * H : G;  // of a row of the step's product
-  recurrent_product(w, s.batch, 3, s.h_prev, T(0), s.scratch, s.x, s.ldx);
   for (int b = 0; b < s.batch; ++b) {
     const T* h_prev = s.h_prev + b * H;
     T* h = s.h + b * H;
@@ -65,6 +70,12 @@ inline void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
     for (int j = 0; j < H; ++j) n[j] = tanh_of(xw_n[j] + b_ih[2 * H + j] + r[j] * hw_n[j]);
     for (int j = 0; j < H; ++j) h[j] = (T(1) - z[j]) * n[j] + z[j] * h_prev[j];
   }
+}
+
+template <typename T>
+inline void gru_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
+  gru_forward_product(w, s);
+  gru_forward_gates(w, s);
 }
 
 template <typename T>

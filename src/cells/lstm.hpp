@@ -21,11 +21,17 @@ namespace recur {
 // Values cached a hidden unit beside the gates (which stay in xw): tanh(c).
 constexpr int kLstmCachePerUnit = 1;
 
+// The step's product: xw is spent, a = xw + h_prev W_hh^T, or x W_ih^T + h_prev W_hh^T with
+// the input fused.
 template <typename T>
-inline void lstm_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
-  const int H = w.hidden, G = 4 * H;
-  // xw is spent: a = xw + h_prev W_hh^T, or x W_ih^T + h_prev W_hh^T with the input fused
+inline void lstm_forward_product(const CellWeights<T>& w, const ForwardStep<T>& s) {
   recurrent_product(w, s.batch, 4, s.h_prev, T(1), s.xw, s.x, s.ldx);
+}
+
+// The step's gates and states, row by row, after its product.
+template <typename T>
+inline void lstm_forward_gates(const CellWeights<T>& w, const ForwardStep<T>& s) {
+  const int H = w.hidden, G = 4 * H;
   for (int b = 0; b < s.batch; ++b) {
     const T* c_prev = s.c_prev + b * H;
     T* h = s.h + b * H;
@@ -50,6 +56,12 @@ inline void lstm_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
     for (int j = 0; j < H; ++j) tanh_c[j] = tanh_of(c[j]);
     for (int j = 0; j < H; ++j) h[j] = o[j] * tanh_c[j];
   }
+}
+
+template <typename T>
+inline void lstm_forward(const CellWeights<T>& w, const ForwardStep<T>& s) {
+  lstm_forward_product(w, s);
+  lstm_forward_gates(w, s);
 }
 
 template <typename T>
