@@ -190,6 +190,13 @@ int batch_parts(int batch, long work) {
 }
 
 template <typename T>
+int column_loop_parts(int batch, const PackedMatrix<T>* packed) {
+  if (packed == nullptr) return 1;
+  const std::size_t bytes = static_cast<std::size_t>(packed->rows()) * packed->cols() * sizeof(T);
+  return bytes < kColumnWeightBytes ? 1 : most_batch_parts(batch);
+}
+
+template <typename T>
 const PackedMatrix<T>* prepare_forward_weights(int gates, int hidden, bool pack, const T* weight_hh,
                                                LayerBuffers<T>& buf, bool refresh) {
   const int G = gates * hidden;
@@ -366,23 +373,6 @@ void backward_loop(const LayerShape& shape, const CellWeights<T>& w, const T* dh
   }
 }
 
-// Packed recurrent weights of this many bytes or more are too large for each thread to read
-// them all every step. A loop over them runs whole on the calling thread instead, each
-// step's product split by columns (each thread reading its share of the weights) and its
-// gates by rows, the threads meeting twice a step. On the Zen 5 host (session 23, a `/tmp`
-// program of the large LSTM's forward loop, two threads) this ran 1.12-1.25x as fast as
-// the rows split at H = 1024 (packed weights of 16-21 MB), level at H = 512 (charrnn's
-// 4.7 MB, 6.3 MB at I = 256), and 0.9x at the medium size (1.3 MB).
-constexpr std::size_t kColumnWeightBytes = std::size_t{8} << 20;
-
-// The threads among which such a loop splits each step's gates; 1 for a loop split by rows.
-template <typename T>
-int column_loop_parts(int batch, const PackedMatrix<T>* packed) {
-  if (packed == nullptr) return 1;
-  const std::size_t bytes = static_cast<std::size_t>(packed->rows()) * packed->cols() * sizeof(T);
-  return bytes < kColumnWeightBytes ? 1 : most_batch_parts(batch);
-}
-
 // Runs loop(b0, b1, gate_parts) over the batch's rows. Over weights of kColumnWeightBytes or
 // more, once over all rows, each step split by columns and rows (column_loop_parts). Else in
 // ranges of kMinSplitRows rows or more, shared so that the parts end together (`shares`,
@@ -471,6 +461,7 @@ void layer_backward(const LayerShape& shape, const CellWeights<T>& w, const T* d
   template const PackedMatrix<T>* prepare_forward_weights<T>(int, int, bool, const T*,         \
                                                              LayerBuffers<T>&, bool);          \
   template bool backward_takes_outer<T>(CellKind, int, int);                                   \
+  template int column_loop_parts<T>(int, const PackedMatrix<T>*);                              \
   template const PackedMatrix<T>* prepare_backward_weights<T>(                                 \
       CellKind, int, int, const T*, LayerBuffers<T>&, const OuterGradient<T>&);                \
   template void layer_forward<T>(const LayerShape&, const CellWeights<T>&, LayerBuffers<T>&,   \

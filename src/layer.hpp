@@ -5,6 +5,7 @@
 // last step and the forward direction's final state sits at the end.
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 #include "cache_aligned.hpp"
@@ -92,8 +93,26 @@ inline int prev_index(bool reverse, int t) {
 // Smaller loops run on one thread or split, whichever a LoopTuner has timed faster. Rows never meet
 // within a step (each row's gates read its own row of the recurrent product), so each thread runs
 // its rows' whole time loop with its products unsplit, and the threads meet once per loop instead
-// of twice per step (the product's split, then the single-threaded gates).
+// of twice per step (the product's split, then the gates' split), unless the weights are too
+// large for that (kColumnWeightBytes).
 int batch_parts(int batch, long work);
+
+// Packed recurrent weights of this many bytes or more are too large for each thread to read
+// them all every step, as a loop split by rows makes it. A loop over them runs whole on the
+// calling thread instead, each step's product split by columns (each thread reading its share
+// of the weights) and its gates by rows, the threads meeting twice a step. On the Zen 5 host
+// (session 23) a `/tmp` program of the large LSTM's forward loop, two threads, ran so
+// 1.12-1.25x as fast as split by rows at H = 1024 (packed weights of 16-21 MB), level at
+// H = 512 (4.7-6.3 MB), 0.9x at the medium size (1.3 MB); whole steps (bench/ab.py, 7 rounds)
+// large LSTM 1.042x and GRU 1.028x, and with a limit of 1 MB instead the large Elman
+// (5.2 MB), charrnn LSTM and GRU (4.7 MB) 0.974-0.977x. Measured in float; the limit is in
+// bytes, what each thread reads.
+constexpr std::size_t kColumnWeightBytes = std::size_t{8} << 20;
+
+// The threads among which a loop over `packed` (nullptr: unpacked steps) splits each step's
+// gates when it splits by columns (above): most_batch_parts's; 1 for a loop split by rows.
+template <typename T>
+int column_loop_parts(int batch, const PackedMatrix<T>* packed);
 
 // One forward step of the given cell (streaming inference uses it alone).
 template <typename T>

@@ -758,6 +758,40 @@ TEST(Threads, ResultsDoNotDependOnTheThreadCount) {
                                    lengths);
 }
 
+// Loops over packed weights of kColumnWeightBytes or more run whole on the caller, each step's
+// product split by columns and its gates by rows (22 and 23 of 45 rows at two threads, 15 each
+// at three), padded sequences in both directions marking their own rows: the outputs and
+// gradients of one thread, bit for bit. In double, 8 MB is 1M weights: packed for the LSTM,
+// [W_ih^T; W_hh^T] is 528 x 2080 and [W_hh; W_o] 2088 x 520 (one direction, the readout's
+// gradient taken into the steps); for the GRU (both directions) 608 x 2400 and 1800 x 600,
+// for the Elman 1048 x 1040 and 1040 x 1040.
+TEST(Threads, StepsSplitByColumnsOverLargeWeightsGiveOneThreadsAnswer) {
+  constexpr int T = 3, B = 45;
+  set_threads(2);
+  PackedMatrix<double> large, small;
+  large.reserve(1032, 1024);
+  large.pack(Trans::kNo, 1032, 1024, std::vector<double>(1032 * 1024).data(), 1024);
+  small.pack(Trans::kNo, 1000, 1024, std::vector<double>(1000 * 1024).data(), 1024);
+  EXPECT_GE(static_cast<std::size_t>(large.rows()) * large.cols() * sizeof(double),
+            kColumnWeightBytes);
+  EXPECT_EQ(column_loop_parts(B, &large), 2);
+  EXPECT_EQ(column_loop_parts(2 * kMinSplitRows - 1, &large), 1);  // no part under 8 rows
+  EXPECT_EQ(column_loop_parts(B, &small), 1);                      // split by rows instead
+  EXPECT_EQ(column_loop_parts<double>(B, nullptr), 1);
+  {
+    const InlineParts inside(true);  // no free threads
+    EXPECT_EQ(column_loop_parts(B, &large), 1);
+  }
+  std::vector<int> lengths(B);
+  for (int b = 0; b < B; ++b) lengths[b] = T - b % T;
+  expect_same_for_any_thread_count({8, 520, 8, Nonlinearity::kTanh, CellKind::kLstm}, T, B,
+                                   lengths);
+  expect_same_for_any_thread_count({8, 600, 8, Nonlinearity::kTanh, CellKind::kGru, 1, true}, T, B,
+                                   lengths);
+  expect_same_for_any_thread_count({8, 1040, 8, Nonlinearity::kTanh, CellKind::kElman, 1, true}, T,
+                                   B, lengths);
+}
+
 // Streaming steps whose products split (SplitSmallProducts, as Network::step's tuner chooses
 // them for some of its calls) give the single-threaded answer bit for bit: a product splits
 // only by columns.
