@@ -386,7 +386,10 @@ template <typename T, typename F>
 void for_batch_ranges(int batch, const PackedMatrix<T>* packed, long work, LoopTuner& tuner,
                       PartShares& shares, F&& loop) {
   const int gate_parts = column_loop_parts(batch, packed);
-  if (gate_parts > 1) return loop(0, batch, gate_parts);
+  if (gate_parts > 1) {  // each step's product cut by the loop's shares
+    const ProductShares products(&shares);
+    return loop(0, batch, gate_parts);
+  }
   auto rows = [&](int b0, int b1) { loop(b0, b1, 1); };
   auto run = [&](int parts) { PartSplit(shares, parts, batch, kMinSplitRows).run(rows); };
   if (packed == nullptr) return run(1);

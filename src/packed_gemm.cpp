@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <string>
 
 #include "packed_kernels.hpp"
@@ -30,6 +31,8 @@ using packed::pack_a_transposed;
 // and at least two panels each; at least 1.
 // Within a SplitSmallProducts, one per 16K whether the workers are awake or not.
 thread_local bool split_small_products = false;
+// The shares of a ProductShares living on this thread, or none.
+thread_local PartShares* product_shares = nullptr;
 
 int parts_for(long work, int panels) {
   constexpr long kAwakeWork = 1L << 18, kSplitSmallWork = 1L << 14;
@@ -142,6 +145,14 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, 
 
 }  // namespace
 
+ProductShares::ProductShares(PartShares* shares) : saved_(product_shares) {
+  product_shares = shares;
+}
+
+ProductShares::~ProductShares() {
+  product_shares = saved_;
+}
+
 SplitSmallProducts::SplitSmallProducts(bool on) : saved_(split_small_products) {
   split_small_products = on;
 }
@@ -165,6 +176,23 @@ int PackedMatrix<T>::split_panels(int parts, int part) const {
   return j;
 }
 
+template <typename T>
+int PackedMatrix<T>::panel_at(double fraction) const {
+  const int panels = this->panels();
+  fraction = std::clamp(fraction, 0.0, 1.0);
+  // Evenly by count, as split() cuts (rounding down; a hair over for p / parts in binary)
+  if (rows_.empty()) return static_cast<int>(panels * fraction + 1e-9);
+  long total = 0;
+  for (int j = 0; j < panels; ++j) total += rows_[2 * j + 1] - rows_[2 * j];
+  const double target = static_cast<double>(total) * fraction;
+  long sum = 0;
+  int j = 0;
+  for (; j < panels && 2.0 * sum + (rows_[2 * j + 1] - rows_[2 * j]) <= 2 * target; ++j) {
+    sum += rows_[2 * j + 1] - rows_[2 * j];
+  }
+  return j;
+}
+
 namespace {
 
 template <typename T>
@@ -172,11 +200,32 @@ void gemm_packed_blocks(int m, const ABlocks<T>& a, const PackedMatrix<T>& b, T 
                         int ldc) {
   const int panels = (b.cols() + PackedMatrix<T>::kPanel - 1) / PackedMatrix<T>::kPanel;
   const int parts = parts_for(static_cast<long>(m) * b.cols() * b.rows(), panels);
+  PartShares* shares = product_shares;
+  if (shares == nullptr || parts < 2 || parts > PartShares::kMostParts) {
+    auto part = [&](int t) {
+      multiply_panels<false, T, true>(m, a, 0, b, T(1), beta, c, ldc, b.split_panels(parts, t),
+                                      b.split_panels(parts, t + 1));
+    };
+    parallel_for_parts(parts, part);
+    return;
+  }
+  // Cut where the shares say, a panel a part at least (parts_for leaves two or more each);
+  // a cut held back for that teaches the shares nothing, as PartSplit's.
+  std::array<int, PartShares::kMostParts + 1> cut{};
+  cut[parts] = panels;
+  bool learns = true;
+  for (int p = 1; p < parts; ++p) {
+    const int ideal = b.panel_at(shares->before(parts, p));
+    cut[p] = std::clamp(ideal, cut[p - 1] + 1, panels - (parts - p));
+    learns = learns && cut[p] == ideal;
+  }
+  std::array<double, PartShares::kMostParts> seconds{};
   auto part = [&](int t) {
-    multiply_panels<false, T, true>(m, a, 0, b, T(1), beta, c, ldc, b.split_panels(parts, t),
-                                    b.split_panels(parts, t + 1));
+    const double start = part_clock();
+    multiply_panels<false, T, true>(m, a, 0, b, T(1), beta, c, ldc, cut[t], cut[t + 1]);
+    seconds[t] = part_clock() - start;
   };
-  parallel_for_parts(parts, part);
+  if (parallel_for_parts(parts, part) && learns) shares->update(parts, seconds.data());
 }
 
 }  // namespace
@@ -360,6 +409,7 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T
 
 #define RECUR_INSTANTIATE(T)                                                                       \
   template int PackedMatrix<T>::split_panels(int, int) const;                                      \
+  template int PackedMatrix<T>::panel_at(double) const;                                            \
   template void gemm_packed<T>(int, const T*, int, const PackedMatrix<T>&, T, T*, int);            \
   template void gemm_packed<T>(int, std::initializer_list<ABlock<T>>, const PackedMatrix<T>&, T,   \
                                T*, int);                                                           \

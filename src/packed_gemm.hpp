@@ -14,6 +14,7 @@
 
 #include "cache_aligned.hpp"
 #include "gemm.hpp"
+#include "part_split.hpp"
 #include "simd.hpp"
 
 namespace recur {
@@ -46,6 +47,22 @@ constexpr int kMinSplitRows = 8;
 // From 16K rather than 64K, the Elman step's 65K h W_hh splits too: 1.23x on Zen 4, where
 // its weights' 256 KB are read from L2 at about 32 bytes a cycle, so that two cores, each
 // reading its half from its own L2, nearly halve the product.
+// While one lives on a thread, the step products it calls over packed weights (gemm_packed)
+// that split cut their panels as `shares` say, time their parts, and move the shares by
+// those times (part_split.hpp): a time loop that splits each step by columns
+// (column_loop_parts, layer.hpp), whose threads meet at every step and need not run alike.
+// Each column is computed as the unsplit product computes it, wherever the cuts fall.
+class ProductShares {
+ public:
+  explicit ProductShares(PartShares* shares);
+  ~ProductShares();
+  ProductShares(const ProductShares&) = delete;
+  ProductShares& operator=(const ProductShares&) = delete;
+
+ private:
+  PartShares* saved_;
+};
+
 class SplitSmallProducts {
  public:
   explicit SplitSmallProducts(bool on);
@@ -104,6 +121,9 @@ class PackedMatrix {
   // r and z ones I + H), panels of as near equal a sum of rows as can be. (By counts, the
   // streaming GRU step's two parts had done 5120 and 2560 panel rows.)
   int split_panels(int parts, int part) const;
+  // The panel at which `fraction` (0 to 1) of those rows lie before it, the same way: where a
+  // product over all the panels cuts for shares that are not even (ProductShares).
+  int panel_at(double fraction) const;
 
  private:
   void resize(int k, int n);

@@ -17,6 +17,15 @@ double PartShares::weight(int parts, int part) const {
   return parts == parts_ && part >= 0 && part < parts ? weight_[part] : 1.0;
 }
 
+double PartShares::before(int parts, int part) const {
+  double total = 0, sum = 0;
+  for (int p = 0; p < parts; ++p) {
+    total += weight(parts, p);
+    if (p < part) sum += weight(parts, p);
+  }
+  return total > 0 ? sum / total : 0;
+}
+
 void PartShares::update(int parts, const double* seconds) {
   if (parts < 2 || parts > kMostParts) return;
   double mean = 0;

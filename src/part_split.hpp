@@ -32,6 +32,8 @@ class PartShares {
 
   // Part p's weight among `parts` (1 each at first, and again when the count changes).
   double weight(int parts, int part) const;
+  // The share of the parts before `part`: their weights over all `parts`' (0 to 1).
+  double before(int parts, int part) const;
   // The parts' times from a run that went through the pool, parts of `parts`: each weight is
   // multiplied by (mean time / its part's time)^(1/2), each factor held within [0.8, 1.25]
   // (a part preempted for a few milliseconds by the host's other tenants moves a weight by

@@ -520,6 +520,55 @@ TEST(PackedGemm, StackedSplitsByTheRowsItsPanelsSum) {
   PackedMatrix<float> plain;
   plain.pack(Trans::kYes, H, 3 * H, w_hh.data(), H);
   EXPECT_EQ(plain.split_panels(2, 1), 3 * H / W / 2);
+  // panel_at, the cut for shares that are not even, cuts even shares where split_panels does.
+  for (const PackedMatrix<float>* m : {&packed, &plain}) {
+    for (int parts : {2, 3, 5}) {
+      for (int part = 0; part <= parts; ++part) {
+        EXPECT_EQ(m->panel_at(static_cast<double>(part) / parts), m->split_panels(parts, part))
+            << parts << " parts, cut " << part;
+      }
+    }
+  }
+}
+
+// A step product under ProductShares (a time loop split step by step by columns) cuts its
+// panels where the shares put them, at least a panel a part, gives the unsplit product's
+// values bit for bit wherever the cut falls, and moves the shares by its parts' times.
+TEST(PackedGemm, StepProductsCutWhereTheirSharesSay) {
+  const int m = 64, k = 1024, n = 8 * PackedMatrix<double>::kPanel;  // 8 panels, 4-8M multiply-adds
+  NumpyRandom random(16);
+  const auto w = random_matrix<double>(random, static_cast<std::size_t>(k) * n);
+  const auto a = random_matrix<double>(random, static_cast<std::size_t>(m) * k);
+  PackedMatrix<double> packed;
+  packed.pack(Trans::kNo, k, n, w.data(), n);
+  set_threads(1);
+  std::vector<double> alone(static_cast<std::size_t>(m) * n);
+  gemm_packed(m, a.data(), k, packed, 0.0, alone.data(), n);
+  set_threads(2);
+  for (const double slower : {1.0, 2.0, 4.0, 100.0}) {  // part 1's time against part 0's
+    PartShares shares;
+    const double times[2] = {1.0, slower};
+    for (int run = 0; run < 12; ++run) shares.update(2, times);
+    const int cut = packed.panel_at(shares.before(2, 1));
+    if (slower == 1.0) {
+      EXPECT_EQ(cut, 4);
+    } else {
+      EXPECT_GT(cut, 4);  // the faster part takes more panels
+    }
+    EXPECT_LE(cut, 8);
+    const double weight = shares.weight(2, 0);
+    std::vector<double> split(alone.size(), -1.0);
+    {
+      const ProductShares use(&shares);
+      gemm_packed(m, a.data(), k, packed, 0.0, split.data(), n);
+    }
+    EXPECT_EQ(split, alone) << "part 1 " << slower << "x as slow, cut at panel " << cut;
+    // The product ran in two parts on the pool's threads, timed: the shares moved, unless the
+    // cut was held back to leave part 1 a panel (at 100x).
+    if (cut < 8) {
+      EXPECT_NE(shares.weight(2, 0), weight) << slower;
+    }
+  }
 }
 
 // The bias gradients' column sums: each column's rows added in order, from 0, then added to
