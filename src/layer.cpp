@@ -42,9 +42,14 @@ const unsigned char* mark_active(const LayerShape& shape, int t, int b0, int b1,
 }
 
 // Rows [r0, r1) of a step: each per-row pointer moved on r0 rows.
+// (The product's rows in scratch: GRU's fused product's 4H, the unfused one's G = 3H.)
 template <typename T>
-ForwardStep<T> step_rows(const ForwardStep<T>& s, CellKind cell, int hidden, int r0, int r1) {
+ForwardStep<T> step_rows(const ForwardStep<T>& s, const CellWeights<T>& w, CellKind cell, int r0,
+                         int r1) {
+  const int hidden = w.hidden;
   const std::size_t r = r0, H = hidden, G = gate_count(cell) * H;
+  const std::size_t scratch_row =
+      cell == CellKind::kGru && w.fused_input == 0 ? G : scratch_width(cell, hidden);
   ForwardStep<T> out = s;
   out.batch = r1 - r0;
   if (s.active != nullptr) out.active = s.active + r;
@@ -56,13 +61,15 @@ ForwardStep<T> step_rows(const ForwardStep<T>& s, CellKind cell, int hidden, int
     out.c = s.c + r * H;
   }
   out.cache = s.cache + r * cache_width(cell, hidden);
-  out.scratch = s.scratch + r * scratch_width(cell, hidden);
+  out.scratch = s.scratch + r * scratch_row;
   if (s.x != nullptr) out.x = s.x + r * s.ldx;
   return out;
 }
 
 template <typename T>
-BackwardStep<T> step_rows(const BackwardStep<T>& s, CellKind cell, int hidden, int r0, int r1) {
+BackwardStep<T> step_rows(const BackwardStep<T>& s, const CellWeights<T>& w, CellKind cell, int r0,
+                          int r1) {
+  const int hidden = w.hidden;
   const std::size_t r = r0, H = hidden, G = gate_count(cell) * H;
   BackwardStep<T> out = s;
   out.batch = r1 - r0;
@@ -83,12 +90,12 @@ BackwardStep<T> step_rows(const BackwardStep<T>& s, CellKind cell, int hidden, i
 }
 
 // Runs gates(rows) for the step's rows, split evenly among `parts` threads (1: on this one).
-template <typename Step, typename F>
-void for_step_rows(const Step& s, CellKind cell, int hidden, int parts, F&& gates) {
+template <typename Step, typename T, typename F>
+void for_step_rows(const Step& s, const CellWeights<T>& w, CellKind cell, int parts, F&& gates) {
   if (parts <= 1) return gates(s);
   auto part = [&](int p) {
     const int r0 = s.batch * p / parts, r1 = s.batch * (p + 1) / parts;
-    gates(step_rows(s, cell, hidden, r0, r1));
+    gates(step_rows(s, w, cell, r0, r1));
   };
   parallel_for_parts(parts, part);
 }
@@ -105,7 +112,7 @@ inline void forward_step(const CellWeights<T>& w, const ForwardStep<T>& s, int g
   } else {
     gru_forward_product(w, s);
   }
-  for_step_rows(s, kCell, w.hidden, gate_parts, [&](const ForwardStep<T>& rows) {
+  for_step_rows(s, w, kCell, gate_parts, [&](const ForwardStep<T>& rows) {
     if constexpr (kCell == CellKind::kElman) {
       elman_forward_gates(w, rows);
     } else if constexpr (kCell == CellKind::kLstm) {
@@ -121,7 +128,7 @@ inline void forward_step(const CellWeights<T>& w, const ForwardStep<T>& s, int g
 template <CellKind kCell, typename T>
 inline bool backward_step(const CellWeights<T>& w, const BackwardStep<T>& s, int gate_parts) {
   bool direct = false;
-  for_step_rows(s, kCell, w.hidden, gate_parts, [&](const BackwardStep<T>& rows) {
+  for_step_rows(s, w, kCell, gate_parts, [&](const BackwardStep<T>& rows) {
     bool wrote;
     if constexpr (kCell == CellKind::kElman) {
       wrote = elman_backward(w, rows);

@@ -184,7 +184,8 @@ int PackedMatrix<T>::panel_at(double fraction) const {
   if (rows_.empty()) return static_cast<int>(panels * fraction + 1e-9);
   long total = 0;
   for (int j = 0; j < panels; ++j) total += rows_[2 * j + 1] - rows_[2 * j];
-  const double target = static_cast<double>(total) * fraction;
+  // Rounded down, as split_panels's target (a hair over for p / parts in binary)
+  const double target = std::floor(static_cast<double>(total) * fraction + 1e-9);
   long sum = 0;
   int j = 0;
   for (; j < panels && 2.0 * sum + (rows_[2 * j + 1] - rows_[2 * j]) <= 2 * target; ++j) {

@@ -37,16 +37,6 @@ constexpr int kPackedRows = kNativeRegisters >= 32 ? 8 : 6;
 // 32 split 18 and 14 (6 + 6 + 2), and 16 split 6 and 10.
 constexpr int kMinSplitRows = 8;
 
-// While one lives on a thread, the products it calls split among the free threads from 16K
-// multiply-adds a thread, whether or not the pool's workers are awake (parts_for,
-// packed_gemm.cpp). Network::step's choice, timed by a LoopTuner: a stream of steps never
-// wakes the workers, so its products (262K multiply-adds for the LSTM's at H = 256) never
-// split on their own; with the tuner's choice the streaming LSTM step ran 1.34x and the
-// GRU's 1.43x as fast (Zen 3, bench/ab.py --workload stream). A caller whose steps come
-// further apart than the workers spin pays a wake-up a step instead, which the tuner sees.
-// From 16K rather than 64K, the Elman step's 65K h W_hh splits too: 1.23x on Zen 4, where
-// its weights' 256 KB are read from L2 at about 32 bytes a cycle, so that two cores, each
-// reading its half from its own L2, nearly halve the product.
 // While one lives on a thread, the step products it calls over packed weights (gemm_packed)
 // that split cut their panels as `shares` say, time their parts, and move the shares by
 // those times (part_split.hpp): a time loop that splits each step by columns
@@ -63,6 +53,16 @@ class ProductShares {
   PartShares* saved_;
 };
 
+// While one lives on a thread, the products it calls split among the free threads from 16K
+// multiply-adds a thread, whether or not the pool's workers are awake (parts_for,
+// packed_gemm.cpp). Network::step's choice, timed by a LoopTuner: a stream of steps never
+// wakes the workers, so its products (262K multiply-adds for the LSTM's at H = 256) never
+// split on their own; with the tuner's choice the streaming LSTM step ran 1.34x and the
+// GRU's 1.43x as fast (Zen 3, bench/ab.py --workload stream). A caller whose steps come
+// further apart than the workers spin pays a wake-up a step instead, which the tuner sees.
+// From 16K rather than 64K, the Elman step's 65K h W_hh splits too: 1.23x on Zen 4, where
+// its weights' 256 KB are read from L2 at about 32 bytes a cycle, so that two cores, each
+// reading its half from its own L2, nearly halve the product.
 class SplitSmallProducts {
  public:
   explicit SplitSmallProducts(bool on);
