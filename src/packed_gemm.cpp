@@ -163,33 +163,24 @@ SplitSmallProducts::~SplitSmallProducts() {
 
 template <typename T>
 int PackedMatrix<T>::split_panels(int parts, int part) const {
-  const int panels = this->panels();
-  if (rows_.empty() || part <= 0 || part >= parts) return split(panels, parts, part);
-  long total = 0;
-  for (int j = 0; j < panels; ++j) total += rows_[2 * j + 1] - rows_[2 * j];
-  const long target = total * part / parts;
-  long sum = 0;
-  int j = 0;
-  for (; j < panels && 2 * sum + rows_[2 * j + 1] - rows_[2 * j] <= 2 * target; ++j) {
-    sum += rows_[2 * j + 1] - rows_[2 * j];  // panel j goes before the cut while its middle does
-  }
-  return j;
+  if (part <= 0 || part >= parts) return split(panels(), parts, part);
+  return panel_at(static_cast<double>(part) / parts);
 }
 
 template <typename T>
 int PackedMatrix<T>::panel_at(double fraction) const {
   const int panels = this->panels();
   fraction = std::clamp(fraction, 0.0, 1.0);
-  // Evenly by count, as split() cuts (rounding down; a hair over for p / parts in binary)
+  // Evenly by count, as split() cuts: rounded down (a hair over for p / parts in binary)
   if (rows_.empty()) return static_cast<int>(panels * fraction + 1e-9);
   long total = 0;
   for (int j = 0; j < panels; ++j) total += rows_[2 * j + 1] - rows_[2 * j];
-  // Rounded down, as split_panels's target (a hair over for p / parts in binary)
+  // The target rounded down likewise, so that split_panels's even cuts fall on whole rows
   const double target = std::floor(static_cast<double>(total) * fraction + 1e-9);
   long sum = 0;
   int j = 0;
   for (; j < panels && 2.0 * sum + (rows_[2 * j + 1] - rows_[2 * j]) <= 2 * target; ++j) {
-    sum += rows_[2 * j + 1] - rows_[2 * j];
+    sum += rows_[2 * j + 1] - rows_[2 * j];  // panel j goes before the cut while its middle does
   }
   return j;
 }

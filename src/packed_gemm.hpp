@@ -121,8 +121,9 @@ class PackedMatrix {
   // r and z ones I + H), panels of as near equal a sum of rows as can be. (By counts, the
   // streaming GRU step's two parts had done 5120 and 2560 panel rows.)
   int split_panels(int parts, int part) const;
-  // The panel at which `fraction` (0 to 1) of those rows lie before it, the same way: where a
-  // product over all the panels cuts for shares that are not even (ProductShares).
+  // The panel at which `fraction` (0 to 1) of those rows lie before it, the same way
+  // (split_panels is its even case): where a product over all the panels cuts for shares
+  // that are not even (ProductShares).
   int panel_at(double fraction) const;
 
  private:

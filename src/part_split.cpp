@@ -53,13 +53,9 @@ PartSplit::PartSplit(PartShares& shares, int parts, int units, int least)
       timed_(parts_ <= PartShares::kMostParts && static_cast<long>(parts_) * least <= units),
       learns_(timed_) {
   if (!timed_) return;
-  double total = 0;
-  for (int p = 0; p < parts_; ++p) total += shares.weight(parts_, p);
-  double before = 0;
   bounds_[0] = 0;
   for (int p = 1; p < parts_; ++p) {
-    before += shares.weight(parts_, p - 1);
-    const int ideal = static_cast<int>(std::lround(units * before / total));
+    const int ideal = static_cast<int>(std::lround(units * shares.before(parts_, p)));
     bounds_[p] = std::clamp(ideal, bounds_[p - 1] + least, units - (parts_ - p) * least);
     if (bounds_[p] != ideal) learns_ = false;
   }
