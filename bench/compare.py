@@ -11,10 +11,11 @@ libdnnl) at OMP_NUM_THREADS 1 and 2; each peer's best setting is the one compare
 table says which it was. GFLOP/s count the same products for everyone (step_timing.hpp);
 the last column is each process's peak resident memory (the interpreter and libraries
 included for PyTorch, at its fastest setting);
-the GEMM bound is that count at the rate oneDNN's sgemm reaches on this machine, measured at
-the start of the run by bench/gemm_bound on the recurrent steps' shapes and 2048^3 with all
-cores (480 GFLOP/s, issue 5's figure for the Zen 5 host, when oneDNN is not there: this VM
-has also run on Zen 4 hosts, at about 200). Run it through `make bench`, which unsets OPENBLAS_CORETYPE and
+the GEMM bound is that count at the rate oneDNN's sgemm reaches on this machine, measured by
+bench/gemm_bound on the recurrent steps' shapes and 2048^3 with all cores in each row's own
+rounds, a process a round beside the others, the median of its processes' rates kept (480
+GFLOP/s, issue 5's figure for the Zen 5 host, when oneDNN is not there: this VM has also run
+on Zen 4 hosts, at about 200). Run it through `make bench`, which unsets OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE so that OpenBLAS picks its own kernels.
 """
 import argparse
@@ -77,14 +78,13 @@ def run_rounds(settings, processes):
     return runs
 
 
-def run_interleaved(settings, processes):
-    """run_rounds, and for each setting the process whose median is the median of theirs. This VM's step times shift by
-    up to 40% from one process to the next (one of its two vCPUs is often slower) and for
-    tens of seconds at a time (the small steps took 0.55-0.61 ms for a minute, 0.33-0.35
-    before and after): one process per setting would favour whoever gets more settings, and
-    all of one implementation's processes in a row would hand a slow minute to it alone."""
-    return [sorted(r, key=lambda run: run["median_ms"])[len(r) // 2]
-            for r in run_rounds(settings, processes)]
+def median_run(runs, key="median_ms"):
+    """The run whose `key` is the median of the runs'. This VM's step times shift by up to
+    40% from one process to the next (one of its two vCPUs is often slower) and for tens of
+    seconds at a time (the small steps took 0.55-0.61 ms for a minute, 0.33-0.35 before and
+    after): one process per setting would favour whoever gets more settings, and all of one
+    implementation's processes in a row would hand a slow minute to it alone (run_rounds)."""
+    return sorted(runs, key=lambda run: run[key])[len(runs) // 2]
 
 
 def shape_flags(cell, shape, repeats, warmup, stream):
@@ -114,19 +114,21 @@ def main():
     onednn_bin = os.path.join(args.build, "bench", "compare_onednn")
     have_onednn = os.path.exists(onednn_bin)
     bound_bin = os.path.join(args.build, "bench", "gemm_bound")
-    if os.path.exists(bound_bin):
+    have_bound = os.path.exists(bound_bin)
+    if have_bound:
+        # The bound in each row's rounds: a slow spell of the host slows dnnl_sgemm as it
+        # slows the steps, and a bound taken once at the start had put the same large LSTM
+        # at 77% of it in one run and 86% in the next (session 23, bounds of 395 and 354).
         quick = ["--quick"] if args.workloads == "tiny" else []
-        bound = run_json([bound_bin] + quick, {"OMP_NUM_THREADS": str(os.cpu_count() or 1)})
-        bound_gflops = bound["gflops"]
-        shapes = ", ".join(f"{s['m']}x{s['n']}x{s['k']} {s['gflops']:.0f}" for s in bound["shapes"])
-        print(f"GEMM bound {bound_gflops:.0f} GFLOP/s: dnnl_sgemm's best, {os.cpu_count()} "
-              f"threads, measured now ({shapes})")
+        bound_setting = ([bound_bin] + quick, {"OMP_NUM_THREADS": str(os.cpu_count() or 1)})
+        print(f"GEMM bound (bound GF/s): dnnl_sgemm's best rate on {os.cpu_count()} threads "
+              f"(bench/gemm_bound), measured in each row's rounds")
     else:
-        bound_gflops = ISSUE_GEMM_BOUND_GFLOPS
-        print(f"GEMM bound {bound_gflops:.0f} GFLOP/s: issue 5's figure (no bench/gemm_bound)")
+        print(f"GEMM bound (bound GF/s): {ISSUE_GEMM_BOUND_GFLOPS:.0f} GFLOP/s, issue 5's "
+              f"figure (no bench/gemm_bound)")
 
     header = (f"{'workload':9} {'cell':5} {'recur ms':>9} {'GFLOP/s':>7} {'torch ms':>9} "
-              f"{'(threads)':>10} {'oneDNN ms':>9} {'(thr)':>5} {'bound ms':>8} "
+              f"{'(threads)':>10} {'oneDNN ms':>9} {'(thr)':>5} {'bound GF/s':>10} "
               f"{'vs torch':>8} {'vs oneDNN':>9} {'of bound':>8} {'MB recur/torch':>14}")
     print(header)
     print("-" * len(header))
@@ -146,7 +148,13 @@ def main():
                          for intra, blas in torch_threads]
             settings += [([onednn_bin] + flags, {"OMP_NUM_THREADS": str(t)})
                          for t in onednn_threads]
-            runs = run_interleaved(settings, n)
+            if have_bound:
+                settings.append(bound_setting)
+            all_runs = run_rounds(settings, n)
+            bound_gflops = ISSUE_GEMM_BOUND_GFLOPS
+            if have_bound:
+                bound_gflops = median_run(all_runs.pop(), "gflops")["gflops"]
+            runs = [median_run(r) for r in all_runs]
             recur_run = runs[0]
             recur_ms = recur_run["median_ms"]
             torch_runs = [(r["median_ms"], f"{intra}/{blas}", r["peak_mb"])
@@ -160,7 +168,7 @@ def main():
             bound_ms = gflop / bound_gflops * 1e3
             print(f"{name:9} {cell:5} {recur_ms:9.3f} {gflop / recur_ms * 1e3:7.1f} "
                   f"{torch_ms:9.3f} {torch_setting:>10} {onednn_ms:9.3f} {onednn_setting:>5} "
-                  f"{bound_ms:8.3f} {torch_ms / recur_ms:7.2f}x {onednn_ms / recur_ms:8.2f}x "
+                  f"{bound_gflops:10.0f} {torch_ms / recur_ms:7.2f}x {onednn_ms / recur_ms:8.2f}x "
                   f"{bound_ms / recur_ms:7.0%} {recur_run['peak_mb']:7.0f}/{torch_mb:<6.0f}",
                   flush=True)
     print("\nthreads: torch intra-op/OpenBLAS, oneDNN OMP_NUM_THREADS; recur: its default, the "
