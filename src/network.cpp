@@ -8,45 +8,13 @@
 
 #include "gemm.hpp"
 #include "layer.hpp"
+#include "network_workspace.hpp"
 #include "packed_gemm.hpp"
 #include "recur/error.hpp"
 #include "small_elman.hpp"
 #include "thread_pool.hpp"
 
 namespace recur {
-
-template <typename T>
-struct Workspace {
-  std::vector<LayerBuffers<T>> layers;  // (layers * directions), layer-major
-  StepScratch<T> scratch;
-  AlignedVector<T> x;                    // (T, B, I) copy of the input
-  std::vector<AlignedVector<T>> inputs;  // [l >= 1]: (T, B, D*H) layer l's input, dropout applied
-  std::vector<AlignedVector<T>> masks;   // [l >= 1]: (T, B, D*H) 0 or 1 / (1 - p)
-  AlignedVector<T> top;                  // (T, B, D*H) the top layer's outputs, when D = 2
-  AlignedVector<T> y;                    // (T, B, O)
-  AlignedVector<T> dy;                   // (T, B, O) dLoss/dy with padded steps zeroed, grown
-                                         // by the first padded backward (else untouched)
-  AlignedVector<T> grad_out;             // (T, B, D*H) dLoss/d(a layer's output), or empty
-  AlignedVector<T> grad_in;              // (T, B, D*H) dLoss/d(its input), or empty where
-                                         // every layer takes an OuterGradient instead
-  std::vector<int> lengths;              // (B) of the last forward
-  bool padded = false;                   // some sequence of the last forward is shorter
-  bool dropped = false;                  // the last forward applied dropout
-  AlignedVector<T> step_xw, step_h, step_c, step_cache;  // step(): one step of one layer
-  PackedMatrix<T> step_readout;                          // step(): readout.weight^T packed
-  LoopTuner step_tuner;  // step(): whether its products split (SplitSmallProducts)
-  // Whether a small pass runs on one thread (run_pass); over the layers' loop tuners.
-  LoopTuner forward_tuner{LoopTuner::kOuterWarmup}, backward_tuner{LoopTuner::kOuterWarmup};
-};
-
-namespace {
-
-// Tensors per layer and direction: weight_ih, weight_hh and one bias, or two for GRU.
-int tensors_per_layer(CellKind cell) {
-  return cell == CellKind::kGru ? 4 : 3;
-}
-
-}  // namespace
 
 std::vector<TensorInfo> network_tensors(const NetworkConfig& c) {
   const int H = c.hidden_size, D = c.directions(), G = gate_count(c.cell) * H;
@@ -84,37 +52,6 @@ void check_size(const char* what, int value) {
     throw Error(std::string("network: ") + what + " must be a positive integer, got " +
                 std::to_string(value));
   }
-}
-
-// The parameters (or gradients) of layer-direction k as pointers into a flat buffer.
-template <typename T>
-struct LayerViews {
-  T* weight_ih;
-  T* weight_hh;
-  T* bias;
-  T* bias_hh;  // GRU only
-  int input;   // weight_ih's columns
-};
-
-template <typename T, typename Buffer>
-LayerViews<T> layer_views(const std::vector<TensorInfo>& tensors, CellKind cell, int k,
-                          Buffer& buffer) {
-  const std::size_t first = static_cast<std::size_t>(k) * tensors_per_layer(cell);
-  T* base = buffer.data();
-  return {base + tensors[first].offset, base + tensors[first + 1].offset,
-          base + tensors[first + 2].offset,
-          cell == CellKind::kGru ? base + tensors[first + 3].offset : nullptr,
-          tensors[first].shape[1]};
-}
-
-// What a cell step of layer-direction k sees: its weights, and W_hh packed for the
-// direction the loop runs (forward or backward), if packed.
-template <typename T>
-CellWeights<T> cell_weights(const NetworkConfig& c, const LayerViews<T>& p,
-                            const LayerBuffers<T>& buf, const PackedMatrix<T>* forward_packed,
-                            const PackedMatrix<T>* backward_packed) {
-  return {c.nonlinearity, c.hidden_size, p.weight_hh,    buf.weight_hh_t.data(),
-          p.bias,         p.bias_hh,     forward_packed, backward_packed};
 }
 
 }  // namespace
@@ -659,113 +596,6 @@ void Network<T>::backward_pass(std::span<const T> dy) {
       for (std::size_t i = 0; i < n; ++i) ws.grad_in[i] *= mask[i];
     }
     std::swap(ws.grad_out, ws.grad_in);
-  }
-}
-
-namespace {
-
-// out [B, n] = x [B, k] W^T for W [n, k], as step() needs it: with W^T packed (once, when
-// `prepare`) unless the product is too small to gain from it (use_packed_step).
-template <typename T>
-void step_projection(bool prepare, int batch, int n, int k, const T* x, const T* weight,
-                     PackedMatrix<T>& packed, T* out) {
-  if constexpr (sizeof(T) <= sizeof(double)) {
-    if (use_packed_step<T>(k, n)) {
-      if (prepare) packed.pack(Trans::kYes, k, n, weight, k);
-      return gemm_packed(batch, x, k, packed, T(0), out, n);
-    }
-  }
-  gemm(Trans::kNo, Trans::kYes, batch, n, k, T(1), x, k, weight, k, T(0), out, n);
-}
-
-}  // namespace
-
-template <typename T>
-void Network<T>::step(std::span<const T> x_t, std::span<T> state, std::span<T> y_t,
-                      int batch_size) {
-  const int I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
-  const int L = config_.layers, G = gate_count(config_.cell) * H;
-  if (config_.bidirectional) {
-    throw Error("step: a bidirectional network needs the whole sequence; use forward");
-  }
-  const auto rows = static_cast<std::size_t>(batch_size);
-  if (batch_size <= 0 || x_t.size() != rows * I || state.size() != state_size(batch_size) ||
-      y_t.size() != rows * O) {
-    throw Error("step: expected x_t [" + std::to_string(batch_size) + ", " + std::to_string(I) +
-                "], state of " + std::to_string(state_size(batch_size)) + " values and y_t [" +
-                std::to_string(batch_size) + ", " + std::to_string(O) + "], got " +
-                std::to_string(x_t.size()) + ", " + std::to_string(state.size()) + " and " +
-                std::to_string(y_t.size()) + " values");
-  }
-  Workspace<T>& ws = *ws_;
-  grow(ws.step_xw, rows * G);
-  grow(ws.step_h, rows * H);
-  grow(ws.step_c, rows * H);
-  grow(ws.step_cache, rows * std::max(cache_width(config_.cell, H), 1));
-  ws.scratch.reserve(config_.cell, H, batch_size);
-  const bool prepare = !step_ready_ || step_batch_ != batch_size;
-  step_ready_ = true;
-  step_batch_ = batch_size;
-  long work = static_cast<long>(H) * O;  // multiply-adds a row: the tuner's key
-  for (int l = 0; l < L; ++l) work += static_cast<long>((l == 0 ? I : H) + H) * G;
-  ws.step_tuner.run(work * batch_size, free_threads(), [&](int parts) {
-    const SplitSmallProducts split(parts > 1);
-    run_step(prepare, x_t, state, y_t, batch_size);
-  });
-}
-
-template <typename T>
-void Network<T>::run_step(bool prepare, std::span<const T> x_t, std::span<T> state,
-                          std::span<T> y_t, int batch_size) {
-  const int H = config_.hidden_size, O = config_.output_size, L = config_.layers;
-  const int G = gate_count(config_.cell) * H;
-  Workspace<T>& ws = *ws_;
-  const bool lstm = config_.cell == CellKind::kLstm;
-  const auto rows = static_cast<std::size_t>(batch_size);
-  const std::size_t part = rows * H;
-  for (int l = 0; l < L; ++l) {
-    const LayerViews<T> p = layer_views<T>(tensors_, config_.cell, l, params_);
-    LayerBuffers<T>& buf = ws.layers[l];
-    const T* in = l == 0 ? x_t.data() : state.data() + (l - 1) * part;
-    // The weights as the last call prepared them, unless they may have changed since: the
-    // input's product in the step's own where the steps are packed, as forward's (one
-    // product, and one split, a step), or apart first.
-    const bool pack = use_packed_step<T>(H, G);
-    const PackedMatrix<T>* fused = prepare_fused_weights(config_.cell, p.input, H, pack,
-                                                         p.weight_ih, p.weight_hh, buf, prepare);
-    if (fused == nullptr) {
-      step_projection(prepare, batch_size, G, p.input, in, p.weight_ih, buf.packed_ih_t,
-                      ws.step_xw.data());
-    }
-    const PackedMatrix<T>* packed =
-        fused != nullptr
-            ? fused
-            : prepare_forward_weights(gate_count(config_.cell), H, pack, p.weight_hh, buf, prepare);
-    CellWeights<T> w = cell_weights<T>(config_, p, buf, packed, nullptr);
-    w.fused_input = fused != nullptr ? p.input : 0;
-    T* h = state.data() + l * part;
-    T* c = lstm ? state.data() + (L + l) * part : nullptr;
-    const ForwardStep<T> fs{batch_size,
-                            nullptr,
-                            ws.step_xw.data(),
-                            h,
-                            c,
-                            ws.step_h.data(),
-                            ws.step_c.data(),
-                            ws.step_cache.data(),
-                            ws.scratch.gates.data(),
-                            in,
-                            p.input};
-    cell_forward(config_.cell, w, fs);
-    std::copy(ws.step_h.begin(), ws.step_h.begin() + part, h);
-    if (lstm) std::copy(ws.step_c.begin(), ws.step_c.begin() + part, c);
-  }
-  const TensorInfo& wo = tensors_[tensors_.size() - 2];
-  const T* bias_o = params_.data() + tensors_.back().offset;
-  step_projection(prepare, batch_size, O, H, state.data() + (L - 1) * part,
-                  params_.data() + wo.offset, ws.step_readout, y_t.data());
-  for (std::size_t r = 0; r < rows; ++r) {
-    for (int o = 0; o < O; ++o) y_t[r * O + o] += bias_o[o];
   }
 }
 

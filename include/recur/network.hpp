@@ -69,7 +69,7 @@ struct TensorInfo {
 std::vector<TensorInfo> network_tensors(const NetworkConfig& config);
 
 template <typename T>
-struct Workspace;  // the buffers of one forward and backward (network.cpp)
+struct Workspace;  // the buffers of one forward and backward (src/network_workspace.hpp)
 
 template <typename T>
 class Network {
