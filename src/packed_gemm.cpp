@@ -73,16 +73,15 @@ bool copies_transposed_a(int panels, int lda) {
   return panels >= 2 && (static_cast<long>(lda) * sizeof(T)) % 2048 == 0;
 }
 
-// Blocks of kDepth rows of op(B) (a panel's block then fits in L1) and kHeight rows of C
-// (their op(A) block in L2), whole groups of kRows: a block's edge inside a group would change
-// the kernel calls, and so the sums, of the rows around it with where the product starts (a
-// part of a split product, or a product sharing its A with a second). 64 rows (60 with AVX2's
-// groups of 6) rather than 128 (session 18, Zen 4, the same values bit for bit): the charrnn
-// Elman pair alone 1.03x, and bench/ab.py, 5-7 rounds, charrnn Elman 1.012x (6 of 7), GRU
-// 1.006x (6 of 7), LSTM 1.003x, the medium LSTM 1.005x, large LSTM 1.009x, small LSTM 1.026x
-// (5 of 5), the medium Elman and GRU and small GRU 0.996-0.999x; 256 rows: the pair alone
-// 0.95x.
-constexpr int kDepth = 256, kHeight = 64 / kRows * kRows;
+// Blocks of kBlockDepth rows of op(B) (packed_gemm.hpp) and kHeight rows of C (their op(A)
+// block in L2), whole groups of kRows: a block's edge inside a group would change the kernel
+// calls, and so the sums, of the rows around it with where the product starts (a part of a
+// split product, or a product sharing its A with a second). 64 rows (60 with AVX2's groups of
+// 6) rather than 128 (session 18, Zen 4, the same values bit for bit): the charrnn Elman pair
+// alone 1.03x, and bench/ab.py, 5-7 rounds, charrnn Elman 1.012x (6 of 7), GRU 1.006x (6 of
+// 7), LSTM 1.003x, the medium LSTM 1.005x, large LSTM 1.009x, small LSTM 1.026x (5 of 5), the
+// medium Elman and GRU and small GRU 0.996-0.999x; 256 rows: the pair alone 0.95x.
+constexpr int kDepth = kBlockDepth, kHeight = 64 / kRows * kRows;
 static_assert(kHeight >= kRows && kHeight % kRows == 0);
 
 // One product's op(B) and C for gemm_blocked_columns, which may serve two that share A.

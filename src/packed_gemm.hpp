@@ -27,6 +27,20 @@ namespace recur {
 // gives those rows exactly as the whole product does.
 constexpr int kPackedRows = kNativeRegisters >= 32 ? 8 : 6;
 
+// The products over all steps (gemm_blocked) take op(B) in blocks of this many of its rows,
+// k terms of each sum at a time, each block's sums added to C's: a kernel call then sums
+// 512 terms of a row, and its fixed costs (C's loads and stores, the call) are shared by
+// twice as many as at 256. The block's panels (64 KB in float) no longer fit L1, but the
+// kernel streams them from L2 at the rate it needs. On the Zen 5 host (session 24), one
+// thread: dG^T h 4096 x 1024 x 6400 190.6-193.9 GFLOP/s against 180.4-182.0 at 256 rows,
+// 1024 x 1024 x 6400 179.6-186.9 against 176.8-183.8; 768 or 1024 rows made dy^T h (256 x
+// 1024 x 6400) slower (142-158 against 170-175). Whole steps, `bench/ab.py` against 256
+// rows, 11-15 rounds: large LSTM 1.039x (faster in 10 of 15), Elman 1.015x (10 of 11), GRU
+// 1.003x (6 of 11); medium LSTM 1.018x (10 of 11), GRU 1.022x (8 of 11), Elman 0.997x;
+// charrnn 1.013-1.021x (6-9 of 11); small 0.989-1.013x (5-7 of 11). Set by the shape alone,
+// as results must not depend on the threads.
+constexpr int kBlockDepth = 512;
+
 // gemm_packed (the time loops' step product) cuts its m rows into as few calls as kPackedRows
 // allows, of sizes as even as can be, and a call of 4 rows or more sums each of its rows
 // exactly as any other such call does; from 8 rows on every call has 4 or more. So a time

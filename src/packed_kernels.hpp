@@ -304,7 +304,7 @@ void multiply_panels(int m, const ABlocks<T>& a, std::size_t row_step, const Pac
 // rows stream side by side, and copying them cost more than it saved.)
 // The copy goes kCopyRows rows of A at a time, each group's part of them written at once: its
 // destinations are whole cache lines one after the other. Row by row, each row's kRows values
-// for group g went depth * kRows values past group g - 1's (8 KB at a depth of 256 floats),
+// for group g went depth * kRows values past group g - 1's (16 KB at a depth of 512 floats),
 // all into one L1 set, more lines than its ways; the lines were evicted half written, and the
 // copy took 5% of the medium LSTM's step.
 template <typename T>

@@ -1,7 +1,7 @@
 // The fast products against a plain triple loop in long double: the blocked kernel for every
 // transpose combination, and the packed recurrent product, at sizes that cut through every
 // edge (rows not a multiple of the kernel's group of rows, columns not a multiple of the panel,
-// depth across the 256-row blocks, one row, one column, depth 1).
+// depth across the blocks of kBlockDepth rows, one row, one column, depth 1).
 #include "packed_gemm.hpp"
 
 #include <gtest/gtest.h>
@@ -75,14 +75,16 @@ void check_blocked(double epsilon) {
   NumpyRandom random(3);
   // Last panels of one vector or less ({17, 48, 40} in float, {10, 24, 30} in double: exactly
   // one; 33, 70, 100: less), of more; of 1 to 4 columns (float: 33, 68, 257, 290; 3 alone),
-  // which A^T meets along its rows (narrow_kernel). The last five: split among threads and
-  // ragged at both ends, with A^T read in place (lda = m; copied only where rows alias, tested
-  // below); few columns and enough work to split rows (A as it is, and A^T in place; with
-  // A^T, sources of 3.8 MB, more than L2, in 11 depth blocks); and a product of no terms.
-  const int shapes[][3] = {{1, 1, 1},      {8, 32, 16},     {9, 33, 17},     {7, 5, 300},
-                           {17, 48, 40},   {10, 24, 30},    {130, 70, 3},    {64, 257, 513},
-                           {3, 100, 1},    {203, 68, 300},  {203, 150, 300}, {203, 290, 300},
-                           {12, 300, 700}, {300, 40, 2800}, {9, 300, 0}};
+  // which A^T meets along its rows (narrow_kernel); a last depth block of one row. The last
+  // five: split among threads and ragged at both ends, with A^T read in place (lda = m;
+  // copied only where rows alias, tested below); few columns and enough work to split rows
+  // (A as it is, and A^T in place; with A^T, sources of 3.8 MB, more than L2, in 6 depth
+  // blocks of 512 rows); and a product of no terms.
+  constexpr int D = kBlockDepth;
+  const int shapes[][3] = {{1, 1, 1},          {8, 32, 16},     {9, 33, 17},     {7, 5, 300},
+                           {17, 48, 40},       {10, 24, 30},    {130, 70, 3},    {64, 257, D + 1},
+                           {3, 100, 1},        {203, 68, 300},  {203, 150, 300}, {203, 290, 300},
+                           {12, 300, D + 188}, {300, 40, 2800}, {9, 300, 0}};
   const int default_threads = threads();
   for (const auto& [m, n, k] : shapes) {
     for (int count = 1; count <= 3; count += 2) {
@@ -120,9 +122,9 @@ TEST(PackedGemm, BlockedMatchesTheDefinitionInDouble) {
 template <typename T>
 void check_copied_transposed_a(double epsilon) {
   NumpyRandom random(7);
-  constexpr int lda = 2048 / sizeof(T);
+  constexpr int lda = 2048 / sizeof(T), D = kBlockDepth;
   const int shapes[][3] = {
-      {203, 70, 300}, {9, 33, 17}, {130, 100, 600}, {8, 64, 256}, {77, 68, 300}};
+      {203, 70, D + 44}, {9, 33, 17}, {130, 100, 2 * D + 88}, {8, 64, D}, {77, 68, D + 44}};
   const int default_threads = threads();
   for (const auto& [m, n, k] : shapes) {
     const auto a = random_matrix<T>(random, static_cast<std::size_t>(k) * m);  // [k, m]
@@ -161,8 +163,9 @@ TEST(PackedGemm, TransposedAWithAliasingRowsCopiedOut) {
 template <typename T>
 void check_tn_pair(double epsilon) {
   NumpyRandom random(6);
-  const int shapes[][4] = {{203, 65, 290, 300}, {203, 16, 40, 17},   {130, 3, 100, 600},
-                           {64, 2, 64, 200},    {512, 64, 256, 300}, {40, 3, 5, 9},
+  constexpr int D = kBlockDepth;
+  const int shapes[][4] = {{203, 65, 290, D + 44}, {203, 16, 40, 17},   {130, 3, 100, 2 * D + 88},
+                           {64, 2, 64, 200},       {512, 64, 256, 300}, {40, 3, 5, 9},
                            {264, 64, 256, 400}};  // m, n1, n2, k
   const int default_threads = threads();
   for (const auto& [m, n1, n2, k] : shapes) {
