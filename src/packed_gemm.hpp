@@ -30,8 +30,8 @@ constexpr int kPackedRows = kNativeRegisters >= 32 ? 8 : 6;
 // The products over all steps (gemm_blocked) take op(B) in blocks of this many of its rows,
 // k terms of each sum at a time, each block's sums added to C's: a kernel call then sums
 // 512 terms of a row, and its fixed costs (C's loads and stores, the call) are shared by
-// twice as many as at 256. The block's panels (64 KB in float) no longer fit L1, but the
-// kernel streams them from L2 at the rate it needs. On the Zen 5 host (session 24), one
+// twice as many as at 256. A panel's block (64 KB in float with AVX-512) no longer fits L1,
+// but the kernel streams it from L2 at the rate it needs. On the Zen 5 host (session 24), one
 // thread: dG^T h 4096 x 1024 x 6400 190.6-193.9 GFLOP/s against 180.4-182.0 at 256 rows,
 // 1024 x 1024 x 6400 179.6-186.9 against 176.8-183.8; 768 or 1024 rows made dy^T h (256 x
 // 1024 x 6400) slower (142-158 against 170-175). Whole steps, `bench/ab.py` against 256
