@@ -81,7 +81,7 @@ bool copies_transposed_a(int panels, int lda) {
 // alone 1.03x, and bench/ab.py, 5-7 rounds, charrnn Elman 1.012x (6 of 7), GRU 1.006x (6 of
 // 7), LSTM 1.003x, the medium LSTM 1.005x, large LSTM 1.009x, small LSTM 1.026x (5 of 5), the
 // medium Elman and GRU and small GRU 0.996-0.999x; 256 rows: the pair alone 0.95x.
-constexpr int kDepth = kBlockDepth, kHeight = 64 / kRows * kRows;
+constexpr int kHeight = 64 / kRows * kRows;
 static_assert(kHeight >= kRows && kHeight % kRows == 0);
 
 // One product's op(B) and C for gemm_blocked_columns, which may serve two that share A.
@@ -104,10 +104,10 @@ struct BlockBuffers {
   // Room for the blocks of an m x n x k product (and of a second of n2 columns sharing its
   // A): then no part of it, however split, allocates.
   void reserve(ATranspose ta, int m, int n, int k, int n2 = 0) {
-    b[0].reserve(std::min(kDepth, k), n);
-    if (n2 > 0) b[1].reserve(std::min(kDepth, k), n2);
+    b[0].reserve(std::min(kBlockDepth, k), n);
+    if (n2 > 0) b[1].reserve(std::min(kBlockDepth, k), n2);
     const std::size_t a_block =
-        static_cast<std::size_t>(std::min(kHeight, m) + kRows - 1) / kRows * kRows * kDepth;
+        static_cast<std::size_t>(std::min(kHeight, m) + kRows - 1) / kRows * kRows * kBlockDepth;
     if (ta == ATranspose::kCopied && a.size() < a_block) a.resize(a_block);
   }
 };
@@ -358,8 +358,8 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int k, T alpha, const T
     }
     return;
   }
-  for (int p0 = 0; p0 < k; p0 += kDepth) {
-    const int depth = std::min(kDepth, k - p0);
+  for (int p0 = 0; p0 < k; p0 += kBlockDepth) {
+    const int depth = std::min(kBlockDepth, k - p0);
     for (int o = 0; o < count; ++o) {
       const BlockedOutput<T>& out = outputs[o];
       buffers.b[o].pack(trans_b, depth, out.n,
