@@ -126,6 +126,39 @@ std::vector<BlockBuffers<T>>& callers_buffers(ATranspose ta, int m, int n, int k
   return buffers;
 }
 
+// Rows for more threads only from 32M multiply-adds, unless the pool's workers are awake: a
+// product that columns leave on one thread is often the only threaded work around (the small
+// workloads' weight gradients), and waking a sleeping worker for it (tens of us on this VM)
+// cost more than it saved. Right after a time loop split by rows the workers are still
+// spinning, and the small LSTM's and GRU's weight gradients split by rows made their training
+// steps 10% faster.
+constexpr long kRowSplitWork = 1L << 25;
+bool rows_split_pays(long work) {
+  return work >= kRowSplitWork || workers_awake();
+}
+
+// Whether a product over all steps with A^T (a weight gradient, A^T [m, k] op(B) [k, n]; or a
+// pair sharing A, n their columns together) sums k in two halves, each half's sums added to
+// the first's at the end: where C is small and k long. Split by rows or by columns, each
+// thread packs all of op(B)'s blocks or reads all of A, and a product of 256 x 256 x 6400
+// ran 1.12-1.14x slower on two threads than dnnl_sgemm; with a half of k a thread, each
+// packs and reads only its half, and the medium weight gradients ran 1.15-1.37x as fast
+// (Zen 5, session 25: 64 x 256, 256 x 256, 256 x 320, 512 x 256 and 768 x 256 by 6400,
+// 1.07x at 1024 x 256; level at 2048 x 65 x 3200 and 4096 x 1024; 0.88-0.93x at 65 x 512 x
+// 3200, whose whole op(B) block, 1 MB, no longer fits a core's L2). Set by the shape alone,
+// as results must not depend on the threads: on one thread the halves run one after the
+// other.
+constexpr std::size_t kHalvesMostC = std::size_t{1} << 20;         // bytes of C
+constexpr std::size_t kHalvesMostBBlock = std::size_t{640} << 10;  // bytes of op(B)'s block
+constexpr int kHalvesLeastDepth = 64;                              // k at least twice this
+
+template <typename T>
+bool sums_depth_halves(int m, int n, int k) {
+  return k >= 2 * kHalvesLeastDepth &&
+         static_cast<std::size_t>(m) * n * sizeof(T) <= kHalvesMostC &&
+         static_cast<std::size_t>(std::min(k, kBlockDepth)) * n * sizeof(T) <= kHalvesMostBBlock;
+}
+
 // C = alpha op(A) op(B) + beta C for each of `count` (1 or 2) outputs' op(B) and C, on the
 // calling thread: A's block (copied once, when copied) serves them all.
 // With a_sums (A^T copied or in place), a_sums[i] += the sum over p of op(A)[i, p], block by
@@ -140,6 +173,75 @@ void gemm_blocked_columns(ATranspose ta, bool tb, int m, int n, int k, T alpha, 
                           const T* b, int ldb, T beta, T* c, int ldc, BlockBuffers<T>& buffers) {
   const BlockedOutput<T> output{n, b, ldb, c, ldc};
   gemm_blocked_columns(ta, tb, m, k, alpha, a, lda, beta, &output, 1, buffers);
+}
+
+// C = alpha A^T op(B) + beta C for each of `count` outputs sharing A^T ([k, m], rows lda
+// apart), and with sums, sums[i] = the sum over p of A^T's [p, i], k in two halves
+// (sums_depth_halves): the first half's sums go to C and sums, the second's to the caller's
+// scratch and are then added, so that every C and sum is (first half) + (second half) on any
+// number of threads. Parts: the halves, each cut by rows into as many as the threads allow.
+template <typename T>
+void gemm_depth_halves(ATranspose mode, bool tb, int m, int k, T alpha, const T* a, int lda, T beta,
+                       const BlockedOutput<T>* outputs, int count, T* sums) {
+  int columns = 0;
+  for (int o = 0; o < count; ++o) columns += outputs[o].n;
+  const int groups = (m + kRows - 1) / kRows, half = k / 2;
+  // Threads as for a split by rows (rows_split_pays): a worker asleep is not woken for less.
+  const long work = static_cast<long>(m) * columns * k;
+  const int parts = rows_split_pays(work) ? parts_for(work, 4 * groups) : 1;
+  const int row_parts = std::max(1, parts / 2);
+  std::vector<BlockBuffers<T>>& buffers =
+      callers_buffers<T>(mode, m, outputs[0].n, k, count > 1 ? outputs[1].n : 0);
+  // The second half's C (each output's m x n, rows n apart) and sums, after one another.
+  // (Through a pointer: a thread_local named in the lambda would be, on a worker, its own.)
+  thread_local std::vector<T> second_half;
+  const std::size_t second_size = static_cast<std::size_t>(m) * (columns + 1);
+  if (second_half.size() < second_size) second_half.resize(second_size);
+  T* const second = second_half.data();
+  const bool pooled = parts >= 2;
+  auto part = [&](int t) {
+    const int h = t % 2, r = t / 2;
+    const int i0 = split(groups, row_parts, r) * kRows;
+    const int i1 = std::min(m, split(groups, row_parts, r + 1) * kRows);
+    if (i0 >= i1) return;
+    const int p0 = h == 0 ? 0 : half, depth = h == 0 ? half : k - half;
+    std::array<BlockedOutput<T>, 2> out{};
+    T* scratch = second;
+    for (int o = 0; o < count; ++o) {
+      const BlockedOutput<T>& whole = outputs[o];
+      const T* b = tb ? whole.b + p0 : whole.b + static_cast<std::size_t>(p0) * whole.ldb;
+      out[o] = h == 0
+                   ? BlockedOutput<T>{whole.n, b, whole.ldb,
+                                      whole.c + static_cast<std::size_t>(i0) * whole.ldc, whole.ldc}
+                   : BlockedOutput<T>{whole.n, b, whole.ldb,
+                                      scratch + static_cast<std::size_t>(i0) * whole.n, whole.n};
+      scratch += static_cast<std::size_t>(m) * whole.n;
+    }
+    T* part_sums = sums == nullptr ? nullptr : (h == 0 ? sums : scratch) + i0;
+    if (part_sums != nullptr) std::fill(part_sums, part_sums + (i1 - i0), T(0));
+    gemm_blocked_columns(mode, tb, i1 - i0, depth, alpha,
+                         a + static_cast<std::size_t>(p0) * lda + i0, lda, h == 0 ? beta : T(0),
+                         out.data(), count, buffers[pooled ? t : 0], part_sums);
+  };
+  if (pooled) {
+    parallel_for_parts(2 * row_parts, part);
+  } else {  // one thread: the halves in turn (row_parts is 1)
+    part(0);
+    part(1);
+  }
+  const T* scratch = second;
+  for (int o = 0; o < count; ++o) {
+    const BlockedOutput<T>& whole = outputs[o];
+    for (int i = 0; i < m; ++i) {
+      T* c_row = whole.c + static_cast<std::size_t>(i) * whole.ldc;
+      const T* s_row = scratch + static_cast<std::size_t>(i) * whole.n;
+      for (int j = 0; j < whole.n; ++j) c_row[j] += s_row[j];
+    }
+    scratch += static_cast<std::size_t>(m) * whole.n;
+  }
+  if (sums != nullptr) {
+    for (int i = 0; i < m; ++i) sums[i] += scratch[i];
+  }
 }
 
 }  // namespace
@@ -249,22 +351,11 @@ void gemm_packed(int m, std::initializer_list<ABlock<T>> a, const PackedMatrix<T
 
 namespace {
 
-// Rows for more threads only from 32M multiply-adds, unless the pool's workers are awake: a
-// product that columns leave on one thread is often the only threaded work around (the small
-// workloads' weight gradients), and waking a sleeping worker for it (tens of us on this VM)
-// cost more than it saved. Right after a time loop split by rows the workers are still
-// spinning, and the small LSTM's and GRU's weight gradients split by rows made their training
-// steps 10% faster.
-constexpr long kRowSplitWork = 1L << 25;
-bool rows_split_pays(long work) {
-  return work >= kRowSplitWork || workers_awake();
-}
-
-}  // namespace
-
+// gemm_blocked over all of k at once, whatever its shape: the products of a pair that
+// gemm_blocked_tn_pair runs apart, and every product that sums_depth_halves leaves whole.
 template <typename T>
-void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
-                  const T* b, int ldb, T beta, T* c, int ldc) {
+void gemm_blocked_whole_depth(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha,
+                              const T* a, int lda, const T* b, int ldb, T beta, T* c, int ldc) {
   // Columns split among threads, each running the whole blocked product on its own; or rows,
   // where that gives more threads (a product of few columns: a readout of a small O, the
   // input's weight gradient of a small I, which the columns left on one thread), or as many
@@ -303,6 +394,23 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
   parallel_for_parts(column_parts, part);
 }
 
+}  // namespace
+
+template <typename T>
+void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
+                  const T* b, int ldb, T beta, T* c, int ldc) {
+  if (trans_a == Trans::kYes && sums_depth_halves<T>(m, n, k)) {
+    constexpr int W = PackedMatrix<T>::kPanel;
+    const ATranspose mode =
+        copies_transposed_a<T>((n + W - 1) / W, lda) ? ATranspose::kCopied : ATranspose::kInPlace;
+    const BlockedOutput<T> output{n, b, ldb, c, ldc};
+    const bool tb = trans_b == Trans::kYes;
+    return gemm_depth_halves(mode, tb, m, k, alpha, a, lda, beta, &output, 1,
+                             static_cast<T*>(nullptr));
+  }
+  gemm_blocked_whole_depth(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 template <typename T>
 void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1, int ldb1, T* c1,
                           int ldc1, int n2, const T* b2, int ldb2, T* c2, int ldc2, T* sums) {
@@ -310,12 +418,18 @@ void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1
   const int panels = (n1 + W - 1) / W + (n2 + W - 1) / W, groups = (m + kRows - 1) / kRows;
   const ATranspose mode =
       copies_transposed_a<T>(panels, lda) ? ATranspose::kCopied : ATranspose::kInPlace;
+  if (sums_depth_halves<T>(m, n1 + n2, k)) {
+    const BlockedOutput<T> outputs[2] = {{n1, b1, ldb1, c1, ldc1}, {n2, b2, ldb2, c2, ldc2}};
+    return gemm_depth_halves(mode, false, m, k, T(1), a, lda, T(0), outputs, 2, sums);
+  }
   const long work = static_cast<long>(m) * (n1 + n2) * k;
   if (mode == ATranspose::kInPlace && !rows_split_pays(work)) {
-    // Where gemm_blocked would not split by rows either: each product as it splits alone
-    // (by columns, or not at all), the same values bit for bit.
-    gemm_blocked(Trans::kYes, Trans::kNo, m, n1, k, T(1), a, lda, b1, ldb1, T(0), c1, ldc1);
-    gemm_blocked(Trans::kYes, Trans::kNo, m, n2, k, T(1), a, lda, b2, ldb2, T(0), c2, ldc2);
+    // Where gemm_blocked_whole_depth would not split by rows either: each product as it
+    // splits alone (by columns, or not at all), the same values bit for bit.
+    gemm_blocked_whole_depth(Trans::kYes, Trans::kNo, m, n1, k, T(1), a, lda, b1, ldb1, T(0), c1,
+                             ldc1);
+    gemm_blocked_whole_depth(Trans::kYes, Trans::kNo, m, n2, k, T(1), a, lda, b2, ldb2, T(0), c2,
+                             ldc2);
     if (sums != nullptr) column_sums(k, m, a, lda, sums);
     return;
   }

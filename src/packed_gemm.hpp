@@ -179,7 +179,9 @@ void gemm_packed(int m, std::initializer_list<ABlock<T>> a, const PackedMatrix<T
 // The same product as gemm_large, for float and double: op(B) packed block by block into
 // buffers of the calling thread's, one for each part the product may split into, each with
 // room for the whole product, that grow to the largest and are then reused, so that no
-// product allocates after the first of its size, however it splits.
+// product allocates after the first of its size, however it splits. A product with A^T and
+// few columns (a weight gradient) sums k in two halves, one a thread, the second added to
+// the first (sums_depth_halves, packed_gemm.cpp), on one thread as on many.
 template <typename T>
 void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
                   const T* b, int ldb, T beta, T* c, int ldc);
@@ -192,11 +194,13 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
 // apart). The input's, of few columns (I = 64: 2 panels), had paid for a copy of all of dG
 // on its own; read in place (the medium Elman and GRU, lda 256 and 768 floats), each product
 // and the sums had read all of dG, whose blocks are now in cache for the second
-// (`bench/ab.py --rounds 9`: medium Elman 1.026x, GRU 1.037x). Each C is as gemm_blocked
-// computes it, bit for bit. With sums,
-// sums[i] = the sum over p of A[p, i] as well (the bias gradient: dG's column sums), as
-// add_column_sums gives it into zeros, bit for bit, block by block as the products read them
-// (one pass over dG fewer: the medium LSTM's is 26 MB).
+// (`bench/ab.py --rounds 9`: medium Elman 1.026x, GRU 1.037x). With sums,
+// sums[i] = the sum over p of A[p, i] as well (the bias gradient: dG's column sums), block by
+// block as the products read them (one pass over dG fewer: the medium LSTM's is 26 MB).
+// Where the two products' columns together are few (sums_depth_halves of n1 + n2), k is
+// summed in halves, products and sums alike; else each C is as gemm_blocked computes it
+// over all of k at once, and the sums as add_column_sums gives them into zeros, bit for bit.
+// Either way the values depend on the shapes alone, not on the threads.
 template <typename T>
 void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1, int ldb1, T* c1,
                           int ldc1, int n2, const T* b2, int ldb2, T* c2, int ldc2,

@@ -87,22 +87,28 @@ void check_blocked(double epsilon) {
                            {12, 300, D + 188}, {300, 40, 2800}, {9, 300, 0}};
   const int default_threads = threads();
   for (const auto& [m, n, k] : shapes) {
-    for (int count = 1; count <= 3; count += 2) {
-      set_threads(count);
-      for (int transposes = 0; transposes < 4; ++transposes) {
-        const bool ta = transposes & 1, tb = transposes & 2;
-        const auto a = random_matrix<T>(random, static_cast<std::size_t>(m) * k);
-        const auto b = random_matrix<T>(random, static_cast<std::size_t>(k) * n);
-        auto c = random_matrix<T>(random, static_cast<std::size_t>(m) * n);
-        const double alpha = 0.75, beta = m % 2 ? 0.0 : -1.5;
-        const auto want = reference(ta, tb, m, n, k, alpha, a, b, beta, c);
+    for (int transposes = 0; transposes < 4; ++transposes) {
+      const bool ta = transposes & 1, tb = transposes & 2;
+      const auto a = random_matrix<T>(random, static_cast<std::size_t>(m) * k);
+      const auto b = random_matrix<T>(random, static_cast<std::size_t>(k) * n);
+      const auto c0 = random_matrix<T>(random, static_cast<std::size_t>(m) * n);
+      const double alpha = 0.75, beta = m % 2 ? 0.0 : -1.5;
+      const auto want = reference(ta, tb, m, n, k, alpha, a, b, beta, c0);
+      std::vector<T> one_thread;
+      // 5 threads: a product whose k is summed in halves (A^T, few columns) cuts each half
+      // by rows too.
+      for (const int count : {1, 3, 5}) {
+        set_threads(count);
+        auto c = c0;
         gemm_blocked(ta ? Trans::kYes : Trans::kNo, tb ? Trans::kYes : Trans::kNo, m, n, k,
                      static_cast<T>(alpha), a.data(), ta ? m : k, b.data(), tb ? k : n,
                      static_cast<T>(beta), c.data(), n);
-        expect_close(c, want, k, epsilon,
-                     "m=" + std::to_string(m) + " n=" + std::to_string(n) +
-                         " k=" + std::to_string(k) + (ta ? " A^T" : "") + (tb ? " B^T" : "") +
-                         " threads=" + std::to_string(count));
+        const std::string what = "m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                                 " k=" + std::to_string(k) + (ta ? " A^T" : "") +
+                                 (tb ? " B^T" : "") + " threads=" + std::to_string(count);
+        expect_close(c, want, k, epsilon, what);
+        if (count == 1) one_thread = c;
+        ASSERT_EQ(c, one_thread) << what << ": not as on one thread";
       }
     }
   }
@@ -153,20 +159,21 @@ TEST(PackedGemm, TransposedAWithAliasingRowsCopiedOut) {
 }
 
 // The weight gradients' pair of products sharing A (gemm_tn_pair): each C as the definition
-// gives it, and bit for bit as gemm gives it alone, A's column sums (the bias gradient) as
-// summed in order, on one thread and split, with A's rows
-// lda = m apart (read in place) and 2 KB apart (copied once for both). Shapes: ragged rows,
-// a last panel of one column and a ragged depth block; a one-panel product sharing the
-// other's copy; three depth blocks; one product small enough for gemm's small loop and the
-// other not; both small; one read in place large enough (32M multiply-adds) that its rows
-// split among the threads whether or not the workers are awake, each part summing its own.
+// gives it, and A's column sums (the bias gradient), on one thread and split, the same bit for
+// bit on any number of threads, with A's rows lda = m apart (read in place) and 2 KB apart
+// (copied once for both). Shapes: ragged rows, a last panel of one column and a ragged depth
+// block; a one-panel product sharing the other's copy; three depth blocks; one product small
+// enough for gemm's small loop and the other not; both small; one read in place large enough
+// (32M multiply-adds) that its rows split among the threads whether or not the workers are
+// awake, each part summing its own; and pairs whose k is summed in halves (few columns),
+// the last one cut by rows too on 5 threads.
 template <typename T>
 void check_tn_pair(double epsilon) {
   NumpyRandom random(6);
   constexpr int D = kBlockDepth;
   const int shapes[][4] = {{203, 65, 290, D + 44}, {203, 16, 40, 17},   {130, 3, 100, 2 * D + 88},
                            {64, 2, 64, 200},       {512, 64, 256, 300}, {40, 3, 5, 9},
-                           {264, 64, 256, 400}};  // m, n1, n2, k
+                           {264, 64, 256, 400},    {300, 64, 256, 2800}};  // m, n1, n2, k
   const int default_threads = threads();
   for (const auto& [m, n1, n2, k] : shapes) {
     const auto a = random_matrix<T>(random, static_cast<std::size_t>(k) * m);  // [k, m]
@@ -180,9 +187,10 @@ void check_tn_pair(double epsilon) {
       for (int p = 0; p < k; ++p) {
         std::copy(a.begin() + p * m, a.begin() + (p + 1) * m, padded.begin() + p * lda);
       }
-      for (int count = 1; count <= 3; count += 2) {
+      std::vector<T> first1, first2, first_sums;  // as on one thread
+      for (const int count : {1, 3, 5}) {
         set_threads(count);
-        std::vector<T> c1(zero1.size(), T(1e30)), c2(zero2.size(), T(1e30)), alone1(c1), alone2(c2);
+        std::vector<T> c1(zero1.size(), T(1e30)), c2(zero2.size(), T(1e30));
         std::vector<T> sums(m, T(1e30));  // written, not added to
         gemm_tn_pair(m, k, padded.data(), lda, n1, b1.data(), n1, c1.data(), n1, n2, b2.data(), n2,
                      c2.data(), n2, sums.data());
@@ -192,24 +200,27 @@ void check_tn_pair(double epsilon) {
                                  " threads=" + std::to_string(count);
         expect_close(c1, want1, k, epsilon, what + " first");
         expect_close(c2, want2, k, epsilon, what + " second");
-        gemm(Trans::kYes, Trans::kNo, m, n1, k, T(1), padded.data(), lda, b1.data(), n1, T(0),
-             alone1.data(), n1);
-        gemm(Trans::kYes, Trans::kNo, m, n2, k, T(1), padded.data(), lda, b2.data(), n2, T(0),
-             alone2.data(), n2);
-        EXPECT_EQ(c1, alone1) << what;
-        EXPECT_EQ(c2, alone2) << what;
-        for (int i = 0; i < m; ++i) {  // A's column sums, each over its rows in order from 0
-          T sum = 0;
-          for (int p = 0; p < k; ++p) sum += a[static_cast<std::size_t>(p) * m + i];
-          ASSERT_EQ(sums[i], sum) << what << " sum " << i;
+        for (int i = 0; i < m; ++i) {  // A's column sums, within k roundings of their terms
+          long double sum = 0, magnitude = 0;
+          for (int p = 0; p < k; ++p) {
+            sum += a[static_cast<std::size_t>(p) * m + i];
+            magnitude += std::abs(static_cast<long double>(a[static_cast<std::size_t>(p) * m + i]));
+          }
+          ASSERT_NEAR(static_cast<double>(sums[i]), static_cast<double>(sum),
+                      k * epsilon * static_cast<double>(magnitude) + 1e-300)
+              << what << " sum " << i;
         }
+        if (count == 1) first1 = c1, first2 = c2, first_sums = sums;
+        ASSERT_EQ(c1, first1) << what << ": first product not as on one thread";
+        ASSERT_EQ(c2, first2) << what << ": second product not as on one thread";
+        ASSERT_EQ(sums, first_sums) << what << ": sums not as on one thread";
       }
     }
   }
   set_threads(default_threads);
 }
 
-TEST(PackedGemm, PairSharingAMatchesTheDefinitionAndGemm) {
+TEST(PackedGemm, PairSharingAMatchesTheDefinitionOnAnyThreads) {
   check_tn_pair<float>(6e-8);
   check_tn_pair<double>(1.2e-16);
 }
