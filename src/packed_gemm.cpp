@@ -146,11 +146,12 @@ bool rows_split_pays(long work) {
 // Zen 5, session 25, two threads, a product alone (a `/tmp` program): 1.15-1.4x as fast at
 // 64 x 256, 256 x 256, 256 x 320, 512 x 256 and 768 x 256 by 6400, 1.07x at 1024 x 256;
 // level at 2048 x 65 x 3200 and 4096 x 1024; 0.88-0.93x at 65 x 512 x 3200, whose op(B)
-// block (1 MB) no longer fits a core's L2. Whole steps (`bench/ab.py`, 15 rounds): medium
-// Elman 1.057x, GRU 1.032x, small Elman 1.101x, LSTM 1.042x, GRU 1.058x, each faster in 15
-// of 15; the medium LSTM 1.005x (its pair's C is 1.3 MB; halved too, with C up to 2 MB, it
-// was 1.009x), charrnn GRU 1.004x, large GRU level. Set by the shape alone, as results must
-// not depend on the threads: on one thread the halves run one after the other.
+// block (1 MB) no longer fits a core's L2. Whole steps (`bench/ab.py`, 15 rounds, each
+// faster in 15 of 15): medium Elman 1.057x, GRU 1.032x, small Elman 1.101x (0.989x in an
+// earlier slow spell), LSTM 1.042x, GRU 1.058x; level: the medium LSTM 1.005x (its pair's C
+// is 1.3 MB; halved too, with C up to 2 MB, 1.009x), charrnn GRU 1.004x, large GRU. Set by
+// the shape alone, as results must not depend on the threads: on one thread the halves run
+// one after the other.
 constexpr std::size_t kHalvesMostC = std::size_t{1} << 20;         // bytes of C
 constexpr std::size_t kHalvesMostBBlock = std::size_t{640} << 10;  // bytes of op(B)'s block
 constexpr int kHalvesLeastDepth = 64;                              // k at least twice this
