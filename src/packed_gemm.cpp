@@ -137,32 +137,6 @@ bool rows_split_pays(long work) {
   return work >= kRowSplitWork || workers_awake();
 }
 
-// Whether a product over all steps with A^T (a weight gradient, A^T [m, k] op(B) [k, n]; or a
-// pair sharing A, n their columns together) sums k in two halves, the second half's sums
-// added to the first's at the end: where C is small and k long. Split by rows, each thread
-// packs all of op(B)'s blocks; split by columns, each reads all of A; either way two threads
-// ran the medium Elman's weight gradients 1.13-1.16x slower than dnnl_sgemm, though one
-// thread ran them as fast. With a half of k a thread, each packs and reads only its half.
-// Zen 5, session 25, two threads, a product alone (a `/tmp` program): 1.15-1.4x as fast at
-// 64 x 256, 256 x 256, 256 x 320, 512 x 256 and 768 x 256 by 6400, 1.07x at 1024 x 256;
-// level at 2048 x 65 x 3200 and 4096 x 1024; 0.88-0.93x at 65 x 512 x 3200, whose op(B)
-// block (1 MB) no longer fits a core's L2. Whole steps (`bench/ab.py`, 15 rounds, each
-// faster in 15 of 15): medium Elman 1.057x, GRU 1.032x, small Elman 1.101x (0.989x in an
-// earlier slow spell), LSTM 1.042x, GRU 1.058x; level: the medium LSTM 1.005x (its pair's C
-// is 1.3 MB; halved too, with C up to 2 MB, 1.009x), charrnn GRU 1.004x, large GRU. Set by
-// the shape alone, as results must not depend on the threads: on one thread the halves run
-// one after the other.
-constexpr std::size_t kHalvesMostC = std::size_t{1} << 20;         // bytes of C
-constexpr std::size_t kHalvesMostBBlock = std::size_t{640} << 10;  // bytes of op(B)'s block
-constexpr int kHalvesLeastDepth = 64;                              // k at least twice this
-
-template <typename T>
-bool sums_depth_halves(int m, int n, int k) {
-  return k >= 2 * kHalvesLeastDepth &&
-         static_cast<std::size_t>(m) * n * sizeof(T) <= kHalvesMostC &&
-         static_cast<std::size_t>(std::min(k, kBlockDepth)) * n * sizeof(T) <= kHalvesMostBBlock;
-}
-
 // C = alpha op(A) op(B) + beta C for each of `count` (1 or 2) outputs' op(B) and C, on the
 // calling thread: A's block (copied once, when copied) serves them all.
 // With a_sums (A^T copied or in place), a_sums[i] += the sum over p of op(A)[i, p], block by

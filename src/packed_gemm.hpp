@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <initializer_list>
 #include <utility>
 #include <vector>
@@ -176,12 +177,38 @@ template <typename T>
 void gemm_packed(int m, std::initializer_list<ABlock<T>> a, const PackedMatrix<T>& b, T beta, T* c,
                  int ldc);
 
+// Whether a product over all steps with A^T (a weight gradient, A^T [m, k] op(B) [k, n]; or a
+// pair sharing A, n their columns together) sums k in two halves, the second half's sums
+// added to the first's at the end: where C is small and k long. Split by rows, each thread
+// packs all of op(B)'s blocks; split by columns, each reads all of A; either way two threads
+// ran the medium Elman's weight gradients 1.11-1.16x slower than dnnl_sgemm, though one
+// thread ran them as fast. With a half of k a thread, each packs and reads only its half.
+// Zen 5, session 25, two threads, a product alone (a `/tmp` program): 1.12-1.41x as fast at
+// 64 x 256, 256 x 256, 256 x 320, 512 x 256 and 768 x 256 by 6400, 1.07x at 1024 x 256;
+// level at 2048 x 65 x 3200 and 4096 x 1024; 0.88-0.93x at 65 x 512 x 3200, whose op(B)
+// block (1 MB) no longer fits a core's L2. Whole steps (`bench/ab.py`, 15 rounds, each
+// faster in 15 of 15): medium Elman 1.057x, GRU 1.032x, small Elman 1.101x (0.989x in an
+// earlier slow spell), LSTM 1.042x, GRU 1.058x; level: the medium LSTM 1.005x (its pair's C
+// is 1.3 MB; halved too, with C up to 2 MB, 1.009x), charrnn GRU 1.004x, large GRU. Set by
+// the shape alone, as results must not depend on the threads: on one thread the halves run
+// one after the other.
+inline constexpr std::size_t kHalvesMostC = std::size_t{1} << 20;         // bytes of C
+inline constexpr std::size_t kHalvesMostBBlock = std::size_t{640} << 10;  // bytes of op(B)'s block
+inline constexpr int kHalvesLeastDepth = 64;                              // k at least twice this
+
+template <typename T>
+inline bool sums_depth_halves(int m, int n, int k) {
+  return k >= 2 * kHalvesLeastDepth &&
+         static_cast<std::size_t>(m) * n * sizeof(T) <= kHalvesMostC &&
+         static_cast<std::size_t>(std::min(k, kBlockDepth)) * n * sizeof(T) <= kHalvesMostBBlock;
+}
+
 // The same product as gemm_large, for float and double: op(B) packed block by block into
 // buffers of the calling thread's, one for each part the product may split into, each with
 // room for the whole product, that grow to the largest and are then reused, so that no
 // product allocates after the first of its size, however it splits. A product with A^T and
 // few columns (a weight gradient) sums k in two halves, one a thread, the second added to
-// the first (sums_depth_halves, packed_gemm.cpp), on one thread as on many.
+// the first (sums_depth_halves, above), on one thread as on many.
 template <typename T>
 void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, const T* a, int lda,
                   const T* b, int ldb, T beta, T* c, int ldc);
@@ -189,18 +216,19 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
 // C1 [m, n1] = A^T B1 and C2 [m, n2] = A^T B2 for A stored [k, m], B1 [k, n1] and B2 [k, n2],
 // for float and double: the weight gradients dW_ih = dG^T x and dW_hh = dG^T h_prev of one
 // dG. Each block of A^T, copied (copies_transposed_a) or read in place, serves both
-// products, the rows split among threads (read in place, only where gemm_blocked would split
-// them by rows: from 32M multiply-adds or with the workers awake; below, the two products
-// apart). The input's, of few columns (I = 64: 2 panels), had paid for a copy of all of dG
-// on its own; read in place (the medium Elman and GRU, lda 256 and 768 floats), each product
-// and the sums had read all of dG, whose blocks are now in cache for the second
-// (`bench/ab.py --rounds 9`: medium Elman 1.026x, GRU 1.037x). With sums,
+// products, the rows split among threads (read in place, only where a product over all of k
+// would split them by rows: from 32M multiply-adds or with the workers awake; below, the
+// two products apart). The input's, of few columns (I = 64: 2 panels), had paid for a copy
+// of all of dG on its own; read in place (the medium Elman and GRU, lda 256 and 768
+// floats), each product and the sums had read all of dG, whose blocks are now in cache for
+// the second (`bench/ab.py --rounds 9`: medium Elman 1.026x, GRU 1.037x). With sums,
 // sums[i] = the sum over p of A[p, i] as well (the bias gradient: dG's column sums), block by
 // block as the products read them (one pass over dG fewer: the medium LSTM's is 26 MB).
-// Where the two products' columns together are few (sums_depth_halves of n1 + n2), k is
-// summed in halves, products and sums alike; else each C is as gemm_blocked computes it
-// over all of k at once, and the sums as add_column_sums gives them into zeros, bit for bit.
-// Either way the values depend on the shapes alone, not on the threads.
+// Where the two products' columns together are few (sums_depth_halves of m, n1 + n2, k), k
+// is summed in halves, products and sums alike, and each C is as gemm_blocked gives it
+// alone (which halves it too). Else each C is a product over all of k, as gemm_blocked gives
+// it unless it would halve that product alone, and the sums are as add_column_sums gives
+// them into zeros, bit for bit. Either way the values depend on the shapes alone.
 template <typename T>
 void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1, int ldb1, T* c1,
                           int ldc1, int n2, const T* b2, int ldb2, T* c2, int ldc2,

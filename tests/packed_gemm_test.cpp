@@ -30,6 +30,14 @@ std::vector<T> random_matrix(NumpyRandom& random, std::size_t size) {
   return v;
 }
 
+// Hands the pool's workers an empty job, so that they still spin when the next product comes
+// (workers_awake) and it splits as right after a time loop.
+void wake_workers() {
+  int calls = 0;
+  auto nothing = [&](int part) { calls += part == 0; };
+  parallel_for_parts(free_threads(), nothing);
+}
+
 // C = alpha op(A) op(B) + beta C, by the definition, and for each element the sum of the
 // magnitudes of its terms, which bounds the rounding of any order of summation.
 struct Reference {
@@ -78,13 +86,16 @@ void check_blocked(double epsilon) {
   // which A^T meets along its rows (narrow_kernel); a last depth block of one row. The last
   // five: split among threads and ragged at both ends, with A^T read in place (lda = m;
   // copied only where rows alias, tested below); few columns and enough work to split rows
-  // (A as it is, and A^T in place; with A^T, sources of 3.8 MB, more than L2, in 6 depth
-  // blocks of 512 rows); and a product of no terms.
+  // (A as it is, and A^T in place; with A^T, sources of 4.4 MB, more than L2, in 7 depth
+  // blocks of 512 rows, and well over 32M multiply-adds: k summed in halves, cut by rows
+  // too on 5 threads); and a product of no terms. With A^T, every shape of 128 rows of k or
+  // more sums k in halves (sums_depth_halves). Before each call the pool's workers are woken,
+  // so that the products below 32M multiply-adds split as they do right after a time loop.
   constexpr int D = kBlockDepth;
   const int shapes[][3] = {{1, 1, 1},          {8, 32, 16},     {9, 33, 17},     {7, 5, 300},
                            {17, 48, 40},       {10, 24, 30},    {130, 70, 3},    {64, 257, D + 1},
                            {3, 100, 1},        {203, 68, 300},  {203, 150, 300}, {203, 290, 300},
-                           {12, 300, D + 188}, {300, 40, 2800}, {9, 300, 0}};
+                           {12, 300, D + 188}, {300, 40, 3200}, {9, 300, 0}};
   const int default_threads = threads();
   for (const auto& [m, n, k] : shapes) {
     for (int transposes = 0; transposes < 4; ++transposes) {
@@ -99,6 +110,7 @@ void check_blocked(double epsilon) {
       // by rows too.
       for (const int count : {1, 3, 5}) {
         set_threads(count);
+        wake_workers();
         auto c = c0;
         gemm_blocked(ta ? Trans::kYes : Trans::kNo, tb ? Trans::kYes : Trans::kNo, m, n, k,
                      static_cast<T>(alpha), a.data(), ta ? m : k, b.data(), tb ? k : n,
@@ -124,7 +136,8 @@ TEST(PackedGemm, BlockedMatchesTheDefinitionInDouble) {
 
 // A^T whose rows lie 2 KB apart, which gemm_blocked copies out block by block (L1 set
 // aliasing; the shapes above, with lda = m, read it in place): ragged rows and columns, a
-// last depth block not a multiple of 8 rows, one thread and split.
+// last depth block not a multiple of 8 rows, one thread and split, the same on any threads
+// (all but {9, 33, 17} sum k in halves).
 template <typename T>
 void check_copied_transposed_a(double epsilon) {
   NumpyRandom random(7);
@@ -140,14 +153,18 @@ void check_copied_transposed_a(double epsilon) {
     const auto b = random_matrix<T>(random, static_cast<std::size_t>(k) * n);
     const auto c0 = random_matrix<T>(random, static_cast<std::size_t>(m) * n);
     const auto want = reference(true, false, m, n, k, 0.5, a, b, 2.0, c0);
-    for (int count = 1; count <= 3; count += 2) {
+    std::vector<T> one_thread;
+    for (const int count : {1, 3, 5}) {
       set_threads(count);
+      wake_workers();
       auto c = c0;
       gemm_blocked(Trans::kYes, Trans::kNo, m, n, k, T(0.5), padded.data(), lda, b.data(), n, T(2),
                    c.data(), n);
-      expect_close(c, want, k, epsilon,
-                   "m=" + std::to_string(m) + " n=" + std::to_string(n) +
-                       " k=" + std::to_string(k) + " threads=" + std::to_string(count));
+      const std::string what = "m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                               " k=" + std::to_string(k) + " threads=" + std::to_string(count);
+      expect_close(c, want, k, epsilon, what);
+      if (count == 1) one_thread = c;
+      ASSERT_EQ(c, one_thread) << what << ": not as on one thread";
     }
   }
   set_threads(default_threads);
@@ -159,21 +176,24 @@ TEST(PackedGemm, TransposedAWithAliasingRowsCopiedOut) {
 }
 
 // The weight gradients' pair of products sharing A (gemm_tn_pair): each C as the definition
-// gives it, and A's column sums (the bias gradient), on one thread and split, the same bit for
-// bit on any number of threads, with A's rows lda = m apart (read in place) and 2 KB apart
-// (copied once for both). Shapes: ragged rows, a last panel of one column and a ragged depth
-// block; a one-panel product sharing the other's copy; three depth blocks; one product small
-// enough for gemm's small loop and the other not; both small; one read in place large enough
-// (32M multiply-adds) that its rows split among the threads whether or not the workers are
-// awake, each part summing its own; and pairs whose k is summed in halves (few columns),
-// the last one cut by rows too on 5 threads.
+// gives it and as gemm gives it alone, bit for bit (but where the pair keeps k whole and a
+// product alone, of fewer columns, sums it in halves), and A's column sums (the bias
+// gradient) in order from row 0 (or each half so, the halves then added), on one thread and
+// split, the same on any number of threads, with A's rows lda = m apart (read in place) and
+// 2 KB apart (copied once for both). Shapes: ragged rows, a last panel of one column and a
+// ragged depth block; a one-panel product sharing the other's copy; three depth blocks; one
+// product small enough for gemm's small loop and the other not; both small; one read in
+// place large enough (32M multiply-adds) that its rows split among the threads whether or
+// not the workers are awake, each part summing its own; and pairs whose k is summed in
+// halves (few columns, in float and in double), the last two with an odd k, cut by rows
+// too on 5 threads. Before each call the pool's workers are woken (wake_workers).
 template <typename T>
 void check_tn_pair(double epsilon) {
   NumpyRandom random(6);
   constexpr int D = kBlockDepth;
-  const int shapes[][4] = {{203, 65, 290, D + 44}, {203, 16, 40, 17},   {130, 3, 100, 2 * D + 88},
-                           {64, 2, 64, 200},       {512, 64, 256, 300}, {40, 3, 5, 9},
-                           {264, 64, 256, 400},    {300, 64, 256, 2800}};  // m, n1, n2, k
+  const int shapes[][4] = {{203, 65, 290, D + 44}, {203, 16, 40, 17},    {130, 3, 100, 2 * D + 88},
+                           {64, 2, 64, 200},       {512, 64, 256, 300},  {40, 3, 5, 9},
+                           {264, 64, 256, 400},    {300, 64, 256, 2801}, {301, 16, 48, 2801}};
   const int default_threads = threads();
   for (const auto& [m, n1, n2, k] : shapes) {
     const auto a = random_matrix<T>(random, static_cast<std::size_t>(k) * m);  // [k, m]
@@ -182,16 +202,29 @@ void check_tn_pair(double epsilon) {
     const std::vector<T> zero1(static_cast<std::size_t>(m) * n1), zero2(zero1.size() / n1 * n2);
     const auto want1 = reference(true, false, m, n1, k, 1.0, a, b1, 0.0, zero1);
     const auto want2 = reference(true, false, m, n2, k, 1.0, a, b2, 0.0, zero2);
+    // A's column sums as the pair takes them: over all of k, or each half in order, added
+    // (where the pair is blocked, not two products for gemm's small loop).
+    const bool blocked = static_cast<long>(m) * std::min(n1, n2) * k > detail::kSmallGemm;
+    const bool halves = blocked && sums_depth_halves<T>(m, n1 + n2, k);
+    std::vector<T> want_sums(m);
+    for (int i = 0; i < m; ++i) {
+      T first = 0, second = 0;
+      for (int p = 0; p < k; ++p) {
+        (halves && p >= k / 2 ? second : first) += a[static_cast<std::size_t>(p) * m + i];
+      }
+      want_sums[i] = halves ? first + second : first;
+    }
     for (const int lda : {m, std::max<int>(m, 2048 / sizeof(T))}) {
       std::vector<T> padded(static_cast<std::size_t>(k) * lda, T(1e30));
       for (int p = 0; p < k; ++p) {
         std::copy(a.begin() + p * m, a.begin() + (p + 1) * m, padded.begin() + p * lda);
       }
-      std::vector<T> first1, first2, first_sums;  // as on one thread
+      std::vector<T> first1, first2;  // as on one thread
       for (const int count : {1, 3, 5}) {
         set_threads(count);
-        std::vector<T> c1(zero1.size(), T(1e30)), c2(zero2.size(), T(1e30));
+        std::vector<T> c1(zero1.size(), T(1e30)), c2(zero2.size(), T(1e30)), alone1(c1), alone2(c2);
         std::vector<T> sums(m, T(1e30));  // written, not added to
+        wake_workers();
         gemm_tn_pair(m, k, padded.data(), lda, n1, b1.data(), n1, c1.data(), n1, n2, b2.data(), n2,
                      c2.data(), n2, sums.data());
         const std::string what = "m=" + std::to_string(m) + " n1=" + std::to_string(n1) +
@@ -200,20 +233,22 @@ void check_tn_pair(double epsilon) {
                                  " threads=" + std::to_string(count);
         expect_close(c1, want1, k, epsilon, what + " first");
         expect_close(c2, want2, k, epsilon, what + " second");
-        for (int i = 0; i < m; ++i) {  // A's column sums, within k roundings of their terms
-          long double sum = 0, magnitude = 0;
-          for (int p = 0; p < k; ++p) {
-            sum += a[static_cast<std::size_t>(p) * m + i];
-            magnitude += std::abs(static_cast<long double>(a[static_cast<std::size_t>(p) * m + i]));
-          }
-          ASSERT_NEAR(static_cast<double>(sums[i]), static_cast<double>(sum),
-                      k * epsilon * static_cast<double>(magnitude) + 1e-300)
-              << what << " sum " << i;
+        ASSERT_EQ(sums, want_sums) << what << (halves ? ": sums in halves" : ": sums");
+        wake_workers();
+        gemm(Trans::kYes, Trans::kNo, m, n1, k, T(1), padded.data(), lda, b1.data(), n1, T(0),
+             alone1.data(), n1);
+        wake_workers();
+        gemm(Trans::kYes, Trans::kNo, m, n2, k, T(1), padded.data(), lda, b2.data(), n2, T(0),
+             alone2.data(), n2);
+        if (halves || !sums_depth_halves<T>(m, n1, k)) {
+          EXPECT_EQ(c1, alone1) << what;
         }
-        if (count == 1) first1 = c1, first2 = c2, first_sums = sums;
+        if (halves || !sums_depth_halves<T>(m, n2, k)) {
+          EXPECT_EQ(c2, alone2) << what;
+        }
+        if (count == 1) first1 = c1, first2 = c2;
         ASSERT_EQ(c1, first1) << what << ": first product not as on one thread";
         ASSERT_EQ(c2, first2) << what << ": second product not as on one thread";
-        ASSERT_EQ(sums, first_sums) << what << ": sums not as on one thread";
       }
     }
   }

@@ -189,33 +189,37 @@ TEST(Training, AllocatesNothingAfterTheFirstStep) {
 }
 
 TEST(Training, AProductAllocatesNothingWhenItsSplitChanges) {
-  // Whether a product splits, and how, depends on timing: a small weight gradient (256 x 64
-  // from 800 rows, A^T) runs on one thread while the workers sleep, and by rows among them
-  // while they still spin from a job (workers_awake). Its first call, split or not, makes room
-  // for every split, so that no later call allocates.
+  // Whether a product splits, and how, depends on timing: a small weight gradient (A^T) runs
+  // on one thread while the workers sleep, and split while they still spin from a job
+  // (workers_awake): 256 x 64 from 800 rows in two halves of k, one a thread
+  // (sums_depth_halves), and 256 x 64 from 120 rows, too few to halve, by rows. Its first
+  // call, split or not, makes room for every split, so that no later call allocates.
   const int threads_before = threads();
   set_threads(2);
-  const int m = 256, n = 64, k = 800;
-  std::vector<float> a(static_cast<std::size_t>(k) * m, 0.5f), b(static_cast<std::size_t>(k) * n),
-      c(static_cast<std::size_t>(m) * n);
-  int noop = 0;
-  auto wake = [&](int part) { noop += part == 0; };
-  auto product = [&] {
-    gemm_blocked(Trans::kYes, Trans::kNo, m, n, k, 1.0f, a.data(), m, b.data(), n, 0.0f, c.data(),
-                 n);
-  };
-  parallel_for_parts(2, wake);  // the pool's worker started (that allocates), then asleep
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_FALSE(workers_awake());
-  product();  // the first call, on one thread
-  const long before = allocations.load();
-  for (int repeat = 0; repeat < 3; ++repeat) {
-    parallel_for_parts(2, wake);
-    product();  // split by rows, if the workers were still awake
+  for (const int k : {800, 120}) {
+    const int m = 256, n = 64;
+    ASSERT_EQ(sums_depth_halves<float>(m, n, k), k == 800);
+    std::vector<float> a(static_cast<std::size_t>(k) * m, 0.5f), b(static_cast<std::size_t>(k) * n),
+        c(static_cast<std::size_t>(m) * n);
+    int noop = 0;
+    auto wake = [&](int part) { noop += part == 0; };
+    auto product = [&] {
+      gemm_blocked(Trans::kYes, Trans::kNo, m, n, k, 1.0f, a.data(), m, b.data(), n, 0.0f, c.data(),
+                   n);
+    };
+    parallel_for_parts(2, wake);  // the pool's worker started (that allocates), then asleep
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    product();  // one thread again
+    ASSERT_FALSE(workers_awake());
+    product();  // the first call, on one thread
+    const long before = allocations.load();
+    for (int repeat = 0; repeat < 3; ++repeat) {
+      parallel_for_parts(2, wake);
+      product();  // split, if the workers were still awake
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      product();  // one thread again
+    }
+    EXPECT_EQ(allocations.load(), before) << "k=" << k;
   }
-  EXPECT_EQ(allocations.load(), before);
   set_threads(threads_before);
 }
 
