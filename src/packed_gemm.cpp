@@ -73,6 +73,12 @@ bool copies_transposed_a(int panels, int lda) {
   return panels >= 2 && (static_cast<long>(lda) * sizeof(T)) % 2048 == 0;
 }
 
+// How A^T, rows lda apart, is read against `panels` panels of B, as copies_transposed_a says.
+template <typename T>
+ATranspose transposed_a_mode(int panels, int lda) {
+  return copies_transposed_a<T>(panels, lda) ? ATranspose::kCopied : ATranspose::kInPlace;
+}
+
 // Blocks of kBlockDepth rows of op(B) (packed_gemm.hpp) and kHeight rows of C (their op(A)
 // block in L2), whole groups of kRows: a block's edge inside a group would change the kernel
 // calls, and so the sums, of the rows around it with where the product starts (a part of a
@@ -171,11 +177,16 @@ void gemm_depth_halves(ATranspose mode, bool tb, int m, int k, T alpha, const T*
   std::vector<BlockBuffers<T>>& buffers =
       callers_buffers<T>(mode, m, outputs[0].n, k, count > 1 ? outputs[1].n : 0);
   // The second half's C (each output's m x n, rows n apart) and sums, after one another.
-  // (Through a pointer: a thread_local named in the lambda would be, on a worker, its own.)
+  // (Through pointers: a thread_local named in the lambda would be, on a worker, its own.)
   thread_local std::vector<T> second_half;
   const std::size_t second_size = static_cast<std::size_t>(m) * (columns + 1);
   if (second_half.size() < second_size) second_half.resize(second_size);
-  T* const second = second_half.data();
+  std::array<T*, 2> second_c{};
+  T* second_sums = second_half.data();
+  for (int o = 0; o < count; ++o) {
+    second_c[o] = second_sums;
+    second_sums += static_cast<std::size_t>(m) * outputs[o].n;
+  }
   const bool pooled = parts >= 2;
   auto part = [&](int t) {
     const int h = t % 2, r = t / 2;
@@ -184,18 +195,14 @@ void gemm_depth_halves(ATranspose mode, bool tb, int m, int k, T alpha, const T*
     if (i0 >= i1) return;
     const int p0 = h == 0 ? 0 : half, depth = h == 0 ? half : k - half;
     std::array<BlockedOutput<T>, 2> out{};
-    T* scratch = second;
     for (int o = 0; o < count; ++o) {
       const BlockedOutput<T>& whole = outputs[o];
-      const T* b = tb ? whole.b + p0 : whole.b + static_cast<std::size_t>(p0) * whole.ldb;
-      out[o] = h == 0
-                   ? BlockedOutput<T>{whole.n, b, whole.ldb,
-                                      whole.c + static_cast<std::size_t>(i0) * whole.ldc, whole.ldc}
-                   : BlockedOutput<T>{whole.n, b, whole.ldb,
-                                      scratch + static_cast<std::size_t>(i0) * whole.n, whole.n};
-      scratch += static_cast<std::size_t>(m) * whole.n;
+      const int ldc = h == 0 ? whole.ldc : whole.n;
+      out[o] = {whole.n, tb ? whole.b + p0 : whole.b + static_cast<std::size_t>(p0) * whole.ldb,
+                whole.ldb, (h == 0 ? whole.c : second_c[o]) + static_cast<std::size_t>(i0) * ldc,
+                ldc};
     }
-    T* part_sums = sums == nullptr ? nullptr : (h == 0 ? sums : scratch) + i0;
+    T* part_sums = sums == nullptr ? nullptr : (h == 0 ? sums : second_sums) + i0;
     if (part_sums != nullptr) std::fill(part_sums, part_sums + (i1 - i0), T(0));
     gemm_blocked_columns(mode, tb, i1 - i0, depth, alpha,
                          a + static_cast<std::size_t>(p0) * lda + i0, lda, h == 0 ? beta : T(0),
@@ -207,18 +214,16 @@ void gemm_depth_halves(ATranspose mode, bool tb, int m, int k, T alpha, const T*
     part(0);
     part(1);
   }
-  const T* scratch = second;
   for (int o = 0; o < count; ++o) {
     const BlockedOutput<T>& whole = outputs[o];
     for (int i = 0; i < m; ++i) {
       T* c_row = whole.c + static_cast<std::size_t>(i) * whole.ldc;
-      const T* s_row = scratch + static_cast<std::size_t>(i) * whole.n;
+      const T* s_row = second_c[o] + static_cast<std::size_t>(i) * whole.n;
       for (int j = 0; j < whole.n; ++j) c_row[j] += s_row[j];
     }
-    scratch += static_cast<std::size_t>(m) * whole.n;
   }
   if (sums != nullptr) {
-    for (int i = 0; i < m; ++i) sums[i] += scratch[i];
+    for (int i = 0; i < m; ++i) sums[i] += second_sums[i];
   }
 }
 
@@ -343,9 +348,7 @@ void gemm_blocked_whole_depth(Trans trans_a, Trans trans_b, int m, int n, int k,
   const bool ta = trans_a == Trans::kYes, tb = trans_b == Trans::kYes;
   const int panels = (n + W - 1) / W, groups = (m + kRows - 1) / kRows;
   const long work = static_cast<long>(m) * n * k;
-  const ATranspose a_mode = !ta                                   ? ATranspose::kNo
-                            : copies_transposed_a<T>(panels, lda) ? ATranspose::kCopied
-                                                                  : ATranspose::kInPlace;
+  const ATranspose a_mode = ta ? transposed_a_mode<T>(panels, lda) : ATranspose::kNo;
   const int column_parts = parts_for(work, panels), row_parts = parts_for(work, groups);
   std::vector<BlockBuffers<T>>& buffers = callers_buffers<T>(a_mode, m, n, k);
   if ((row_parts > column_parts && rows_split_pays(work)) ||
@@ -379,12 +382,9 @@ void gemm_blocked(Trans trans_a, Trans trans_b, int m, int n, int k, T alpha, co
                   const T* b, int ldb, T beta, T* c, int ldc) {
   if (trans_a == Trans::kYes && sums_depth_halves<T>(m, n, k)) {
     constexpr int W = PackedMatrix<T>::kPanel;
-    const ATranspose mode =
-        copies_transposed_a<T>((n + W - 1) / W, lda) ? ATranspose::kCopied : ATranspose::kInPlace;
     const BlockedOutput<T> output{n, b, ldb, c, ldc};
-    const bool tb = trans_b == Trans::kYes;
-    return gemm_depth_halves(mode, tb, m, k, alpha, a, lda, beta, &output, 1,
-                             static_cast<T*>(nullptr));
+    return gemm_depth_halves(transposed_a_mode<T>((n + W - 1) / W, lda), trans_b == Trans::kYes, m,
+                             k, alpha, a, lda, beta, &output, 1, static_cast<T*>(nullptr));
   }
   gemm_blocked_whole_depth(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
@@ -394,8 +394,7 @@ void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1
                           int ldc1, int n2, const T* b2, int ldb2, T* c2, int ldc2, T* sums) {
   constexpr int W = PackedMatrix<T>::kPanel;
   const int panels = (n1 + W - 1) / W + (n2 + W - 1) / W, groups = (m + kRows - 1) / kRows;
-  const ATranspose mode =
-      copies_transposed_a<T>(panels, lda) ? ATranspose::kCopied : ATranspose::kInPlace;
+  const ATranspose mode = transposed_a_mode<T>(panels, lda);
   if (sums_depth_halves<T>(m, n1 + n2, k)) {
     const BlockedOutput<T> outputs[2] = {{n1, b1, ldb1, c1, ldc1}, {n2, b2, ldb2, c2, ldc2}};
     return gemm_depth_halves(mode, false, m, k, T(1), a, lda, T(0), outputs, 2, sums);
