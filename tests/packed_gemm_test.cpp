@@ -9,10 +9,15 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
 #include <limits>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "cache_aligned.hpp"
 #include "layer.hpp"
 #include "recur/network.hpp"
 #include "recur/random.hpp"
@@ -466,6 +471,56 @@ void check_repacked(double epsilon) {
 TEST(PackedGemm, RepackedIntoStorageThatHeldAnotherMatrix) {
   check_repacked<float>(6e-8);
   check_repacked<double>(1.2e-16);
+}
+
+// The AnonHugePages of the mapping of /proc/self/smaps that holds `address`, in kB, or -1.
+long huge_kb_at(const void* address) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto at = reinterpret_cast<std::uintptr_t>(address);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long begin = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &begin, &end) == 2 &&
+        line.find(':') > line.find(' ')) {  // a mapping's first line, not a "Name: value" one
+      inside = begin <= at && at < end;
+    } else if (inside && line.rfind("AnonHugePages:", 0) == 0) {
+      return std::stol(line.substr(14));
+    }
+  }
+  return -1;
+}
+
+// cache_aligned.cpp: a buffer below kHugeFrom bytes starts on a cache line, one from it on
+// on a 2 MB page, which the system backs with a 2 MB page where it grants them on advice
+// (or always), as this machine's Debian does.
+TEST(AlignedStorage, LargeBuffersLieOnWholeHugePages) {
+  constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
+  const auto offset = [](const void* p, std::uintptr_t to) {
+    return reinterpret_cast<std::uintptr_t>(p) % to;
+  };
+  AlignedVector<float> below(kHugeFrom / sizeof(float) - 1, 1.0f);
+  AlignedVector<double> from(kHugeFrom / sizeof(double), 2.0);
+  AlignedVector<char> odd(3 * kHugePage + 5, 'x');  // over whole pages: rounded up, not short
+  EXPECT_EQ(offset(below.data(), 64), 0u);
+  EXPECT_EQ(offset(from.data(), kHugePage), 0u);
+  EXPECT_EQ(offset(odd.data(), kHugePage), 0u);
+  EXPECT_EQ(odd.back(), 'x');
+  // The packed weights of the streaming LSTM step (320 x 1024 floats, 1.3 MB)
+  PackedMatrix<float> packed;
+  const std::vector<float> weights(320 * 1024, 0.5f);
+  packed.pack(Trans::kYes, 320, 1024, weights.data(), 320);
+  EXPECT_EQ(offset(packed.panel(0), kHugePage), 0u);
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer writes a new buffer's first bytes before it is advised";
+#endif
+  std::ifstream mode_file("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string mode;
+  std::getline(mode_file, mode);
+  if (mode.find("[madvise]") == std::string::npos && mode.find("[always]") == std::string::npos) {
+    GTEST_SKIP() << "transparent huge pages are off here: " << mode;
+  }
+  EXPECT_GE(huge_kb_at(from.data()), 2048) << "the buffer of kHugeFrom bytes";
+  EXPECT_GE(huge_kb_at(packed.panel(0)), 2048) << "the packed weights";
 }
 
 TEST(PackedGemm, StackedBlocksSumOnlyTheirOwnRows) {
