@@ -1,9 +1,12 @@
 // Prediction from several threads at once with one shared, read-only model: each thread
 // copies the network (its workspace is its own; the copy only reads the shared one) and
 // predicts, while the others do the same and the product pool serves them all. Every thread
-// must get exactly what one thread alone gets. The suite runs under AddressSanitizer too.
+// must get exactly what one thread alone gets. And the pool itself: every part of every job
+// runs once. The suite runs under AddressSanitizer and ThreadSanitizer too.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -11,6 +14,7 @@
 #include "recur/network.hpp"
 #include "recur/random.hpp"
 #include "recur/threads.hpp"
+#include "thread_pool.hpp"
 
 namespace recur {
 namespace {
@@ -75,6 +79,28 @@ TEST(Concurrency, ThreadsSharingOneModelGetWhatOneThreadGets) {
       EXPECT_EQ(got[t][i], got[t][i + 1]) << "thread " << t << ", prediction " << i / 2;
     }
   }
+}
+
+// thread_pool.cpp: each part of each job runs once, on any number of threads, whatever the
+// workers were doing when it was posted: spinning from the last job, asleep (after about
+// 0.4 ms without one), or still reading the last job, one with fewer parts than the pool has
+// threads, which left them out and lets the caller post the next at once.
+TEST(Concurrency, ThePoolRunsEachPartOfEachJobOnce) {
+  const int threads_before = threads();
+  for (int count : {2, 3, 5}) {
+    set_threads(count);
+    for (int job = 0; job < 3000; ++job) {
+      const int parts = 1 + job % count;
+      std::array<int, 8> ran{};
+      auto part = [&](int p) { ++ran[p]; };
+      parallel_for_parts(parts, part);
+      for (int p = 0; p < 8; ++p) {
+        ASSERT_EQ(ran[p], p < parts ? 1 : 0) << count << " threads, job " << job << ", part " << p;
+      }
+      if (job % 1000 == 999) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
+  }
+  set_threads(threads_before);
 }
 
 }  // namespace
