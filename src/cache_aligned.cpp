@@ -14,10 +14,13 @@
 // medium LSTM's 82 against 64.
 //
 // madvise(MADV_HUGEPAGE) asks for the pages where transparent huge pages are enabled "only
-// where advised" (Debian's default); where they are always on it changes nothing, and where
-// they are off, or the system has no 2 MB page free, the buffer keeps its 4 KB pages.
+// where advised" (Debian's default); where they are always on, the pages come anyway (the
+// advice may still have the kernel compact memory to find one); where they are off, or no
+// 2 MB page is free, the buffer keeps its 4 KB pages. Off Linux, buffers are only aligned to
+// cache lines.
 #include "cache_aligned.hpp"
 
+#include <cstdint>
 #include <new>
 
 #if defined(__linux__)
@@ -31,26 +34,35 @@ namespace {
 constexpr std::align_val_t kLine{64};
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
-std::size_t huge_size(std::size_t bytes) {
-  return (bytes + kHugePage - 1) / kHugePage * kHugePage;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+constexpr bool kHugePages = true;
+void advise_huge_pages(void* p, std::size_t bytes) {
+  madvise(p, bytes, MADV_HUGEPAGE);  // advice: nothing to do if it is not taken
+}
+#else
+constexpr bool kHugePages = false;
+void advise_huge_pages(void*, std::size_t) {}
+#endif
+
+bool on_huge_pages(std::size_t bytes) {
+  return kHugePages && bytes >= kHugeFrom;
 }
 
 }  // namespace
 
 void* allocate_aligned(std::size_t bytes) {
-  if (bytes < kHugeFrom) return ::operator new(bytes, kLine);
-  const std::size_t size = huge_size(bytes);
+  if (!on_huge_pages(bytes)) return ::operator new(bytes, kLine);
+  if (bytes > SIZE_MAX - kHugePage) throw std::bad_alloc();
+  const std::size_t size = (bytes + kHugePage - 1) / kHugePage * kHugePage;
   void* p = ::operator new (size, std::align_val_t{kHugePage});
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  madvise(p, size, MADV_HUGEPAGE);  // advice: nothing to do if it is not taken
-#endif
+  advise_huge_pages(p, size);
   return p;
 }
 
 void free_aligned(void* p, std::size_t bytes) noexcept {
   // Unsized: clang before 19 does not declare the sized aligned delete by default.
-  if (bytes < kHugeFrom) return ::operator delete(p, kLine);
-  ::operator delete (p, std::align_val_t{kHugePage});
+  if (on_huge_pages(bytes)) return ::operator delete (p, std::align_val_t{kHugePage});
+  ::operator delete(p, kLine);
 }
 
 }  // namespace recur

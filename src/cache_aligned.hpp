@@ -14,7 +14,8 @@ namespace recur {
 inline constexpr std::size_t kHugeFrom = std::size_t{256} << 10;
 
 // `bytes` of storage aligned to a cache line (to 2 MB, and rounded up to a multiple of it,
-// from kHugeFrom on); throws std::bad_alloc. Freed by free_aligned with the same `bytes`.
+// from kHugeFrom on, on Linux); throws std::bad_alloc. Freed by free_aligned with the same
+// `bytes`.
 void* allocate_aligned(std::size_t bytes);
 void free_aligned(void* p, std::size_t bytes) noexcept;
 

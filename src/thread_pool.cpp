@@ -63,8 +63,17 @@ class Pool {
   void run(int parts, PartFunction fn, void* context) {
     pending_.store(parts - 1, std::memory_order_relaxed);
     post(fn, context, parts);
-    run_part(fn, context, 0);
-    // The workers' parts: spin, since they take microseconds.
+    try {
+      run_part(fn, context, 0);
+    } catch (...) {  // the workers' parts still read the context: wait for them first
+      finish();
+      throw;
+    }
+    finish();
+  }
+
+  // Waits for the workers' parts: spins, since they take microseconds.
+  void finish() {
     while (pending_.load(std::memory_order_acquire) > 0) pause();
     last_end_.store(now_ns(), std::memory_order_relaxed);
   }
@@ -74,12 +83,13 @@ class Pool {
 
  private:
   // The job: what the workers spin on, and all they read to start, in one cache line, so
-  // that a spinning worker takes it in one transfer from the caller's core. (Behind a mutex,
-  // a worker had waited for three: the counter it spun on, the mutex, and the job's fields.
-  // On the Zen 5 host, its vCPUs a round trip of 0.53 us apart, a job of two empty parts took
-  // 0.85-0.97 us that way and 0.59-0.75 this way; bench/ab.py, 9 rounds: small LSTM 1.032x,
-  // GRU 1.018x, streaming LSTM 1.028x, GRU 1.023x, the Elman steps level. With the vCPUs
-  // 0.07 us apart: 0.37 us and 0.19.)
+  // that a spinning worker takes it from the caller's core in one transfer (as a rule: not
+  // if it catches the line between the caller's stores). Behind a mutex, a worker had waited
+  // for three: the counter it spun on, the mutex, and the job's fields. On the Zen 5 host,
+  // its vCPUs a round trip of 0.53 us apart, a job of two empty parts took 0.85-0.97 us that
+  // way and 0.59-0.75 this way (0.37 and 0.19 with the vCPUs 0.07 us apart); bench/ab.py, 9
+  // rounds: small LSTM 1.032x, GRU 1.018x, streaming LSTM 1.028x, GRU 1.023x, the Elman
+  // steps level.
   // A sequence lock: the number is odd while the fields change, and a worker keeps what it
   // read only if the number was even and the same before and after. A job is posted only
   // when no worker is running a part of the last one, but a worker without a part in it may
@@ -120,7 +130,7 @@ class Pool {
     const unsigned before = job_.sequence.load(std::memory_order_acquire);
     if (before == seen || before % 2 != 0) return false;
     // Acquire: the second look at the number comes after the fields, and sees the odd number
-    // of a post whose field one of them read.
+    // (or a later one) of a post whose field one of them read.
     out = {before, job_.fn.load(std::memory_order_acquire),
            job_.context.load(std::memory_order_acquire),
            job_.parts.load(std::memory_order_acquire)};

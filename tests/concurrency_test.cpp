@@ -82,25 +82,36 @@ TEST(Concurrency, ThreadsSharingOneModelGetWhatOneThreadGets) {
 }
 
 // thread_pool.cpp: each part of each job runs once, on any number of threads, whatever the
-// workers were doing when it was posted: spinning from the last job, asleep (after about
-// 0.4 ms without one), or still reading the last job, one with fewer parts than the pool has
-// threads, which left them out and lets the caller post the next at once.
+// workers were doing when it was posted: spinning from the last job, asleep, near the end of
+// their spin (about 0.4 ms), or still reading the last job, one with fewer parts than the
+// pool has threads, which left them out and lets the caller post the next at once. Jobs of
+// two kinds alternate, each its own function and context, so that a worker that took one
+// job's function with another's context or parts would be seen.
 TEST(Concurrency, ThePoolRunsEachPartOfEachJobOnce) {
   const int threads_before = threads();
+  long wrong = 0;
   for (int count : {2, 3, 5}) {
     set_threads(count);
     for (int job = 0; job < 3000; ++job) {
       const int parts = 1 + job % count;
       std::array<int, 8> ran{};
-      auto part = [&](int p) { ++ran[p]; };
-      parallel_for_parts(parts, part);
-      for (int p = 0; p < 8; ++p) {
-        ASSERT_EQ(ran[p], p < parts ? 1 : 0) << count << " threads, job " << job << ", part " << p;
+      std::array<long, 8> tagged{};
+      if (job % 2 == 0) {
+        auto part = [&](int p) { ++ran[p]; };
+        parallel_for_parts(parts, part);
+      } else {
+        const long tag = job;
+        auto part = [&tagged, tag](int p) { tagged[p] += tag; };
+        parallel_for_parts(parts, part);
+        for (int p = 0; p < 8; ++p) ran[p] = static_cast<int>(tagged[p] / tag);
       }
-      if (job % 1000 == 999) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      for (int p = 0; p < 8; ++p) wrong += ran[p] != (p < parts ? 1 : 0);
+      if (job % 500 == 499) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      if (job % 100 == 57) std::this_thread::sleep_for(std::chrono::microseconds(300 + job % 400));
     }
   }
   set_threads(threads_before);
+  EXPECT_EQ(wrong, 0) << "parts run other than once, or run where a job had no such part";
 }
 
 }  // namespace
