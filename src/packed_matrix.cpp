@@ -112,12 +112,22 @@ void PackedMatrix<T>::pack_rows(Trans trans, int row0, int k, const T* b, int ld
     }
     return;
   }
-  for (int jp = 0; jp < panels; ++jp) {  // op(B)'s columns are B's rows: each read once
+  // op(B)'s columns are B's rows: each read once, kTile of its values at a time, so that the
+  // panel's kTile rows being filled (8 KB in float) stay in L1 while its columns come in.
+  // Column by column over all k, each column's pass touched a new line of the panel at every
+  // value: the large LSTM's fused forward weights (1280 x 4096, packed once a sequence) took
+  // 4.8 ms, 3.7 this way (one thread, Zen 5; 3.6-3.7 at 32 or 128 rows, 5.3 at 16; copying
+  // B as it is, 2.2); 1280 x 1024 0.87 ms and 0.50, 1280 x 3072 3.39 and 2.66.
+  constexpr int kTile = 64;
+  for (int jp = 0; jp < panels; ++jp) {
     T* out = out0 + jp * panel_size;
     const int j0 = jp * kPanel, width = std::min(kPanel, n_ - j0);
-    for (int j = 0; j < width; ++j) {
-      const T* column = b + static_cast<std::size_t>(j0 + j) * ldb;
-      for (int p = 0; p < k; ++p) out[p * kPanel + j] = column[p];
+    for (int p0 = 0; p0 < k; p0 += kTile) {
+      const int p1 = std::min(k, p0 + kTile);
+      for (int j = 0; j < width; ++j) {
+        const T* column = b + static_cast<std::size_t>(j0 + j) * ldb;
+        for (int p = p0; p < p1; ++p) out[p * kPanel + j] = column[p];
+      }
     }
     for (int p = 0; width < kPanel && p < k; ++p) {
       std::fill(out + p * kPanel + width, out + (p + 1) * kPanel, T(0));

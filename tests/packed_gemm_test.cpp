@@ -457,7 +457,7 @@ void check_repacked(double epsilon) {
     check(k1 + k2, n, dense, "stacked blocks, narrow last panel");
   }
   for (const auto& [k, n, trans] :
-       {std::tuple{9, P + 2, true}, {3, P, false}, {40, 3 * P + 1, true}}) {
+       {std::tuple{9, P + 2, true}, {3, P, false}, {40, 3 * P + 1, true}, {150, P + 3, true}}) {
     const auto b = random_matrix<T>(random, static_cast<std::size_t>(k) * n);  // op(B) [k, n]
     std::vector<T> stored(b.size());  // B as packed: [n, k] when transposed
     for (int p = 0; p < k; ++p) {
