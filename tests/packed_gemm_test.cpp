@@ -525,6 +525,56 @@ TEST(AlignedStorage, LargeBuffersLieOnWholeHugePages) {
               smaps_field_at(packed.panel(0), "AnonHugePages"));
 }
 
+// Matrices of 4 MB or more are packed by all the free threads (packed_matrix.cpp), each its
+// own rows or panels: every value lands where the layout puts it (op(B)[p, j] at row p, lane
+// j % kPanel of panel j / kPanel, the last panel's lanes past n zero) on any thread count.
+TEST(PackedGemm, LargeMatricesPackedByAllThreadsLandWhereTheLayoutSays) {
+  using P = PackedMatrix<float>;
+  const int threads_before = threads();
+  const int k1 = 300, k2 = 805, k = k1 + k2, n = 1000;  // k n floats: 4.4 MB; n % kPanel != 0
+  std::vector<float> b(static_cast<std::size_t>(k) * n);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(i % 9973) + 0.5f;
+  const float* b2 = b.data() + static_cast<std::size_t>(n) * k1;  // B2 [n, k2] after B1 [n, k1]
+  long wrong = 0;
+  const auto check = [&](const P& packed, const auto& want, const std::string& what) {
+    for (int jp = 0; jp < packed.panels(); ++jp) {
+      const float* panel = packed.panel(jp);
+      for (int p = 0; p < packed.rows(); ++p) {
+        for (int lane = 0; lane < P::kPanel; ++lane) {
+          const int j = jp * P::kPanel + lane;
+          const float expected = j < n ? want(p, j) : 0.0f;
+          if (panel[p * P::kPanel + lane] != expected && wrong++ < 5) {
+            ADD_FAILURE() << what << ": [" << p << ", " << j << "]";
+          }
+        }
+      }
+    }
+  };
+  for (int count : {1, 2, 3}) {
+    set_threads(count);
+    const std::string at = std::to_string(count) + " threads, ";
+    P packed;
+    packed.pack(Trans::kNo, k, n, b.data(), n);  // B [k, n]
+    check(
+        packed, [&](int p, int j) { return b[static_cast<std::size_t>(p) * n + j]; },
+        at + "B as it is");
+    packed.pack(Trans::kYes, k, n, b.data(), k);  // B [n, k]
+    check(
+        packed, [&](int p, int j) { return b[static_cast<std::size_t>(j) * k + p]; },
+        at + "transposed");
+    packed.pack_stacked(Trans::kYes, n, k1, b.data(), k1, k2, b2, k2);
+    check(
+        packed,
+        [&](int p, int j) {
+          return p < k1 ? b[static_cast<std::size_t>(j) * k1 + p]
+                        : b2[static_cast<std::size_t>(j) * k2 + (p - k1)];
+        },
+        at + "two stacked, transposed");
+  }
+  set_threads(threads_before);
+  EXPECT_EQ(wrong, 0);
+}
+
 TEST(PackedGemm, StackedBlocksSumOnlyTheirOwnRows) {
   check_stacked_blocks<float>(6e-8);
   check_stacked_blocks<double>(1.2e-16);
