@@ -43,11 +43,6 @@ int parts_for(long work, int panels) {
       std::max<long>(1, std::min<long>({free_threads(), work / work_per_thread, panels / 2})));
 }
 
-// Panels [first, last) of `panels` for part `part` of `parts`.
-inline int split(int panels, int parts, int part) {
-  return static_cast<int>(static_cast<long>(panels) * part / parts);
-}
-
 // How gemm_blocked_columns reads A: as it is, transposed in place, or transposed with each
 // block copied out first (pack_a_transposed), as copies_transposed_a decides.
 enum class ATranspose { kNo, kInPlace, kCopied };

@@ -89,6 +89,12 @@ class SplitSmallProducts {
   bool saved_;
 };
 
+// The first of `units` (panels, groups of rows, rows) that part `part` of `parts` takes:
+// part p takes [split(units, parts, p), split(units, parts, p + 1)).
+inline int split(int units, int parts, int part) {
+  return static_cast<int>(static_cast<long>(units) * part / parts);
+}
+
 template <typename T>
 class PackedMatrix {
  public:

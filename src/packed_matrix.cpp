@@ -116,16 +116,13 @@ void PackedMatrix<T>::pack_part(Trans trans, int row0, int k, const T* b, int ld
   const int panels = this->panels(), whole = n_ / kPanel, tail = n_ - whole * kPanel;
   const std::size_t panel_size = static_cast<std::size_t>(k_) * kPanel;
   T* const out0 = data_.data() + static_cast<std::size_t>(row0) * kPanel;
-  const auto cut = [parts](int count, int t) {
-    return static_cast<int>(static_cast<long>(count) * t / parts);
-  };
   if (trans == Trans::kNo) {
     // op(B)'s rows are B's: each row read once, front to back, its slices sent to their
     // panels. Panel by panel instead, each panel's pass read a slice of every row, a
     // row's lines on as many passes as there are panels: the readout's dW_o = dy^T h
     // (64 x 256 x 6400), which packs all of h for 64 rows of C, spent a third of its time
     // packing, and ran at 80 GFLOP/s this way against 65 (one thread, Zen 4).
-    for (int p = cut(k, part); p < cut(k, part + 1); ++p) {
+    for (int p = split(k, parts, part); p < split(k, parts, part + 1); ++p) {
       const T* row = b + static_cast<std::size_t>(p) * ldb;
       T* out = out0 + static_cast<std::size_t>(p) * kPanel;
       for (int jp = 0; jp < whole; ++jp) {  // a fixed size: vector moves, not a library call
@@ -146,7 +143,7 @@ void PackedMatrix<T>::pack_part(Trans trans, int row0, int k, const T* b, int ld
   // 4.8 ms, 3.7 this way (one thread, Zen 5; 3.6-3.7 at 32 or 128 rows, 5.3 at 16; copying
   // B as it is, 2.2); 1280 x 1024 0.87 ms and 0.50, 1280 x 3072 3.39 and 2.66.
   constexpr int kTile = 64;
-  for (int jp = cut(panels, part); jp < cut(panels, part + 1); ++jp) {
+  for (int jp = split(panels, parts, part); jp < split(panels, parts, part + 1); ++jp) {
     T* out = out0 + jp * panel_size;
     const int j0 = jp * kPanel, width = std::min(kPanel, n_ - j0);
     for (int p0 = 0; p0 < k; p0 += kTile) {
