@@ -78,9 +78,13 @@ template <typename T>
 // their own from the block's first column, none for a block of zeros. Only the panel's rows
 // [first, last) are summed (PackedMatrix::panel_rows; all k but in GRU's fused product, whose
 // n gate panels hold zeros in one source's rows).
-template <int R, int V, bool kTransA, typename T>
+// With kAhead, each row p of the panel summed also fetches ahead's row p into the cache
+// (multiply_panels: the panel's own rows kAheadRows further on). A kernel of its own: as first
+// written, a test of `ahead` in every kernel's loop, the large LSTM and GRU steps ran 1.7-2.3%
+// slower than without fetching ahead at all (`bench/ab.py`, 5 rounds).
+template <int R, int V, bool kTransA, bool kAhead, typename T>
 inline void panel_kernel(int first, int last, const ABlocks<T>& a, const T* panel, T alpha, T beta,
-                         T* c, int ldc, int width) {
+                         T* c, int ldc, int width, const T* ahead) {
   constexpr int L = kNativeLanes<T>;
   constexpr int S = R >= 4 ? (V == 2 ? 1 : 2) : R * V >= 4 ? 2 : 4;
   // C's lines, fetched for writing while the k terms are summed: a product too large for
@@ -99,6 +103,10 @@ inline void panel_kernel(int first, int last, const ABlocks<T>& a, const T* pane
   // Row p of the panel against column q of a source.
   const auto add_row = [&](const T* src, int ld, int q, int p, Vector<T>(&acc)[R][V]) {
     Vector<T> b_p[V];
+    if constexpr (kAhead) {
+      __builtin_prefetch(ahead + p * 2 * L);
+      __builtin_prefetch(ahead + p * 2 * L + L);
+    }
     for (int v = 0; v < V; ++v) std::memcpy(&b_p[v], panel + p * 2 * L + v * L, sizeof b_p[v]);
     for (int r = 0; r < R; ++r) {
       const T a_rp = kTransA ? src[q * ld + r] : src[r * ld + q];
@@ -248,9 +256,15 @@ template <typename T>
 
 template <int V, bool kTransA, typename T>
 void rows_kernel(int rows, std::pair<int, int> range, const ABlocks<T>& a, const T* panel, T alpha,
-                 T beta, T* c, int ldc, int width) {
+                 T beta, T* c, int ldc, int width, const T* ahead = nullptr) {
   with_count<kPackedRows>(std::min(rows, kPackedRows), [&]<int R>() {
-    panel_kernel<R, V, kTransA>(range.first, range.second, a, panel, alpha, beta, c, ldc, width);
+    if (ahead != nullptr) {
+      panel_kernel<R, V, kTransA, true>(range.first, range.second, a, panel, alpha, beta, c, ldc,
+                                        width, ahead);
+    } else {
+      panel_kernel<R, V, kTransA, false>(range.first, range.second, a, panel, alpha, beta, c, ldc,
+                                         width, static_cast<const T*>(nullptr));
+    }
   });
 }
 
@@ -260,12 +274,20 @@ void rows_kernel(int rows, std::pair<int, int> range, const ABlocks<T>& a, const
 // as it is may come in blocks of columns (ABlocks), each block's rows its own lda apart
 // (row_step unread). A^T: rows i0.. start at a + i0 * row_step, 1 in place; its block copied
 // out by pack_a_transposed: row_step = depth, lda = kRows.
+// A packed op(B) of kFetchAheadFrom bytes or more (packed_gemm.hpp) is fetched ahead: the
+// first call on each panel fetches its row p + kAheadRows as it sums row p (the next panel's
+// first rows in its last kAheadRows; none in the matrix's last panel, whose rows ahead lie past
+// its end).
+
 template <bool kTransA, typename T, bool kEvenCalls = false>
 void multiply_panels(int m, const ABlocks<T>& a, std::size_t row_step, const PackedMatrix<T>& b,
                      T alpha, T beta, T* c, int ldc, int first = 0, int last = -1) {
   constexpr int W = PackedMatrix<T>::kPanel;
   const int k = b.rows(), n = last < 0 ? b.cols() : std::min(b.cols(), last * W);
   const int calls = (m + kRows - 1) / kRows;
+  const bool fetch_ahead =
+      k >= kAheadRows &&
+      static_cast<std::size_t>(b.panels()) * k * W * sizeof(T) >= kFetchAheadFrom;
   for (int j0 = first * W, jp = first; j0 < n; j0 += W, ++jp) {
     const int width = std::min(W, n - j0);
     // A narrow last panel against A as it is, all its rows, one block of values: along k
@@ -288,8 +310,9 @@ void multiply_panels(int m, const ABlocks<T>& a, std::size_t row_step, const Pac
         rows_kernel<1, kTransA>(rows, b.panel_rows(jp), a_rows, b.panel(jp), alpha, beta, c_rows,
                                 ldc, width);
       } else {
+        const bool ahead = fetch_ahead && call == 0 && jp + 1 < b.panels();
         rows_kernel<2, kTransA>(rows, b.panel_rows(jp), a_rows, b.panel(jp), alpha, beta, c_rows,
-                                ldc, width);
+                                ldc, width, ahead ? b.panel(jp) + kAheadRows * W : nullptr);
       }
     }
   }

@@ -575,6 +575,49 @@ TEST(PackedGemm, LargeMatricesPackedByAllThreadsLandWhereTheLayoutSays) {
   EXPECT_EQ(wrong, 0);
 }
 
+// Weights of kFetchAheadFrom bytes or more (8 MB) are fetched ahead of the kernel's first
+// call on each panel (packed_kernels.hpp): the products are still the definition's, within
+// rounding, and each column bit for bit what it is over a packing of fewer columns, too few
+// bytes to be fetched ahead, which sums in the same order. In float and double, one thread
+// and two, 9 rows (calls of 5 and 4), a last panel of part width.
+template <typename T>
+void check_fetched_ahead(double epsilon) {
+  const int threads_before = threads();
+  const int m = 9, k = 1100, n = static_cast<int>((std::size_t{9} << 20) / (k * sizeof(T))) | 1;
+  const int narrow_n = 3 * PackedMatrix<T>::kPanel;  // whole panels, summed as the wide one's
+  NumpyRandom random(12);
+  const auto a = random_matrix<T>(random, static_cast<std::size_t>(m) * k);
+  const auto b = random_matrix<T>(random, static_cast<std::size_t>(n) * k);  // [n, k]
+  PackedMatrix<T> wide, narrow;
+  wide.pack(Trans::kYes, k, n, b.data(), k);
+  narrow.pack(Trans::kYes, k, narrow_n, b.data(), k);
+  ASSERT_GE(static_cast<std::size_t>(wide.panels()) * k * PackedMatrix<T>::kPanel * sizeof(T),
+            kFetchAheadFrom);
+  const std::vector<T> zeros(static_cast<std::size_t>(m) * n, T(0));
+  const auto want = reference(false, true, m, n, k, 1.0, a, b, 0.0, zeros);
+  std::vector<T> c_narrow(static_cast<std::size_t>(m) * narrow_n);
+  gemm_packed(m, a.data(), k, narrow, T(0), c_narrow.data(), narrow_n);
+  for (int count : {1, 2}) {
+    set_threads(count);
+    std::vector<T> c(static_cast<std::size_t>(m) * n, T(7));
+    gemm_packed(m, a.data(), k, wide, T(0), c.data(), n);
+    expect_close(c, want, k, epsilon, std::to_string(count) + " threads");
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < narrow_n; ++j) {
+        ASSERT_EQ(c[static_cast<std::size_t>(i) * n + j],
+                  c_narrow[static_cast<std::size_t>(i) * narrow_n + j])
+            << "[" << i << ", " << j << "], " << count << " threads";
+      }
+    }
+  }
+  set_threads(threads_before);
+}
+
+TEST(PackedGemm, LargeWeightsFetchedAheadGiveTheSameProducts) {
+  check_fetched_ahead<float>(6e-8);
+  check_fetched_ahead<double>(1.2e-16);
+}
+
 TEST(PackedGemm, StackedBlocksSumOnlyTheirOwnRows) {
   check_stacked_blocks<float>(6e-8);
   check_stacked_blocks<double>(1.2e-16);
