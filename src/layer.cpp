@@ -397,7 +397,7 @@ void for_batch_ranges(int batch, const PackedMatrix<T>* packed, long work, LoopT
     const ProductShares products(&shares);
     return loop(0, batch, gate_parts);
   }
-  auto rows = [&](int b0, int b1) { loop(b0, b1, 1); };
+  auto rows = [&](int, int b0, int b1) { loop(b0, b1, 1); };
   auto run = [&](int parts) { PartSplit(shares, parts, batch, kMinSplitRows).run(rows); };
   if (packed == nullptr) return run(1);
   if (work >= kTunedWork) return run(batch_parts(batch, work));

@@ -48,6 +48,7 @@ struct LayerBuffers {
   LoopTuner backward_tuner;
   PartShares forward_shares;  // and how their rows are shared (part_split.hpp)
   PartShares backward_shares;
+  PartShares gradient_shares;  // the weight gradients' rows (gemm_blocked_tn_pair)
 
   void reserve(CellKind cell, int hidden, int seq_len, int batch_size);
 };

@@ -567,6 +567,7 @@ void Network<T>::backward_pass(std::span<const T> dy) {
       // share dxw share its copies, and the bias gradient's sums over them are taken there.
       const bool gru = config_.cell == CellKind::kGru;
       const int shared = gru ? 2 * H : G;
+      const ProductShares gradient_rows(&buf.gradient_shares);  // the pair's cut (packed_gemm.hpp)
       gemm_tn_pair(shared, rows, dxw, G, p.input, in, p.input, g.weight_ih, p.input, H, h_prev, H,
                    g.weight_hh, H, g.bias);
       if (gru) add_column_sums(rows, H, dxw + shared, G, g.bias + shared);

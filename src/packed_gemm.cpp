@@ -407,12 +407,15 @@ void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1
   }
   // Rows split among threads, as gemm_blocked splits a product whose A^T is copied (or one
   // read in place where rows_split_pays): each thread reads or copies only its own rows of
-  // A^T, once for both products and the sums.
+  // A^T, once for both products and the sums. Cut where the shares of a ProductShares living
+  // on this thread say (the network's weight gradients: LayerBuffers::gradient_shares), or
+  // evenly; any cut between groups of kRows rows gives each row the same values.
   const int parts = parts_for(work, groups);
   std::vector<BlockBuffers<T>>& buffers = callers_buffers<T>(mode, m, n1, k, n2);
-  auto part = [&](int t) {
-    const int i0 = split(groups, parts, t) * kRows;
-    const int i1 = std::min(m, split(groups, parts, t + 1) * kRows);
+  PartShares even;
+  PartSplit cut(product_shares != nullptr ? *product_shares : even, parts, groups, 1);
+  cut.run([&](int t, int g0, int g1) {
+    const int i0 = g0 * kRows, i1 = std::min(m, g1 * kRows);
     if (i0 >= i1) return;
     if (sums != nullptr) std::fill(sums + i0, sums + i1, T(0));
     const BlockedOutput<T> outputs[2] = {
@@ -420,8 +423,7 @@ void gemm_blocked_tn_pair(int m, int k, const T* a, int lda, int n1, const T* b1
         {n2, b2, ldb2, c2 + static_cast<std::size_t>(i0) * ldc2, ldc2}};
     gemm_blocked_columns(mode, false, i1 - i0, k, T(1), a + i0, lda, T(0), outputs, 2, buffers[t],
                          sums != nullptr ? sums + i0 : nullptr);
-  };
-  parallel_for_parts(parts, part);
+  });
 }
 
 namespace {

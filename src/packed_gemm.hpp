@@ -75,7 +75,13 @@ inline constexpr int kAheadRows = 64;
 // that split cut their panels as `shares` say, time their parts, and move the shares by
 // those times (part_split.hpp): a time loop that splits each step by columns
 // (column_loop_parts, layer.hpp), whose threads meet at every step and need not run alike.
-// Each column is computed as the unsplit product computes it, wherever the cuts fall.
+// Each column is computed as the unsplit product computes it, wherever the cuts fall. A pair
+// of weight gradients split by rows (gemm_blocked_tn_pair) cuts its groups of rows the same
+// way (the network's backward pass: LayerBuffers::gradient_shares), each row as on one thread.
+// There the large workload's two parts (190 ms each for the LSTM's dG^T [x, h]) had ended
+// 1-20 ms apart, now one thread and now the other the slower, on the Zen 5 host; learned
+// cuts, `bench/ab.py` (9 rounds): large LSTM 1.017x (faster in 8 of 9), GRU 1.010x (7 of 9);
+// medium and charrnn LSTM and Elman level (0.993-1.003x, 7 rounds).
 class ProductShares {
  public:
   explicit ProductShares(PartShares* shares);

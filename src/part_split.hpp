@@ -58,7 +58,7 @@ class PartSplit {
 
   int parts() const { return parts_; }
   int begin(int part) const;
-  // Runs f(begin, end) for each part through parallel_for_parts, each part timed, and moves
+  // Runs f(part, begin, end) for each part through parallel_for_parts, each part timed, and moves
   // the shares by the times where the parts ran on the pool's threads and no cut was held
   // back by `least` (a batch of 16 in two parts is cut 8 and 8 whatever the shares; times
   // learned there would push them on without end, and a later, larger batch would start
@@ -80,10 +80,10 @@ double part_clock();
 
 template <typename F>
 void PartSplit::run(F&& f) {
-  if (parts_ <= 1) return f(begin(0), begin(1));
+  if (parts_ <= 1) return f(0, begin(0), begin(1));
   auto part = [&](int p) {
     const double start = timed_ ? part_clock() : 0;
-    f(begin(p), begin(p + 1));
+    f(p, begin(p), begin(p + 1));
     if (timed_) seconds_[p] = part_clock() - start;
   };
   const bool pooled = parallel_for_parts(parts_, part);

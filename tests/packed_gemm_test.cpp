@@ -769,6 +769,59 @@ TEST(PackedGemm, StepProductsCutWhereTheirSharesSay) {
   }
 }
 
+// The weight gradients' pair under ProductShares (the network's LayerBuffers::gradient_shares)
+// cuts its rows where the shares say, gives one thread's values and sums bit for bit wherever
+// the cut falls, and moves the shares by its parts' times. C 1.3 MB: not summed in halves, so
+// split by rows; A^T copied out (lda 1024 floats) and read in place (1032).
+TEST(PackedGemm, WeightGradientPairsCutWhereTheirSharesSay) {
+  const int m = 1024, n1 = 64, n2 = 256, k = 300, groups = m / kPackedRows;
+  ASSERT_FALSE(sums_depth_halves<float>(m, n1 + n2, k));
+  NumpyRandom random(17);
+  const auto b1 = random_matrix<float>(random, static_cast<std::size_t>(k) * n1);
+  const auto b2 = random_matrix<float>(random, static_cast<std::size_t>(k) * n2);
+  const int threads_before = threads();
+  for (const int lda : {m, m + 8}) {
+    const auto a = random_matrix<float>(random, static_cast<std::size_t>(k) * lda);  // [k, lda]
+    std::vector<float> c1(static_cast<std::size_t>(m) * n1), c2(static_cast<std::size_t>(m) * n2);
+    std::vector<float> sums(m);
+    const auto run = [&] {
+      gemm_tn_pair(m, k, a.data(), lda, n1, b1.data(), n1, c1.data(), n1, n2, b2.data(), n2,
+                   c2.data(), n2, sums.data());
+    };
+    set_threads(1);
+    run();
+    const auto alone1 = c1, alone2 = c2, alone_sums = sums;
+    set_threads(2);
+    for (const double slower : {1.0, 2.0, 100.0}) {  // part 1's time against part 0's
+      PartShares shares;
+      const double times[2] = {1.0, slower};
+      for (int i = 0; i < 12; ++i) shares.update(2, times);
+      const int cut = PartSplit(shares, 2, groups, 1).begin(1);
+      if (slower == 1.0) {
+        EXPECT_EQ(cut, groups / 2);
+      } else {
+        EXPECT_GT(cut, groups / 2);  // the faster part takes more rows
+      }
+      const double weight = shares.weight(2, 0);
+      std::fill(c1.begin(), c1.end(), -1.0f);
+      std::fill(c2.begin(), c2.end(), -1.0f);
+      std::fill(sums.begin(), sums.end(), -1.0f);
+      {
+        const ProductShares use(&shares);
+        wake_workers();
+        run();
+      }
+      const std::string what =
+          "lda " + std::to_string(lda) + ", part 1 " + std::to_string(slower) + "x as slow";
+      EXPECT_EQ(c1, alone1) << what;
+      EXPECT_EQ(c2, alone2) << what;
+      EXPECT_EQ(sums, alone_sums) << what;
+      EXPECT_NE(shares.weight(2, 0), weight) << what << ": the pair's times moved no share";
+    }
+  }
+  set_threads(threads_before);
+}
+
 // The bias gradients' column sums: each column's rows added in order, from 0, then added to
 // out, so the vectorized blocks must give the plain loop's sums bit for bit. Widths cut
 // through the 8-vector blocks, the leftover vectors and single columns, and the 1024-column

@@ -107,7 +107,7 @@ TEST(PartSplit, ACutHeldAtLeastLearnsNothing) {
   const int saved = threads();
   set_threads(2);
   PartShares shares;
-  const auto body = [](int b0, int) {
+  const auto body = [](int, int b0, int) {
     volatile double sink = 0;
     for (int i = 0; i < (b0 == 0 ? 10000 : 300000); ++i) sink = sink + i;
   };
@@ -161,14 +161,16 @@ TEST(PartShares, SettleWhereModelledPartsEndTogether) {
   }
 }
 
-// run() hands each unit to exactly one part, through the pool where there are threads, and
-// learns from the parts' times only then.
+// run() hands each unit to exactly one part, with its number, through the pool where there
+// are threads, and learns from the parts' times only then.
 TEST(PartSplit, RunCoversEveryUnitOnceAndLearnsFromPooledRuns) {
   const int saved = threads();
   set_threads(2);
   PartShares shares;
   std::vector<std::atomic<int>> seen(64);
-  const auto body = [&](int b0, int b1) {
+  std::atomic<int> misnamed{0};
+  const auto body = [&](int part, int b0, int b1) {
+    if ((part == 0) != (b0 == 0)) misnamed.fetch_add(1);  // each part told its own number
     for (int b = b0; b < b1; ++b) seen[b].fetch_add(1);
     volatile double sink = 0;  // part 1 runs for milliseconds: a preempted part 0 stays shorter
     for (int i = 0; i < (b0 == 0 ? 10000 : 3000000); ++i) sink = sink + i;
@@ -182,6 +184,7 @@ TEST(PartSplit, RunCoversEveryUnitOnceAndLearnsFromPooledRuns) {
   PartSplit(inline_shares, 2, 64, 8).run(body);
   for (const auto& s : seen) EXPECT_EQ(s.load(), 2);
   EXPECT_EQ(inline_shares.weight(2, 0), 1.0);
+  EXPECT_EQ(misnamed.load(), 0);
   set_threads(saved);
 }
 
