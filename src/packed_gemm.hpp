@@ -176,6 +176,7 @@ class PackedMatrix {
   void resize(int k, int n);
   void pack_rows(Trans trans, int row0, int k, const T* b, int ldb);  // rows [row0, row0 + k)
   void pack_part(Trans trans, int row0, int k, const T* b, int ldb, int part, int parts);
+  void pack_blocks_panel(int jp, int k1, int ldb1, int ldb2, std::initializer_list<Block> blocks);
   void copy_narrow_columns();     // narrow_ from a narrow last panel
   int narrow_width(int n) const;  // columns of a narrow last panel of n columns, or 0
 

@@ -527,7 +527,8 @@ TEST(AlignedStorage, LargeBuffersLieOnWholeHugePages) {
 
 // Matrices of 4 MB or more are packed by all the free threads (packed_matrix.cpp), each its
 // own rows or panels: every value lands where the layout puts it (op(B)[p, j] at row p, lane
-// j % kPanel of panel j / kPanel, the last panel's lanes past n zero) on any thread count.
+// j % kPanel of panel j / kPanel, the last panel's lanes past n zero) on any thread count,
+// and pack_stacked's blocks give each panel the rows its columns have values in.
 TEST(PackedGemm, LargeMatricesPackedByAllThreadsLandWhereTheLayoutSays) {
   using P = PackedMatrix<float>;
   const int threads_before = threads();
@@ -570,6 +571,33 @@ TEST(PackedGemm, LargeMatricesPackedByAllThreadsLandWhereTheLayoutSays) {
                         : b2[static_cast<std::size_t>(j) * k2 + (p - k1)];
         },
         at + "two stacked, transposed");
+    // GRU's blocks: [B1; B2] for columns [0, 600), B1 over zeros for [600, 800), zeros over
+    // B2's rows 600.. for [800, 1000); the panels straddling a block's edge sum both.
+    constexpr int kFirst = 600, kSecond = 200;
+    packed.pack_stacked(
+        k1, k1, k2, k2,
+        {{kFirst, b.data(), b2},
+         {kSecond, b.data() + static_cast<std::size_t>(kFirst) * k1, nullptr},
+         {n - kFirst - kSecond, nullptr, b2 + static_cast<std::size_t>(kFirst) * k2}});
+    const auto in_first = [&](int j) { return j < kFirst + kSecond; };  // has B1's rows
+    const auto in_second = [&](int j) { return j < kFirst || j >= kFirst + kSecond; };
+    check(
+        packed,
+        [&](int p, int j) {
+          if (p < k1) return in_first(j) ? b[static_cast<std::size_t>(j) * k1 + p] : 0.0f;
+          const int row = j < kFirst ? j : j - kSecond;  // B2's row of column j
+          return in_second(j) ? b2[static_cast<std::size_t>(row) * k2 + (p - k1)] : 0.0f;
+        },
+        at + "blocks");
+    for (int jp = 0; jp < packed.panels(); ++jp) {
+      bool first = false, second = false;
+      for (int j = jp * P::kPanel; j < std::min(n, (jp + 1) * P::kPanel); ++j) {
+        first = first || in_first(j);
+        second = second || in_second(j);
+      }
+      EXPECT_EQ(packed.panel_rows(jp), std::make_pair(first ? 0 : k1, second ? k : k1))
+          << at << "blocks, panel " << jp;
+    }
   }
   set_threads(threads_before);
   EXPECT_EQ(wrong, 0);
