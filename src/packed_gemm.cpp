@@ -274,8 +274,8 @@ void gemm_packed_blocks(int m, const ABlocks<T>& a, const PackedMatrix<T>& b, T 
   PartShares* shares = product_shares;
   if (shares == nullptr || parts < 2 || parts > PartShares::kMostParts) {
     auto part = [&](int t) {
-      multiply_panels<false, T, true>(m, a, 0, b, T(1), beta, c, ldc, b.split_panels(parts, t),
-                                      b.split_panels(parts, t + 1));
+      multiply_panels<false, T, true, true>(m, a, 0, b, T(1), beta, c, ldc,
+                                            b.split_panels(parts, t), b.split_panels(parts, t + 1));
     };
     parallel_for_parts(parts, part);
     return;
@@ -293,7 +293,7 @@ void gemm_packed_blocks(int m, const ABlocks<T>& a, const PackedMatrix<T>& b, T 
   std::array<double, PartShares::kMostParts> seconds{};
   auto part = [&](int t) {
     const double start = part_clock();
-    multiply_panels<false, T, true>(m, a, 0, b, T(1), beta, c, ldc, cut[t], cut[t + 1]);
+    multiply_panels<false, T, true, true>(m, a, 0, b, T(1), beta, c, ldc, cut[t], cut[t + 1]);
     seconds[t] = part_clock() - start;
   };
   if (parallel_for_parts(parts, part) && learns) shares->update(parts, seconds.data());

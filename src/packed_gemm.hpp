@@ -52,20 +52,22 @@ constexpr int kBlockDepth = 512;
 // 32 split 18 and 14 (6 + 6 + 2), and 16 split 6 and 10.
 constexpr int kMinSplitRows = 8;
 
-// A packed op(B) of kFetchAheadFrom bytes or more is fetched into the cache ahead of the
-// kernel (packed_kernels.hpp, multiply_panels): the first call on each panel, the one that brings
-// it from memory into L2 for the calls after it, fetches the panel's row p + kAheadRows as it sums
-// row p (and in the last kAheadRows rows, the next panel's first; not in the matrix's last panel,
-// whose rows ahead lie past its end). The large workload's step products stream their packed
+// The step products' packed op(B) (gemm_packed), of kFetchAheadFrom bytes or more, is fetched
+// into the cache ahead of the kernel (packed_kernels.hpp, multiply_panels): the first call on
+// each panel, the one that brings it from memory into L2 for the calls after it, fetches the
+// panel's row p + kAheadRows as it sums row p (past the panel's end, the next panel's first
+// rows; not in the matrix's last panel, whose rows ahead lie past its end). The products over
+// all steps, whose blocks of op(B) are packed just before (2 MB or less at the large size),
+// do not. The large workload's step products stream their packed
 // weights from beyond L2 once a step, 8 calls of 8 rows each on a panel, and the first call waited
 // on memory: on the Zen 5 host, two threads, m = 64, k = 1280 (a `/tmp` program, the two alternated
 // call by call), the LSTM's fused forward product (n = 4096, 21 MB) ran at 335-362 GFLOP/s against
 // 300-355 without, the GRU's size (n = 3072) 366-376 against 354-376, n = 2048 (10.5 MB) 349-355
 // against 328-345; on one thread 162 against 150 at n = 4096. The LSTM's backward step product (64
 // x 1024 x 4352, 17.8 MB) 331-357 against 318-356. Below 8 MB it cost: the Elman's products (n =
-// 1024, 5.2 MB, in L3) ran 1.5-3.5% slower, and n = 1536 (7.9 MB) was level. 64 rows ahead (8 KB)
-// against 16, 32, 128, 256 and 512: 16 and 32 gained half as much, 128-512 a little less; fetching
-// the next panel (a whole panel ahead, 160 KB) a little less too. Whole steps
+// 1024, 5.2 MB, in L3) ran 1.5-3.5% slower, and n = 1536 (7.9 MB) was level. 64 rows ahead (8 KB
+// with AVX-512 floats) against 16, 32, 128, 256 and 512: 16 and 32 gained half as much, 128-512 a
+// little less; fetching the next panel (a whole panel ahead, 160 KB) a little less too. Whole steps
 // (`bench/ab.py` against no fetching ahead): large LSTM 1.013x (faster in 7 of 11 rounds), 1.016x
 // (5 of 5) and 0.993x (4 of 7), GRU 1.008x (5 of 7); the Elman's, below 8 MB, 1.002x.
 inline constexpr std::size_t kFetchAheadFrom = std::size_t{8} << 20;
@@ -76,12 +78,13 @@ inline constexpr int kAheadRows = 64;
 // those times (part_split.hpp): a time loop that splits each step by columns
 // (column_loop_parts, layer.hpp), whose threads meet at every step and need not run alike.
 // Each column is computed as the unsplit product computes it, wherever the cuts fall. A pair
-// of weight gradients split by rows (gemm_blocked_tn_pair) cuts its groups of rows the same
-// way (the network's backward pass: LayerBuffers::gradient_shares), each row as on one thread.
-// There the large workload's two parts (190 ms each for the LSTM's dG^T [x, h]) had ended
-// 1-20 ms apart, now one thread and now the other the slower, on the Zen 5 host; learned
-// cuts, `bench/ab.py` (9 rounds): large LSTM 1.017x (faster in 8 of 9), GRU 1.010x (7 of 9);
-// medium and charrnn LSTM and Elman level (0.993-1.003x, 7 rounds).
+// of weight gradients, where it splits by rows (gemm_blocked_tn_pair; not where it sums k in
+// halves, nor where it runs as two products), cuts its groups of rows the same way (the network's
+// backward pass: LayerBuffers::gradient_shares), each row as on one thread. There the large
+// workload's two parts (190 ms each for the LSTM's dG^T [x, h]) had ended 1-20 ms apart, now one
+// thread and now the other the slower, on the Zen 5 host; learned cuts, `bench/ab.py` (9 rounds):
+// large LSTM 1.017x (faster in 8 of 9), GRU 1.010x (7 of 9); medium and charrnn LSTM and Elman
+// level (0.993-1.003x, 7 rounds).
 class ProductShares {
  public:
   explicit ProductShares(PartShares* shares);

@@ -105,7 +105,9 @@ inline void panel_kernel(int first, int last, const ABlocks<T>& a, const T* pane
     Vector<T> b_p[V];
     if constexpr (kAhead) {
       __builtin_prefetch(ahead + p * 2 * L);
-      __builtin_prefetch(ahead + p * 2 * L + L);
+      if constexpr (L * sizeof(T) >= 64) {  // a row on two cache lines (AVX-512), not one
+        __builtin_prefetch(ahead + p * 2 * L + L);
+      }
     }
     for (int v = 0; v < V; ++v) std::memcpy(&b_p[v], panel + p * 2 * L + v * L, sizeof b_p[v]);
     for (int r = 0; r < R; ++r) {
@@ -274,19 +276,19 @@ void rows_kernel(int rows, std::pair<int, int> range, const ABlocks<T>& a, const
 // as it is may come in blocks of columns (ABlocks), each block's rows its own lda apart
 // (row_step unread). A^T: rows i0.. start at a + i0 * row_step, 1 in place; its block copied
 // out by pack_a_transposed: row_step = depth, lda = kRows.
-// A packed op(B) of kFetchAheadFrom bytes or more (packed_gemm.hpp) is fetched ahead: the
-// first call on each panel fetches its row p + kAheadRows as it sums row p (the next panel's
-// first rows in its last kAheadRows; none in the matrix's last panel, whose rows ahead lie past
-// its end).
-
-template <bool kTransA, typename T, bool kEvenCalls = false>
+// kFetchAhead (the step products, gemm_packed): a packed op(B) of kFetchAheadFrom bytes or
+// more (packed_gemm.hpp) is fetched ahead, the first call on each panel fetching the row
+// kAheadRows past each row it sums: the panel's own, or past its end the next panel's first
+// (which, in pack_stacked's blocks, may be rows the next panel does not sum); not in the
+// matrix's last panel, whose rows ahead would lie past its end.
+template <bool kTransA, typename T, bool kEvenCalls = false, bool kFetchAhead = false>
 void multiply_panels(int m, const ABlocks<T>& a, std::size_t row_step, const PackedMatrix<T>& b,
                      T alpha, T beta, T* c, int ldc, int first = 0, int last = -1) {
   constexpr int W = PackedMatrix<T>::kPanel;
   const int k = b.rows(), n = last < 0 ? b.cols() : std::min(b.cols(), last * W);
   const int calls = (m + kRows - 1) / kRows;
   const bool fetch_ahead =
-      k >= kAheadRows &&
+      kFetchAhead && k >= kAheadRows &&
       static_cast<std::size_t>(b.panels()) * k * W * sizeof(T) >= kFetchAheadFrom;
   for (int j0 = first * W, jp = first; j0 < n; j0 += W, ++jp) {
     const int width = std::min(W, n - j0);

@@ -573,7 +573,11 @@ TEST(PackedGemm, LargeMatricesPackedByAllThreadsLandWhereTheLayoutSays) {
         at + "two stacked, transposed");
     // GRU's blocks: [B1; B2] for columns [0, 600), B1 over zeros for [600, 800), zeros over
     // B2's rows 600.. for [800, 1000); the panels straddling a block's edge sum both.
+    // (First a matrix with values in every lane of its panels: the blocks' must zero them.)
     constexpr int kFirst = 600, kSecond = 200;
+    const int lanes = (n + P::kPanel - 1) / P::kPanel * P::kPanel;
+    const std::vector<float> ones(static_cast<std::size_t>(k) * lanes, 1.0f);
+    packed.pack(Trans::kYes, k, lanes, ones.data(), k);
     packed.pack_stacked(
         k1, k1, k2, k2,
         {{kFirst, b.data(), b2},
@@ -607,7 +611,7 @@ TEST(PackedGemm, LargeMatricesPackedByAllThreadsLandWhereTheLayoutSays) {
 // call on each panel (packed_kernels.hpp): the products are still the definition's, within
 // rounding, and each column bit for bit what it is over a packing of fewer columns, too few
 // bytes to be fetched ahead, which sums in the same order. In float and double, one thread
-// and two, 9 rows (calls of 5 and 4), a last panel of part width.
+// and two, 9 rows (calls of 4 and 5), a last panel of part width.
 template <typename T>
 void check_fetched_ahead(double epsilon) {
   const int threads_before = threads();
@@ -802,7 +806,7 @@ TEST(PackedGemm, StepProductsCutWhereTheirSharesSay) {
 // the cut falls, and moves the shares by its parts' times. C 1.3 MB: not summed in halves, so
 // split by rows; A^T copied out (lda 1024 floats) and read in place (1032).
 TEST(PackedGemm, WeightGradientPairsCutWhereTheirSharesSay) {
-  const int m = 1024, n1 = 64, n2 = 256, k = 300, groups = m / kPackedRows;
+  const int m = 1024, n1 = 64, n2 = 256, k = 300, groups = (m + kPackedRows - 1) / kPackedRows;
   ASSERT_FALSE(sums_depth_halves<float>(m, n1 + n2, k));
   NumpyRandom random(17);
   const auto b1 = random_matrix<float>(random, static_cast<std::size_t>(k) * n1);
