@@ -11,15 +11,18 @@ namespace recur {
 
 namespace {
 
-// From 4 MB on (1 MB while the pool's workers still spin from the last job), op(B) is packed
-// by all the free threads, each its own rows (B as it is) or panels (transposed): the weights
-// packed once a sequence, which the caller had packed alone while the workers spun, and
+// Parts for packing op(B) of `bytes`: from 4 MB on (1 MB while the workers still spin), op(B) is
+// packed by all the free threads, each its own rows (B as it is) or panels (transposed): the
+// weights packed once a sequence, which the caller had packed alone while the workers spun, and
 // which a sleeping worker is worth waking for (tens of us). On two threads of the Zen 5
 // host: 1280 x 4096 transposed 3.8 ms to 1.8, as it is 2.2 to 1.2; 1280 x 1024 transposed
 // 0.44 to 0.29; 320 x 1024 0.105 to 0.067 (a /tmp program, the workers awake).
-bool packs_on_all_threads(long bytes) {
-  return bytes >= (workers_awake() ? 1L << 20 : 4L << 20);
+int packing_parts(long bytes) {
+  return bytes >= (workers_awake() ? 1L << 20 : 4L << 20) ? free_threads() : 1;
 }
+
+// Rows of a panel filled at a time from a transposed source (pack_part, pack_blocks_panel).
+constexpr int kTile = 64;
 
 }  // namespace
 
@@ -50,7 +53,7 @@ void PackedMatrix<T>::pack_stacked(int k1, int ldb1, int k2, int ldb2,
   const int panels = this->panels();
   rows_.assign(2 * static_cast<std::size_t>(panels), k1);  // each part sets its own panels'
   const long bytes = static_cast<long>(k_) * n_ * static_cast<long>(sizeof(T));
-  const int parts = packs_on_all_threads(bytes) ? free_threads() : 1;
+  const int parts = packing_parts(bytes);
   auto part = [&](int t) {
     for (int jp = split(panels, parts, t); jp < split(panels, parts, t + 1); ++jp) {
       pack_blocks_panel(jp, k1, ldb1, ldb2, blocks);
@@ -87,7 +90,6 @@ void PackedMatrix<T>::pack_blocks_panel(int jp, int k1, int ldb1, int ldb2,
   rows_[2 * jp] = any[0] ? 0 : k1;
   rows_[2 * jp + 1] = any[1] ? k_ : k1;
   T* const out = data_.data() + static_cast<std::size_t>(jp) * k_ * kPanel;
-  constexpr int kTile = 64;
   for (int s = 0; s < 2; ++s) {  // rows [0, k1) from B1, then [k1, k_) from B2
     const int begin = s == 0 ? 0 : k1, end = s == 0 ? k1 : k_;
     for (int p0 = begin; p0 < end; p0 += kTile) {
@@ -139,7 +141,7 @@ void PackedMatrix<T>::copy_narrow_columns() {
 template <typename T>
 void PackedMatrix<T>::pack_rows(Trans trans, int row0, int k, const T* b, int ldb) {
   const long bytes = static_cast<long>(k) * n_ * static_cast<long>(sizeof(T));
-  const int parts = packs_on_all_threads(bytes) ? free_threads() : 1;
+  const int parts = packing_parts(bytes);
   auto part = [&](int t) { pack_part(trans, row0, k, b, ldb, t, parts); };
   parallel_for_parts(parts, part);
 }
@@ -176,7 +178,6 @@ void PackedMatrix<T>::pack_part(Trans trans, int row0, int k, const T* b, int ld
   // value: the large LSTM's fused forward weights (1280 x 4096, packed once a sequence) took
   // 4.8 ms, 3.7 this way (one thread, Zen 5; 3.6-3.7 at 32 or 128 rows, 5.3 at 16; copying
   // B as it is, 2.2); 1280 x 1024 0.87 ms and 0.50, 1280 x 3072 3.39 and 2.66.
-  constexpr int kTile = 64;
   for (int jp = split(panels, parts, part); jp < split(panels, parts, part + 1); ++jp) {
     T* out = out0 + jp * panel_size;
     const int j0 = jp * kPanel, width = std::min(kPanel, n_ - j0);
