@@ -49,6 +49,7 @@ struct LayerBuffers {
   PartShares forward_shares;  // and how their rows are shared (part_split.hpp)
   PartShares backward_shares;
   PartShares gradient_shares;  // the weight gradients' rows (gemm_blocked_tn_pair)
+  PartShares step_shares;      // Network::step's product, where it splits
 
   void reserve(CellKind cell, int hidden, int seq_len, int batch_size);
 };

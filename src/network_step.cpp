@@ -108,7 +108,17 @@ void Network<T>::run_step(bool prepare, std::span<const T> x_t, std::span<T> sta
                             ws.scratch.gates.data(),
                             in,
                             p.input};
-    cell_forward(config_.cell, w, fs);
+    {
+      // Where the product splits, its panels are cut by the layer's shares, learned from the
+      // parts' times (part_split.hpp): each column comes out as unsplit, wherever the cut. The
+      // worker's part starts 0.3-0.5 us after the caller's, and the GRU's panels (x W_in over I
+      // rows, h W_hn over H, the r and z ones over I + H) took 3.2 us on the caller's side and
+      // 4.3 on the worker's, cut by rows summed (Zen 5 host, rdtsc probes). Learned cuts,
+      // `bench/ab.py --workload stream --rounds 15`: GRU 1.089x (faster in 15 of 15), LSTM
+      // 1.016x (9 of 15); Elman level (its step runs on one thread).
+      const ProductShares cut(&buf.step_shares);
+      cell_forward(config_.cell, w, fs);
+    }
     std::copy(ws.step_h.begin(), ws.step_h.begin() + part, h);
     if (lstm) std::copy(ws.step_c.begin(), ws.step_c.begin() + part, c);
   }
