@@ -18,7 +18,7 @@
 // advice may still have the kernel compact memory to find one); where they are off, or no
 // 2 MB page is free, the buffer keeps its 4 KB pages. Off Linux, buffers are only aligned to
 // cache lines.
-#include "cache_aligned.hpp"
+#include "recur/cache_aligned.hpp"
 
 #include <cstdint>
 #include <new>

@@ -8,10 +8,10 @@
 #include <cstddef>
 #include <vector>
 
-#include "cache_aligned.hpp"
 #include "cells/cell.hpp"
 #include "loop_tuner.hpp"
 #include "part_split.hpp"
+#include "recur/cache_aligned.hpp"
 
 namespace recur {
 

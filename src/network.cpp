@@ -289,7 +289,7 @@ void gather_outputs(const LayerBuffers<T>& buf, bool reverse, int d, int D, int 
 // The network as small_elman.hpp sees it (only when small_elman_fits).
 template <typename T>
 SmallElman<T> small_elman_view(const NetworkConfig& c, const std::vector<TensorInfo>& tensors,
-                               const std::vector<T>& params, Workspace<T>& ws, int seq_len,
+                               std::span<const T> params, Workspace<T>& ws, int seq_len,
                                int batch) {
   const T* p = params.data();
   return {c.input_size,
@@ -394,7 +394,7 @@ std::span<const T> Network<T>::forward_pass(std::span<const T> x, int seq_len, i
 
   if constexpr (elman_rows_fit<T>(1)) {  // never compiled for long double
     if (small_elman_fits<T>(config_)) {
-      small_elman_forward(small_elman_view(config_, tensors_, params_, ws, seq_len, B));
+      small_elman_forward(small_elman_view<T>(config_, tensors_, params_, ws, seq_len, B));
       return outputs;
     }
   }
@@ -492,9 +492,9 @@ void Network<T>::backward_pass(std::span<const T> dy) {
   if constexpr (elman_rows_fit<T>(1)) {
     if (small_elman_fits<T>(config_)) {
       T* g = grads_.data();
-      small_elman_backward(small_elman_view(config_, tensors_, params_, ws, seq_len_, B), dy.data(),
-                           g + tensors_[0].offset, g + tensors_[1].offset, g + tensors_[2].offset,
-                           g + tensors_[3].offset, g + tensors_[4].offset);
+      small_elman_backward(small_elman_view<T>(config_, tensors_, params_, ws, seq_len_, B),
+                           dy.data(), g + tensors_[0].offset, g + tensors_[1].offset,
+                           g + tensors_[2].offset, g + tensors_[3].offset, g + tensors_[4].offset);
       return;
     }
   }

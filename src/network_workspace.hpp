@@ -6,10 +6,10 @@
 #include <cstddef>
 #include <vector>
 
-#include "cache_aligned.hpp"
 #include "layer.hpp"
 #include "loop_tuner.hpp"
 #include "packed_gemm.hpp"
+#include "recur/cache_aligned.hpp"
 #include "recur/network.hpp"
 
 namespace recur {

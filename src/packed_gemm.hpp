@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "cache_aligned.hpp"
 #include "gemm.hpp"
 #include "part_split.hpp"
+#include "recur/cache_aligned.hpp"
 #include "simd.hpp"
 
 namespace recur {

@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "cache_aligned.hpp"
 #include "layer.hpp"
+#include "recur/cache_aligned.hpp"
 #include "recur/network.hpp"
 #include "recur/random.hpp"
 #include "recur/threads.hpp"
@@ -512,6 +512,10 @@ TEST(AlignedStorage, LargeBuffersLieOnWholeHugePages) {
   const std::vector<float> weights(320 * 1024, 0.5f);
   packed.pack(Trans::kYes, 320, 1024, weights.data(), 320);
   EXPECT_EQ(offset(packed.panel(0), kHugePage), 0u);
+  // A network's parameters and gradients (the weight gradients' C: network.hpp), here 1.3 MB
+  Network<float> net({64, 256, 64, Nonlinearity::kTanh, CellKind::kLstm});
+  EXPECT_EQ(offset(net.parameters().data(), kHugePage), 0u);
+  EXPECT_EQ(offset(net.gradients().data(), kHugePage), 0u);
   std::ifstream mode_file("/sys/kernel/mm/transparent_hugepage/enabled");
   std::string mode;
   std::getline(mode_file, mode);
@@ -520,6 +524,7 @@ TEST(AlignedStorage, LargeBuffersLieOnWholeHugePages) {
   }
   EXPECT_EQ(smaps_field_at(from.data(), "THPeligible"), 1) << "the buffer of kHugeFrom bytes";
   EXPECT_EQ(smaps_field_at(packed.panel(0), "THPeligible"), 1) << "the packed weights";
+  EXPECT_EQ(smaps_field_at(net.gradients().data(), "THPeligible"), 1) << "the gradients";
   std::printf("2 MB pages given: %ld kB under the buffer, %ld kB under the packed weights\n",
               smaps_field_at(from.data(), "AnonHugePages"),
               smaps_field_at(packed.panel(0), "AnonHugePages"));

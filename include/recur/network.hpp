@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "recur/cache_aligned.hpp"
 #include "recur/random.hpp"
 
 namespace recur {
@@ -178,8 +179,15 @@ class Network {
 
   NetworkConfig config_;
   std::vector<TensorInfo> tensors_;
-  std::vector<T> params_;
-  std::vector<T> grads_;
+  // On 2 MB pages where large (cache_aligned.hpp): the weight gradients over all steps write
+  // their rows of C here, each 4 KB row of W_hh's gradient at H = 1024 a 4 KB page of its own
+  // on small pages. There the kernel's early fetch of each call's rows of C came to nothing,
+  // and its last loads of C waited on memory: 9% of that kernel's samples in the large LSTM
+  // step, 1.4% on 2 MB pages. The pair dG^T [x, h] alone (two threads, a `/tmp` program):
+  // 182-186 ms against 198-203; whole steps, `bench/ab.py`: large LSTM 1.026x (6 of 7 rounds),
+  // GRU 1.015x (5 of 7).
+  AlignedVector<T> params_;
+  AlignedVector<T> grads_;
   std::unique_ptr<Workspace<T>> ws_;  // copied with the network
   NumpyRandom dropout_random_;
   bool training_ = false;

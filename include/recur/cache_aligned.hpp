@@ -2,7 +2,8 @@
 // 64-byte aligned, a cache line, so that no whole-vector load spans two lines. (malloc
 // aligns to 16 bytes, and a large block, which it maps, starts 16 bytes into a page: every
 // 64-byte load of such a buffer then touched two lines.) Buffers of kHugeFrom bytes or more
-// are laid on 2 MB pages where the system allows (cache_aligned.cpp).
+// are laid on 2 MB pages where the system allows (cache_aligned.cpp). A public header only
+// because Network keeps its parameters and gradients in such buffers (network.hpp).
 #pragma once
 
 #include <cstddef>
