@@ -7,6 +7,7 @@
 
 #include <array>
 #include <chrono>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -79,6 +80,46 @@ TEST(Concurrency, ThreadsSharingOneModelGetWhatOneThreadGets) {
       EXPECT_EQ(got[t][i], got[t][i + 1]) << "thread " << t << ", prediction " << i / 2;
     }
   }
+}
+
+// Streaming from several threads at once, each its own copy of one GRU (H = 256, whose step
+// products split, each layer's cut learned from its parts' times: LayerBuffers::step_shares):
+// every thread's outputs and states are one thread's, bit for bit.
+TEST(Concurrency, ThreadsStreamingCopiesGetWhatOneThreadGets) {
+  constexpr int kSteps = 40;
+  NumpyRandom random(32);
+  Network<float> model({kI, kH, kO, Nonlinearity::kTanh, CellKind::kGru, 2});
+  for (float& p : model.parameters()) p = static_cast<float>(0.1 * random.randn());
+  std::vector<float> xs(static_cast<std::size_t>(kSteps) * kI);
+  for (float& v : xs) v = static_cast<float>(random.randn());
+  const auto stream = [&](Network<float>& net) {
+    std::vector<float> state(net.state_size(1), 0.0f), y(kO), all;
+    for (int t = 0; t < kSteps; ++t) {
+      net.step(std::span<const float>(xs).subspan(static_cast<std::size_t>(t) * kI, kI), state, y,
+               1);
+      all.insert(all.end(), y.begin(), y.end());
+      all.insert(all.end(), state.begin(), state.end());
+    }
+    return all;
+  };
+  const int threads_before = threads();
+  set_threads(1);
+  Network<float> alone(model);
+  const std::vector<float> expected = stream(alone);
+  set_threads(2);
+  constexpr int kThreads = 3;
+  std::vector<std::vector<float>> got(kThreads);
+  std::vector<std::thread> callers;
+  const Network<float>& shared = model;
+  for (int t = 0; t < kThreads; ++t) {
+    callers.emplace_back([&, t] {
+      Network<float> mine(shared);
+      got[t] = stream(mine);
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  set_threads(threads_before);
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(got[t], expected) << "thread " << t;
 }
 
 // thread_pool.cpp: each part of each job runs once, on any number of threads, whatever the

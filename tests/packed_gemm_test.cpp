@@ -806,6 +806,51 @@ TEST(PackedGemm, StepProductsCutWhereTheirSharesSay) {
   }
 }
 
+// The streaming GRU step's product (Network::step cuts it by LayerBuffers::step_shares): [x,
+// h] against the GRU's stacked blocks, whose panels sum I + H, I or H rows, one row of A (and
+// three), cut where uneven shares say: each column as one thread computes it, and the shares
+// move by the parts' times.
+TEST(PackedGemm, StackedStepProductsCutWhereTheirSharesSay) {
+  const int I = 64, H = 256, n = 4 * H;
+  NumpyRandom random(17);
+  const auto w_ih = random_matrix<double>(random, static_cast<std::size_t>(3) * H * I);
+  const auto w_hh = random_matrix<double>(random, static_cast<std::size_t>(3) * H * H);
+  PackedMatrix<double> packed;
+  packed.pack_stacked(I, I, H, H,
+                      {{2 * H, w_ih.data(), w_hh.data()},
+                       {H, w_ih.data() + 2L * H * I, nullptr},
+                       {H, nullptr, w_hh.data() + 2L * H * H}});
+  const SplitSmallProducts split_small(true);  // as the step's tuner runs it split
+  for (const int m : {1, 3}) {
+    const auto x = random_matrix<double>(random, static_cast<std::size_t>(m) * I);
+    const auto h = random_matrix<double>(random, static_cast<std::size_t>(m) * H);
+    const auto product = [&](std::vector<double>& out) {
+      gemm_packed<double>(m, {{x.data(), I, I}, {h.data(), H, H}}, packed, 0.0, out.data(), n);
+    };
+    set_threads(1);
+    std::vector<double> alone(static_cast<std::size_t>(m) * n);
+    product(alone);
+    set_threads(2);
+    for (const double slower : {1.0, 2.0, 4.0, 100.0}) {  // part 1's time against part 0's
+      PartShares shares;
+      const double times[2] = {1.0, slower};
+      for (int run = 0; run < 12; ++run) shares.update(2, times);
+      const int cut = packed.panel_at(shares.before(2, 1));
+      if (slower > 1.0) {
+        EXPECT_GT(cut, packed.split_panels(2, 1));  // the faster part takes more
+      }
+      const double weight = shares.weight(2, 0);
+      std::vector<double> split(alone.size(), -1.0);
+      {
+        const ProductShares use(&shares);
+        product(split);
+      }
+      EXPECT_EQ(split, alone) << m << " rows, part 1 " << slower << "x as slow, cut " << cut;
+      EXPECT_NE(shares.weight(2, 0), weight) << m << " rows, " << slower;  // timed: moved
+    }
+  }
+}
+
 // The weight gradients' pair under ProductShares (the network's LayerBuffers::gradient_shares)
 // cuts its rows where the shares say, gives one thread's values and sums bit for bit wherever
 // the cut falls, and moves the shares by its parts' times. C 1.3 MB: not summed in halves, so

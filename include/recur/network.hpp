@@ -111,7 +111,9 @@ class Network {
 
   // Bytes a network of this configuration needs for its parameters, gradients and the
   // workspace of one forward and backward of [seq_len, batch_size], computed without
-  // allocating, so that callers can refuse sizes that cannot fit before trying.
+  // allocating, so that callers can refuse sizes that cannot fit before trying. The values
+  // alone: each buffer of 256 KB or more also rounds up to whole 2 MB pages (cache_aligned.hpp),
+  // up to 2 MB more a buffer.
   static double memory_bytes(const NetworkConfig& config, int seq_len, int batch_size);
 
   // Training mode applies dropout between layers (if the config asks for it); evaluation
