@@ -767,6 +767,14 @@ TEST(PackedGemm, StackedSplitsByTheRowsItsPanelsSum) {
   }
 }
 
+// Two parts' shares after 12 runs in which part 1 took `slower` times as long as part 0.
+PartShares shares_after_runs(double slower) {
+  PartShares shares;
+  const double times[2] = {1.0, slower};
+  for (int run = 0; run < 12; ++run) shares.update(2, times);
+  return shares;
+}
+
 // A step product under ProductShares (a time loop split step by step by columns) cuts its
 // panels where the shares put them, at least a panel a part, gives the unsplit product's
 // values bit for bit wherever the cut falls, and moves the shares by its parts' times.
@@ -782,9 +790,7 @@ TEST(PackedGemm, StepProductsCutWhereTheirSharesSay) {
   gemm_packed(m, a.data(), k, packed, 0.0, alone.data(), n);
   set_threads(2);
   for (const double slower : {1.0, 2.0, 4.0, 100.0}) {  // part 1's time against part 0's
-    PartShares shares;
-    const double times[2] = {1.0, slower};
-    for (int run = 0; run < 12; ++run) shares.update(2, times);
+    PartShares shares = shares_after_runs(slower);
     const int cut = packed.panel_at(shares.before(2, 1));
     if (slower == 1.0) {
       EXPECT_EQ(cut, 4);
@@ -832,9 +838,7 @@ TEST(PackedGemm, StackedStepProductsCutWhereTheirSharesSay) {
     product(alone);
     set_threads(2);
     for (const double slower : {1.0, 2.0, 4.0, 100.0}) {  // part 1's time against part 0's
-      PartShares shares;
-      const double times[2] = {1.0, slower};
-      for (int run = 0; run < 12; ++run) shares.update(2, times);
+      PartShares shares = shares_after_runs(slower);
       const int cut = packed.panel_at(shares.before(2, 1));
       if (slower > 1.0) {
         EXPECT_GT(cut, packed.split_panels(2, 1));  // the faster part takes more
