@@ -1,5 +1,7 @@
 #include "flags.hpp"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -127,6 +129,17 @@ std::string parse_choice(const std::string& flag, const std::string& text,
     expected += (expected.empty() ? "" : " or ") + c;
   }
   fail(flag, expected, text);
+}
+
+void check_fits_in_memory(double bytes, const std::string& what) {
+  const double have = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+  if (have > 0 && bytes > 0.5 * have) {
+    char memory[120];
+    std::snprintf(memory, sizeof memory,
+                  " would need %.1f GB of memory, more than half of this machine's %.1f GB",
+                  bytes / 1e9, have / 1e9);
+    throw UsageError(what + memory);
+  }
 }
 
 void write_output(const std::string& path, const std::string& text) {

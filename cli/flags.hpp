@@ -30,6 +30,11 @@ std::string parse_choice(const std::string& flag, const std::string& text,
 // A size in bytes: a positive integer, optionally with K, M or G (binary: K = 1024).
 std::uint64_t parse_size(const std::string& flag, const std::string& text);
 
+// Throws UsageError "<what> would need N GB of memory, more than half of this machine's M GB"
+// where `bytes` is more than half of the machine's memory: sizes refused before anything is
+// allocated for them.
+void check_fits_in_memory(double bytes, const std::string& what);
+
 // The value of an --output flag: text written atomically to path, or to standard output when
 // path is empty or "-".
 void write_output(const std::string& path, const std::string& text);

@@ -1,9 +1,5 @@
 #include "seed_flags.hpp"
 
-#include <unistd.h>
-
-#include <cstdio>
-
 #include "flags.hpp"
 
 namespace recur::cli {
@@ -48,20 +44,12 @@ void SeedFlags::check_memory(const SeedSettings& s) {
   const NetworkConfig config{s.input_size, s.hidden_size, s.input_size};
   const double data_bytes =
       2.0 * s.steps * s.batch_size * s.input_size * sizeof(double);  // x and y
-  const double need = data_bytes + Network<double>::memory_bytes(config, s.steps, s.batch_size);
-  const double have = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
-  if (have > 0 && need > 0.5 * have) {
-    char memory[120];
-    std::snprintf(memory, sizeof memory,
-                  " would need %.1f GB of memory, more than half of this machine's %.1f GB",
-                  need / 1e9, have / 1e9);
-    std::string sizes = "--steps " + std::to_string(s.steps);
-    if (s.batch_size > 1) sizes += " --batch " + std::to_string(s.batch_size);
-    sizes += " --input-size " + std::to_string(s.input_size) + " --hidden " +
-             std::to_string(s.hidden_size);
-    const std::string message = sizes + memory;
-    throw UsageError(message);
-  }
+  std::string sizes = "--steps " + std::to_string(s.steps);
+  if (s.batch_size > 1) sizes += " --batch " + std::to_string(s.batch_size);
+  sizes += " --input-size " + std::to_string(s.input_size) + " --hidden " +
+           std::to_string(s.hidden_size);
+  check_fits_in_memory(data_bytes + Network<double>::memory_bytes(config, s.steps, s.batch_size),
+                       sizes);
 }
 
 }  // namespace recur::cli

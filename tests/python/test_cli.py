@@ -91,6 +91,20 @@ BAD_INPUTS = [
     (["predict", "--threads", "two", "--model", "m.safetensors", "--data", "d.csv"], "--threads",
      "positive integer"),
     (["--threads", "-1", "bench"], "--threads", "positive integer"),
+    (["bench", "--repeats", "0"], "--repeats", "positive integer"),
+    (["bench", "--workload", "fly"], "--workload", "expected seed, train, infer or stream"),
+    (["bench", "--workload", "seed,train"], "--workload", "goes alone"),
+    (["bench", "--workload", "seed", "--cell", "lstm"], "--cell", "not to the seed run"),
+    (["bench", "--cell", "lstm", "--epochs", "5"], "--epochs", "seed run"),
+    (["bench", "--batch", "0"], "--batch", "positive integer"),
+    (["bench", "--cell", "rnn"], "--cell", "elman or lstm or gru"),
+    (["bench", "--cell", "gru", "--nonlinearity", "relu"], "--nonlinearity", "elman cell"),
+    (["bench", "--dtype", "float16"], "--dtype", "float32"),
+    (["bench", "--warmup", "-1", "--cell", "gru"], "--warmup", "positive integer"),
+    (["bench", "--workload", "stream", "--bidirectional"], "--workload stream", "bidirectional"),
+    (["bench", "--model", "m.safetensors", "--hidden", "4"], "--hidden", "come from --model"),
+    (["bench", "--cell", "lstm", "--hidden", "4096", "--steps", "100000", "--batch", "1000"],
+     "--steps 100000 --batch 1000", "would need"),
 ]
 
 
