@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -35,22 +36,33 @@ struct BenchOptions {
 // The flags only the seed run takes, only the network workloads take, and those a model file
 // decides.
 constexpr const char* kSeedOnly[] = {"--scale", "--init-scale", "--lr", "--epochs"};
-constexpr const char* kNetworkOnly[] = {"--model",         "--cell",         "--layers",
-                                        "--bidirectional", "--nonlinearity", "--output-size",
-                                        "--batch",         "--dtype",        "--warmup"};
+constexpr const char* kNetworkOnly[] = {"--cell",         "--layers",      "--bidirectional",
+                                        "--nonlinearity", "--output-size", "--batch",
+                                        "--dtype",        "--warmup"};
 constexpr const char* kFromModel[] = {"--input-size", "--hidden",        "--output-size", "--cell",
                                       "--layers",     "--bidirectional", "--nonlinearity"};
+constexpr int kMostRepeats = 10'000'000;
+
+int parse_repeats(const BenchOptions& o, int fallback) {
+  if (!o.given("--repeats")) return fallback;
+  const int repeats = parse_positive_int("--repeats", o.repeats);
+  if (repeats > kMostRepeats) {
+    throw UsageError("--repeats: expected at most " + std::to_string(kMostRepeats) + ", got " +
+                     o.repeats);
+  }
+  return repeats;
+}
 
 int run_seed_bench(const BenchOptions& options) {
   for (const char* flag : kNetworkOnly) {
     if (options.given(flag)) {
       throw UsageError(std::string(flag) +
-                       ": applies to --workload train, infer and stream, not to the seed run");
+                       ": applies to a network's timings, which --workload train,infer,stream "
+                       "or --model asks for; without them bench times the seed run");
     }
   }
   const SeedSettings settings = options.flags.settings();
-  const int repeats =
-      parse_positive_int("--repeats", options.repeats.empty() ? "200" : options.repeats);
+  const int repeats = parse_repeats(options, 200);
   std::vector<double> seconds;
   seconds.reserve(repeats);
   double checksum = 0.0;  // keeps the work observable
@@ -61,8 +73,7 @@ int run_seed_bench(const BenchOptions& options) {
     checksum += run.losses.back();
     seconds.push_back(std::chrono::duration<double>(stop - start).count());
   }
-  std::sort(seconds.begin(), seconds.end());
-  const double median = seconds[seconds.size() / 2];
+  const double median = median_of(seconds);
   const double best = seconds.front();
   if (options.json) {
     const nlohmann::json out = {{"workload", "seed"}, {"epochs", settings.epochs},
@@ -80,68 +91,105 @@ int run_seed_bench(const BenchOptions& options) {
 
 void print_results(const NetworkConfig& c, const std::string& dtype,
                    const std::vector<BenchResult>& results, bool json) {
+  const char* first_name[] = {"loss", "output_mean", "output_mean"};
   if (json) {
-    nlohmann::json out = {{"network",
-                           {{"cell", cell_name(c.cell)},
-                            {"layers", c.layers},
-                            {"bidirectional", c.bidirectional},
-                            {"input_size", c.input_size},
-                            {"hidden_size", c.hidden_size},
-                            {"output_size", c.output_size},
-                            {"dtype", dtype}}},
-                          {"threads", threads()},
-                          {"results", nlohmann::json::array()}};
+    nlohmann::json network = {{"cell", cell_name(c.cell)},
+                              {"layers", c.layers},
+                              {"bidirectional", c.bidirectional},
+                              {"input_size", c.input_size},
+                              {"hidden_size", c.hidden_size},
+                              {"output_size", c.output_size},
+                              {"dropout", c.dropout},
+                              {"dtype", dtype}};
+    if (c.cell == CellKind::kElman) network["nonlinearity"] = nonlinearity_name(c.nonlinearity);
+    nlohmann::json out = {
+        {"network", network}, {"threads", threads()}, {"results", nlohmann::json::array()}};
     for (const BenchResult& r : results) {
       out["results"].push_back(
           {{"workload", bench_workload_name(r.run.workload)},
            {"steps", r.run.workload == BenchWorkload::kStream ? 1 : r.run.steps},
            {"batch", r.run.batch},
-           {"runs", r.runs},
+           {"samples", r.samples},
+           {"group", r.group},
            {"median_s", r.median_s},
            {"min_s", r.min_s},
            {"flops", r.flops},
-           {"gflops", r.flops / r.median_s / 1e9}});
+           {"gflops", r.flops / r.median_s / 1e9},
+           {first_name[static_cast<int>(r.run.workload)], r.first_value}});
     }
     std::printf("%s\n", out.dump().c_str());
     return;
   }
-  std::printf("%s%s, %d layer%s, input %d, hidden %d, output %d, %s, %d thread%s\n",
-              c.bidirectional ? "bidirectional " : "", cell_name(c.cell), c.layers,
-              c.layers == 1 ? "" : "s", c.input_size, c.hidden_size, c.output_size, dtype.c_str(),
-              threads(), threads() == 1 ? "" : "s");
-  std::printf("%-8s %6s %6s %14s %14s %9s %7s\n", "workload", "steps", "batch", "median (ms)",
-              "best (ms)", "GFLOP/s", "runs");
+  std::string cell = cell_name(c.cell);
+  if (c.cell == CellKind::kElman)
+    cell += std::string(" (") + nonlinearity_name(c.nonlinearity) + ")";
+  std::printf("%s%s, %d layer%s, input %d, hidden %d, output %d",
+              c.bidirectional ? "bidirectional " : "", cell.c_str(), c.layers,
+              c.layers == 1 ? "" : "s", c.input_size, c.hidden_size, c.output_size);
+  if (c.dropout > 0) std::printf(", dropout %g", c.dropout);
+  std::printf(", %s, %d thread%s\n", dtype.c_str(), threads(), threads() == 1 ? "" : "s");
+  std::printf("%-8s %6s %6s %14s %14s %9s %8s\n", "workload", "steps", "batch", "median (ms)",
+              "best (ms)", "GFLOP/s", "samples");
   for (const BenchResult& r : results) {
-    std::printf("%-8s %6d %6d %14.4f %14.4f %9.2f %7d\n", bench_workload_name(r.run.workload),
+    std::printf("%-8s %6d %6d %14.4f %14.4f %9.2f %8d", bench_workload_name(r.run.workload),
                 r.run.workload == BenchWorkload::kStream ? 1 : r.run.steps, r.run.batch,
-                r.median_s * 1e3, r.min_s * 1e3, r.flops / r.median_s / 1e9, r.runs);
+                r.median_s * 1e3, r.min_s * 1e3, r.flops / r.median_s / 1e9, r.samples);
+    if (r.group > 1) std::printf(" of %d runs", r.group);
+    std::printf("\n");
   }
 }
 
-int run_network_bench(const BenchOptions& o, const std::vector<std::string>& workloads) {
+// The sizes the network and its runs need, refused before anything is allocated for them.
+void check_sizes(const NetworkConfig& config, const BenchRun& plan, bool sequences,
+                 std::size_t value_bytes) {
+  if (config.layers > 1'000'000) throw UsageError("--layers: expected at most 1000000");
+  const long long H = config.hidden_size;
+  const long long widest =
+      std::max({static_cast<long long>(config.input_size), gate_count(config.cell) * H,
+                config.directions() * H, static_cast<long long>(config.output_size)});
+  const int steps = sequences ? plan.steps : 1;
+  const std::string flags = (sequences ? "--steps " + std::to_string(plan.steps) + " " : "") +
+                            "--batch " + std::to_string(plan.batch);
+  if ((steps + 1LL) * plan.batch * widest > std::numeric_limits<int>::max()) {
+    throw UsageError(flags + ": more than 2147483647 values in one of the network's buffers");
+  }
+  const double data =
+      1.0 * steps * plan.batch * (config.input_size + 2.0 * config.output_size) * value_bytes;
+  const double network = Network<float>::memory_bytes(config, steps, plan.batch);
+  check_fits_in_memory(data + network * value_bytes / sizeof(float), flags + " for this network");
+}
+
+int run_network_bench(const BenchOptions& o, std::vector<std::string> workloads) {
   for (const char* flag : kSeedOnly) {
     if (o.given(flag)) {
-      throw UsageError(std::string(flag) +
-                       ": applies to the seed run (--workload seed), not to train, infer or "
-                       "stream");
+      throw UsageError(std::string(flag) + ": applies to the seed run, not to a network's timings");
     }
   }
-  std::unique_ptr<ModelFile> model;
-  NetworkConfig config;
-  if (!o.model.empty()) {
+  if (o.given("--model")) {
+    if (o.model.empty()) throw UsageError("--model: expected a model file, got ''");
     for (const char* flag : kFromModel) {
       if (o.given(flag)) {
         throw UsageError(std::string(flag) + ": the network's sizes and cell come from --model " +
                          o.model);
       }
     }
-    model = std::make_unique<ModelFile>(read_model(o.model));
-    config = model->config;
-  } else {
+  }
+  // Every flag is checked before a model file is read.
+  BenchRun plan;
+  plan.steps = parse_positive_int("--steps", o.flags.steps);
+  plan.batch = parse_positive_int("--batch", o.batch);
+  plan.samples = parse_repeats(o, 0);
+  if (o.given("--warmup")) plan.warmup = parse_count("--warmup", o.warmup);
+  const std::uint32_t seed = parse_seed("--seed", o.flags.seed);
+  std::string dtype;
+  if (o.given("--dtype")) dtype = parse_choice("--dtype", o.dtype, {"float32", "float64"});
+  NetworkConfig config;
+  if (!o.given("--model")) {
     config.input_size = parse_positive_int("--input-size", o.flags.input_size);
     config.hidden_size = parse_positive_int("--hidden", o.flags.hidden);
-    config.output_size = o.output_size.empty() ? config.input_size
-                                               : parse_positive_int("--output-size", o.output_size);
+    config.output_size = o.given("--output-size")
+                             ? parse_positive_int("--output-size", o.output_size)
+                             : config.input_size;
     config.cell = parse_cell(parse_choice("--cell", o.cell, {"elman", "lstm", "gru"}));
     config.layers = parse_positive_int("--layers", o.layers);
     config.bidirectional = o.bidirectional;
@@ -151,42 +199,33 @@ int run_network_bench(const BenchOptions& o, const std::vector<std::string>& wor
       throw UsageError("--nonlinearity: applies to the elman cell, not to " + o.cell);
     }
   }
-  const std::string dtype =
-      parse_choice("--dtype", o.dtype.empty() ? (model ? model->dtype : "float32") : o.dtype,
-                   {"float32", "float64"});
-  BenchRun plan;
-  plan.steps = parse_positive_int("--steps", o.flags.steps);
-  plan.batch = parse_positive_int("--batch", o.batch);
-  if (!o.repeats.empty()) plan.repeats = parse_positive_int("--repeats", o.repeats);
-  if (!o.warmup.empty()) {
-    plan.warmup = o.warmup == "0" ? 0 : parse_positive_int("--warmup", o.warmup);
+  std::unique_ptr<ModelFile> model;
+  if (o.given("--model")) {
+    model = std::make_unique<ModelFile>(read_model(o.model));
+    config = model->config;
   }
-  const std::uint32_t seed = parse_seed("--seed", o.flags.seed);
+  if (dtype.empty()) dtype = model ? model->dtype : "float32";
+  if (workloads.empty()) {  // a bidirectional network cannot stream
+    workloads = {"train", "infer"};
+    if (!config.bidirectional) workloads.push_back("stream");
+  }
   std::vector<BenchRun> runs;
-  std::vector<std::string> names = workloads;
-  if (names.empty()) {  // a bidirectional network cannot stream
-    names = {"train", "infer"};
-    if (!config.bidirectional) names.push_back("stream");
-  }
-  for (const std::string& name : names) {
+  bool sequences = false;
+  for (const std::string& name : workloads) {
     plan.workload = parse_bench_workload(name);
     if (plan.workload == BenchWorkload::kStream && config.bidirectional) {
       throw UsageError(
           "--workload stream: a bidirectional network cannot stream (its reverse "
           "direction needs the whole sequence)");
     }
+    sequences = sequences || plan.workload != BenchWorkload::kStream;
     runs.push_back(plan);
   }
-  const std::size_t value = dtype == "float32" ? sizeof(float) : sizeof(double);
-  const double data =
-      1.0 * plan.steps * plan.batch * (config.input_size + 2.0 * config.output_size) * value;
-  const double network = Network<float>::memory_bytes(config, plan.steps, plan.batch);
-  check_fits_in_memory(data + network * value / sizeof(float),
-                       "--steps " + std::to_string(plan.steps) + " --batch " +
-                           std::to_string(plan.batch) + " for this network");
+  const bool single = dtype == "float32";
+  check_sizes(config, plan, sequences, single ? sizeof(float) : sizeof(double));
   const std::vector<BenchResult> results =
-      dtype == "float32" ? bench_network<float>(config, model.get(), seed, runs)
-                         : bench_network<double>(config, model.get(), seed, runs);
+      single ? bench_network<float>(config, model.get(), seed, runs)
+             : bench_network<double>(config, model.get(), seed, runs);
   print_results(config, dtype, results, o.json);
   return 0;
 }
@@ -194,26 +233,29 @@ int run_network_bench(const BenchOptions& o, const std::vector<std::string>& wor
 int run_bench(const BenchOptions& o) {
   std::vector<std::string> workloads;  // empty: the network workloads' default
   if (o.given("--workload")) {
-    workloads = parse_names("--workload", o.workload);
-  } else {
-    bool network = false;
-    for (const char* flag : kNetworkOnly) network = network || o.given(flag);
-    if (!network) workloads = {"seed"};
-  }
-  for (const std::string& name : workloads) {
-    if (name != "seed" && name != "train" && name != "infer" && name != "stream") {
-      throw UsageError(
-          "--workload: expected seed, train, infer or stream (or a list of the "
-          "last three), got '" +
-          name + "'");
+    workloads = parse_names("--workload", o.workload, "workload");
+    for (const std::string& name : workloads) {
+      if (name != "seed" && name != "train" && name != "infer" && name != "stream") {
+        throw UsageError(
+            "--workload: expected seed, train, infer or stream (or a list of the "
+            "last three), got '" +
+            name + "'");
+      }
     }
+    if (workloads.size() > 1 && std::ranges::find(workloads, "seed") != workloads.end()) {
+      throw UsageError("--workload: seed (the notebook's run) goes alone, got '" + o.workload +
+                       "'");
+    }
+  } else if (!o.given("--model")) {
+    workloads = {"seed"};
   }
-  const bool seed = std::ranges::find(workloads, "seed") != workloads.end();
-  if (seed && workloads.size() > 1) {
-    throw UsageError("--workload: seed (the notebook's run) goes alone, not with " +
-                     std::string(workloads[0] == "seed" ? workloads[1] : workloads[0]));
+  if (workloads == std::vector<std::string>{"seed"}) {
+    if (o.given("--model")) {
+      throw UsageError("--model: times a network's workloads, not the seed run");
+    }
+    return run_seed_bench(o);
   }
-  return seed ? run_seed_bench(o) : run_network_bench(o, workloads);
+  return run_network_bench(o, workloads);
 }
 
 }  // namespace
@@ -228,15 +270,15 @@ Command add_bench(CLI::App& app) {
   options->flags.add_model_flags(*cmd);
   options->flags.add_training_flags(*cmd);
   cmd->add_option("--repeats", options->repeats,
-                  "timed runs, of which the median is reported (default: 200 of the seed run; "
-                  "of the others, as many as fill a second, at least 5)");
+                  "timed samples, of which the median is reported (default: 200 seed runs; of "
+                  "a network's runs, as many as fill a second, at least 5)");
   cmd->add_flag("--json", options->json, "print the timings as one JSON object");
   cmd->add_option("--workload", options->workload,
-                  "seed (the notebook's run; the default), or any of train, infer, stream, "
-                  "comma-separated (the default where a flag below is given)");
+                  "seed (the notebook's run; the default), or a network's: any of train, "
+                  "infer, stream, comma-separated (with --model, all three by default)");
   cmd->add_option("--model", options->model,
-                  "time this model file's network (safetensors) in place of one of the sizes "
-                  "given");
+                  "time this model file's network (safetensors) in place of a network of the "
+                  "given sizes");
   cmd->add_option("--cell", options->cell, "elman, lstm or gru")->capture_default_str();
   cmd->add_option("--layers", options->layers, "stacked recurrent layers")->capture_default_str();
   cmd->add_flag("--bidirectional", options->bidirectional, "two directions a layer");
@@ -248,7 +290,7 @@ Command add_bench(CLI::App& app) {
                   "float32 or float64 (default: the model's, or float32)");
   cmd->add_option("--warmup", options->warmup,
                   "untimed runs before the timed ones (default: as many as fill a quarter "
-                  "second, at least 3)");
+                  "second, at least 20)");
   return [options] { return run_bench(*options); };
 }
 

@@ -68,6 +68,16 @@ int parse_positive_int(const std::string& flag, const std::string& text) {
   return static_cast<int>(value);
 }
 
+int parse_count(const std::string& flag, const std::string& text) {
+  constexpr long long kMax = std::numeric_limits<int>::max();
+  long long value = 0;
+  bool overflow = false;
+  if (!to_integer(text, value, overflow) || value < 0 || value > kMax) {
+    fail(flag, "an integer from 0 to " + std::to_string(kMax), text);
+  }
+  return static_cast<int>(value);
+}
+
 std::uint32_t parse_seed(const std::string& flag, const std::string& text) {
   constexpr long long kMax = std::numeric_limits<std::uint32_t>::max();
   const std::string expected = "an integer from 0 to " + std::to_string(kMax);
@@ -101,7 +111,8 @@ double parse_fraction(const std::string& flag, const std::string& text) {
   return value;
 }
 
-std::vector<std::string> parse_names(const std::string& flag, const std::string& text) {
+std::vector<std::string> parse_names(const std::string& flag, const std::string& text,
+                                     const std::string& noun) {
   std::vector<std::string> names;
   std::size_t start = 0;
   while (true) {
@@ -110,9 +121,9 @@ std::vector<std::string> parse_names(const std::string& flag, const std::string&
     const std::size_t first = name.find_first_not_of(' ');
     name = first == std::string::npos ? ""
                                       : name.substr(first, name.find_last_not_of(' ') - first + 1);
-    if (name.empty()) fail(flag, "comma-separated column names", text);
+    if (name.empty()) fail(flag, "comma-separated " + noun + " names", text);
     for (const std::string& seen : names) {
-      if (seen == name) fail(flag, "each column once", text);
+      if (seen == name) fail(flag, "each " + noun + " once", text);
     }
     names.push_back(name);
     if (comma == std::string::npos) break;

@@ -21,8 +21,11 @@ double parse_finite(const std::string& flag, const std::string& text);
 double parse_positive_finite(const std::string& flag, const std::string& text);
 // A number in [0, 1).
 double parse_fraction(const std::string& flag, const std::string& text);
-// Comma-separated names, each non-empty and given once.
-std::vector<std::string> parse_names(const std::string& flag, const std::string& text);
+// Comma-separated names, each non-empty and given once; errors call them `noun` names.
+std::vector<std::string> parse_names(const std::string& flag, const std::string& text,
+                                     const std::string& noun = "column");
+// An integer from 0 to INT_MAX.
+int parse_count(const std::string& flag, const std::string& text);
 // One of `choices`.
 std::string parse_choice(const std::string& flag, const std::string& text,
                          const std::vector<std::string>& choices);
