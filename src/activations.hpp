@@ -58,10 +58,14 @@ inline double tanh_kernel(double x) {
 }
 
 // sigmoid(x) = 1 / (1 + e^-x) without cancellation on either side: with E = expm1(|x|),
-// (E + 1) / (E + 2) for x >= 0 and 1 / (E + 2) below. Past |x| = 708 it saturates.
+// (E + 1) / (E + 2) for x >= 0 and 1 / (E + 2) below. Past |x| = 708 it saturates. The
+// numerator is chosen before the one division, which gives each lane the same quotient as
+// before: written as two quotients, the vectorized loops computed both (18 vdivps in the
+// float GRU's gates, now 10), though the small GRU step was level (perf: the gates 9.2% of
+// its samples either way; one thread, Zen 5).
 inline double sigmoid_kernel(double x) {
   const double e = expm1_nonnegative(std::min(std::abs(x), 708.0));
-  return x >= 0 ? (e + 1.0) / (e + 2.0) : 1.0 / (e + 2.0);
+  return (x >= 0 ? e + 1.0 : 1.0) / (e + 2.0);
 }
 
 // The same in float arithmetic, twice as many lanes a vector: expm1(y) for y in [0, 87] by
@@ -94,7 +98,7 @@ inline float tanh_kernel_float(float x) {
 
 inline float sigmoid_kernel_float(float x) {
   const float e = expm1_nonnegative_float(std::min(std::abs(x), 87.0f));
-  return x >= 0 ? (e + 1.0f) / (e + 2.0f) : 1.0f / (e + 2.0f);
+  return (x >= 0 ? e + 1.0f : 1.0f) / (e + 2.0f);
 }
 
 // tanh(x) for |x| <= kTanhShortRange by Lambert's continued fraction for tanh, cut after the
