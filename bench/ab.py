@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""bench/ab: two or more builds of bench/compare_recur timed on one workload, their processes
+"""bench/ab: two or more builds of recur (`recur bench`) timed on one workload, their processes
 interleaved, to judge one change on this noisy VM.
 
-    python3 bench/ab.py --bins OLD/bench/compare_recur,build/bench/compare_recur \\
+    python3 bench/ab.py --bins OLD/cli/recur,build/cli/recur \\
         --workload medium --cell lstm [--rounds 7] [--threads 1]
 
 Each round runs every binary once as its own process, the order rotated from round to round
@@ -19,13 +19,14 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from compare import SHORT, STREAMING, WORKLOADS, run_rounds, shape_flags  # noqa: E402
+from compare import SHORT, STREAMING, WORKLOADS, recur_command, run_rounds  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bins", required=True,
-                        help="comma-separated compare_recur binaries; the first is the baseline")
+                        help="comma-separated recur programs (from builds with `recur bench "
+                             "--workload`); the first is the baseline")
     parser.add_argument("--workload", default="medium", choices=sorted(WORKLOADS))
     parser.add_argument("--cell", default="lstm", choices=("elman", "lstm", "gru"))
     parser.add_argument("--rounds", type=int, default=7)
@@ -46,11 +47,10 @@ def main():
     warmup, repeats = SHORT.get(args.workload, (1, 5))
     warmup = warmup if args.warmup is None else args.warmup
     repeats = repeats if args.repeats is None else args.repeats
-    flags = shape_flags(args.cell, WORKLOADS[args.workload], repeats, warmup,
-                        args.workload in STREAMING)
-    if args.threads is not None:
-        flags += ["--threads", str(args.threads)]
-    runs = run_rounds([([b] + flags, {}) for b in bins], args.rounds)
+    threads = [] if args.threads is None else ["--threads", str(args.threads)]
+    commands = [recur_command(b, args.cell, WORKLOADS[args.workload], repeats, warmup,
+                              args.workload in STREAMING) + threads for b in bins]
+    runs = run_rounds([(command, {}) for command in commands], args.rounds)
     times = [[run["median_ms"] for run in r] for r in runs]
     base = statistics.median(times[0])
     threads = "" if args.threads is None else f", {args.threads} threads"

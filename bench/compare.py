@@ -8,7 +8,8 @@ slow spell of the machine falls on all of them), with warm-up and the median of 
 each; the median of the processes' medians is the one reported. PyTorch (Debian's python3-torch, over OpenBLAS) runs at
 intra-op threads 1 and 2 with OpenBLAS threads 2, and at 1 and 1; oneDNN (Debian's
 libdnnl) at OMP_NUM_THREADS 1 and 2; each peer's best setting is the one compared, and the
-table says which it was. GFLOP/s count the same products for everyone (step_timing.hpp);
+table says which it was. recur's times are `recur bench`'s, the program's own. GFLOP/s count
+the same products for everyone (step_timing.hpp, as `recur bench` counts them);
 the last column is each process's peak resident memory (the interpreter and libraries
 included for PyTorch, at its fastest setting);
 the GEMM bound is that count at the rate oneDNN's sgemm reaches on this machine, measured by
@@ -61,9 +62,17 @@ def step_gflop(cell, T, B, I, H, O, stream=False):
 
 
 def run_json(command, env_extra):
+    """The last line of the command's output as JSON; `recur bench`'s, as the peers' programs
+    print theirs: {"median_ms", "min_ms", "peak_mb"}."""
     env = dict(os.environ, **env_extra)
     out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    result = json.loads(out.strip().splitlines()[-1])
+    if "results" in result:
+        (run,) = result["results"]
+        return {"median_ms": run["median_s"] * 1e3, "min_ms": run["min_s"] * 1e3,
+                "gflops": run["gflops"], "group": run["group"],
+                "peak_mb": result["peak_rss_mb"]}
+    return result
 
 
 def run_rounds(settings, processes):
@@ -87,7 +96,18 @@ def median_run(runs, key="median_ms"):
     return sorted(runs, key=lambda run: run[key])[len(runs) // 2]
 
 
+def recur_command(recur, cell, shape, repeats, warmup, stream):
+    """`recur bench` timing one training step (or one streaming step) of the workload: the
+    program's own command, the one README tells users to run."""
+    T, B, I, H, O = shape
+    return [recur, "bench", "--workload", "stream" if stream else "train", "--cell", cell,
+            "--steps", str(T), "--batch", str(B), "--input-size", str(I), "--hidden", str(H),
+            "--output-size", str(O), "--repeats", str(repeats), "--warmup", str(warmup),
+            "--json"]
+
+
 def shape_flags(cell, shape, repeats, warmup, stream):
+    """The peers' programs' flags (compare_torch.py, compare_onednn)."""
     T, B, I, H, O = shape
     return ["--cell", cell, "--T", str(T), "--B", str(B), "--I", str(I), "--H", str(H),
             "--O", str(O), "--repeats", str(repeats), "--warmup", str(warmup),
@@ -110,7 +130,7 @@ def main():
                         help="processes per implementation and setting; the median is kept")
     parser.add_argument("--python", default=sys.executable)
     args = parser.parse_args()
-    recur_bin = os.path.join(args.build, "bench", "compare_recur")
+    recur_bin = os.path.join(args.build, "cli", "recur")
     onednn_bin = os.path.join(args.build, "bench", "compare_onednn")
     have_onednn = os.path.exists(onednn_bin)
     bound_bin = os.path.join(args.build, "bench", "gemm_bound")
@@ -142,7 +162,7 @@ def main():
             n = 1 if name == "tiny" else args.processes
             torch_threads = ((1, 2), (2, 2), (1, 1))
             onednn_threads = (1, 2) if have_onednn and not stream else ()
-            settings = [([recur_bin] + flags, {})]
+            settings = [(recur_command(recur_bin, cell, shape, repeats, warmup, stream), {})]
             settings += [([args.python, os.path.join(HERE, "compare_torch.py"), *flags,
                            "--threads", str(intra)], {"OPENBLAS_NUM_THREADS": str(blas)})
                          for intra, blas in torch_threads]

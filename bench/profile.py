@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Where recur's training step spends its time, per workload: perf's samples of
-bench/compare_recur (the same steps bench/compare.py times), grouped by what the code does.
+`recur bench` (the same steps bench/compare.py times), grouped by what the code does.
 
     python3 bench/profile.py --build build [--workloads small,medium] [--cells lstm]
 
@@ -18,7 +18,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from compare import STREAMING, WORKLOADS, run_json, shape_flags  # noqa: E402
+from compare import STREAMING, WORKLOADS, recur_command, run_json  # noqa: E402
 
 # First match wins: (category, pattern over perf's symbol names).
 CATEGORIES = [
@@ -44,13 +44,13 @@ def categorize(symbol):
     return "other"
 
 
-def profile(compare_recur, cell, shape, stream, seconds):
-    probe = run_json([compare_recur, *shape_flags(cell, shape, 3, 1, stream)], {})
-    repeats = max(3, int(seconds * 1000 / max(probe["median_ms"], 1e-3)))
+def profile(recur, cell, shape, stream, seconds):
+    probe = run_json(recur_command(recur, cell, shape, 3, 1, stream), {})
+    samples = max(3, int(seconds * 1000 / max(probe["median_ms"] * probe["group"], 1e-3)))
     with tempfile.TemporaryDirectory() as folder:
         data = os.path.join(folder, "perf.data")
-        subprocess.run(["perf", "record", "-F", "4000", "-o", data, "--", compare_recur,
-                        *shape_flags(cell, shape, repeats, 1, stream)],
+        subprocess.run(["perf", "record", "-F", "4000", "-o", data, "--",
+                        *recur_command(recur, cell, shape, samples, 1, stream)],
                        check=True, capture_output=True)
         report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort",
                                  "sym", "--stdio"], check=True, capture_output=True,
@@ -71,13 +71,13 @@ def main():
     parser.add_argument("--cells", default="elman,lstm,gru")
     parser.add_argument("--seconds", type=float, default=1.5)
     args = parser.parse_args()
-    compare_recur = os.path.join(args.build, "bench", "compare_recur")
+    recur = os.path.join(args.build, "cli", "recur")
     columns = [name for name, _ in CATEGORIES] + ["other"]
     short = ["products", "cells", "waits", "copies", "kernel", "loss/upd", "other"]
     print(f"{'workload':9} {'cell':6} {'ms':>8}  " + " ".join(f"{c:>9}" for c in short))
     for workload in args.workloads.split(","):
         for cell in args.cells.split(","):
-            ms, shares = profile(compare_recur, cell, WORKLOADS[workload],
+            ms, shares = profile(recur, cell, WORKLOADS[workload],
                                  workload in STREAMING, args.seconds)
             total = sum(shares.values()) or 1.0
             print(f"{workload:9} {cell:6} {ms:8.3f}  " +

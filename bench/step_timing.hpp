@@ -1,5 +1,6 @@
-// Shared by the native programs of bench/compare: a workload, the FLOPs of one training step
-// of it, and the median of timed repeats after warm-up, printed as one JSON line.
+// bench/compare_onednn's workload, the FLOPs of one training step of it (the count `recur
+// bench` makes, cli/bench_network.hpp, for one layer), and the median of timed repeats after
+// warm-up, printed as one JSON line, as compare_torch.py prints its own.
 #pragma once
 
 #include <sys/resource.h>

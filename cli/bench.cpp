@@ -1,6 +1,8 @@
 // recur bench: times the seed notebook's whole training run (data, init, epochs, prediction),
 // or a network's training step, inference over a sequence and streaming step
 // (bench_network.hpp), for a model file or a network of given sizes.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -89,6 +91,13 @@ int run_seed_bench(const BenchOptions& options) {
   return 0;
 }
 
+// The process's peak resident set so far (ru_maxrss, in KiB on Linux), in MB of 2^20 bytes.
+double peak_resident_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
 void print_results(const NetworkConfig& c, const std::string& dtype,
                    const std::vector<BenchResult>& results, bool json) {
   const char* first_name[] = {"loss", "output_mean", "output_mean"};
@@ -102,8 +111,10 @@ void print_results(const NetworkConfig& c, const std::string& dtype,
                               {"dropout", c.dropout},
                               {"dtype", dtype}};
     if (c.cell == CellKind::kElman) network["nonlinearity"] = nonlinearity_name(c.nonlinearity);
-    nlohmann::json out = {
-        {"network", network}, {"threads", threads()}, {"results", nlohmann::json::array()}};
+    nlohmann::json out = {{"network", network},
+                          {"threads", threads()},
+                          {"peak_rss_mb", peak_resident_mb()},
+                          {"results", nlohmann::json::array()}};
     for (const BenchResult& r : results) {
       out["results"].push_back(
           {{"workload", bench_workload_name(r.run.workload)},
@@ -137,6 +148,7 @@ void print_results(const NetworkConfig& c, const std::string& dtype,
     if (r.group > 1) std::printf(" of %d runs", r.group);
     std::printf("\n");
   }
+  std::printf("peak resident memory of the process: %.1f MB\n", peak_resident_mb());
 }
 
 // The sizes the network and its runs need, refused before anything is allocated for them.
