@@ -111,7 +111,7 @@ double mean(std::span<const T> values) {
 }
 
 template <typename T>
-BenchResult bench_one(Network<T> network, const BenchRun& plan, std::uint32_t seed) {
+BenchResult bench_one(Network<T>& network, const BenchRun& plan, std::uint32_t seed) {
   const NetworkConfig& config = network.config();
   const std::size_t rows = static_cast<std::size_t>(plan.batch) *
                            (plan.workload == BenchWorkload::kStream ? 1 : plan.steps);
@@ -162,15 +162,19 @@ BenchResult bench_one(Network<T> network, const BenchRun& plan, std::uint32_t se
 template <typename T>
 std::vector<BenchResult> bench_network(const NetworkConfig& config, const ModelFile* model,
                                        std::uint32_t seed, const std::vector<BenchRun>& runs) {
-  Network<T> network(config);
-  if (model != nullptr) {
-    load_parameters(*model, network);
-  } else {
-    NumpyRandom random(seed);
-    initialize(network, InitMethod::kPytorch, random);
-  }
   std::vector<BenchResult> results;
-  for (const BenchRun& plan : runs) results.push_back(bench_one(network, plan, seed));
+  for (const BenchRun& plan : runs) {
+    // A network of its own for each run, made as the last was, so that one run's updates do
+    // not reach the next, and the process's peak memory is one network's, as in training.
+    Network<T> network(config);
+    if (model != nullptr) {
+      load_parameters(*model, network);
+    } else {
+      NumpyRandom random(seed);
+      initialize(network, InitMethod::kPytorch, random);
+    }
+    results.push_back(bench_one(network, plan, seed));
+  }
   return results;
 }
 

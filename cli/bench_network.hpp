@@ -51,7 +51,7 @@ struct BenchResult {
   double first_value = 0;
 };
 
-// Times each run on a copy of a network of `config` in T (float or double): with `model`'s
+// Times each run on a network of `config` of its own, in T (float or double): with `model`'s
 // parameters where it is given (its config must be `config`), else PyTorch's initialisation
 // drawn from `seed`. Each run's inputs, then its targets, are standard normal draws from
 // `seed`, x [steps, batch, I] time-major. Throws Error for a stream run of a bidirectional
