@@ -239,11 +239,8 @@ void Network<T>::check_forward_args(std::span<const T> x, int seq_len, int batch
     throw Error("forward: seq_len and batch_size must be positive, got " + std::to_string(seq_len) +
                 " and " + std::to_string(batch_size));
   }
-  const int I = config_.input_size, H = config_.hidden_size, O = config_.output_size;
-  const long long widest =
-      std::max({static_cast<long long>(I), static_cast<long long>(gate_count(config_.cell)) * H,
-                static_cast<long long>(config_.directions()) * H, static_cast<long long>(O)});
-  if ((static_cast<long long>(seq_len) + 1) * batch_size * widest >
+  const int I = config_.input_size, H = config_.hidden_size;
+  if ((static_cast<long long>(seq_len) + 1) * batch_size * widest_row(config_) >
       std::numeric_limits<int>::max()) {
     throw Error("forward: " + std::to_string(seq_len) + " steps of " + std::to_string(batch_size) +
                 " sequences need more than 2147483647 values per buffer; use shorter batches");

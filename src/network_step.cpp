@@ -2,6 +2,7 @@
 // state carried by the caller.
 #include <algorithm>
 #include <cstddef>
+#include <limits>
 #include <string>
 
 #include "gemm.hpp"
@@ -39,6 +40,10 @@ void Network<T>::step(std::span<const T> x_t, std::span<T> state, std::span<T> y
   const int L = config_.layers, G = gate_count(config_.cell) * H;
   if (config_.bidirectional) {
     throw Error("step: a bidirectional network needs the whole sequence; use forward");
+  }
+  if (batch_size > 0 && batch_size * widest_row(config_) > std::numeric_limits<int>::max()) {
+    throw Error("step: a batch of " + std::to_string(batch_size) +
+                " needs more than 2147483647 values per buffer; use smaller batches");
   }
   const auto rows = static_cast<std::size_t>(batch_size);
   if (batch_size <= 0 || x_t.size() != rows * I || state.size() != state_size(batch_size) ||

@@ -3,6 +3,7 @@
 // gradients) as pointers into the flat buffer that holds them.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -39,6 +40,15 @@ struct Workspace {
 };
 
 // Tensors per layer and direction: weight_ih, weight_hh and one bias, or two for GRU.
+// The most values a row (one sequence, one step) of any buffer holds: the input, a layer's
+// gates or both directions' outputs, the output. forward and step refuse batches whose rows
+// of it, over all their steps, would pass INT_MAX, the products' and loops' index range.
+inline long long widest_row(const NetworkConfig& c) {
+  const long long H = c.hidden_size;
+  return std::max({static_cast<long long>(c.input_size), gate_count(c.cell) * H, c.directions() * H,
+                   static_cast<long long>(c.output_size)});
+}
+
 inline int tensors_per_layer(CellKind cell) {
   return cell == CellKind::kGru ? 4 : 3;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "packed_gemm.hpp"
+#include "recur/error.hpp"
 #include "recur/network.hpp"
 #include "recur/optim.hpp"
 #include "recur/random.hpp"
@@ -229,6 +230,27 @@ TEST(Step, ChecksShapes) {
   EXPECT_NO_THROW(net.step(x, state, y, 1));
   EXPECT_ANY_THROW(net.step(x, wrong, y, 1));
   EXPECT_ANY_THROW(net.step(x, state, wrong, 1));
+}
+
+// An LSTM of 64 units has 256 gate values a row: 2^23 rows of them are 2^31 values, one past
+// the products' int index range. step refuses that batch before it reads its arguments, and
+// the batch one smaller reaches the shape checks.
+TEST(Step, RefusesABatchPastTheIndexRange) {
+  NetworkConfig config{2, 64, 1};
+  config.cell = CellKind::kLstm;
+  Network<float> net(config);
+  const std::vector<float> none;
+  std::vector<float> out;
+  const auto message = [&](int batch) {
+    try {
+      net.step(none, out, out, batch);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message(1 << 23).find("more than 2147483647 values"), std::string::npos);
+  EXPECT_NE(message((1 << 23) - 1).find("step: expected x_t"), std::string::npos);
 }
 
 }  // namespace
